@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh Debian machine with Rust installed.
+# Installs what the tests need (as root, from Debian's packages) when missing,
+# then: format check, clippy, unit + integration tests, and the static build check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_updated=
+need() { # need COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "test-all: '$1' is missing: install the Debian package '$2' (or run this script as root)" >&2
+        exit 2
+    fi
+    [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+need lspci pciutils   # the oracle of the differential tests
+need file file        # proves the release binary is static
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== static release binary"
+bin=$(bash scripts/build-static.sh)
+file "$bin"
+file "$bin" | grep -Eq 'statically linked|static-pie linked' || { echo "test-all: $bin is not static" >&2; exit 1; }
+size=$(stat -c %s "$bin")
+echo "size: $size bytes"
+[ "$size" -lt $((8 * 1024 * 1024)) ] || { echo "test-all: $bin is $size bytes, over 8 MiB" >&2; exit 1; }
+echo "== cargo test"
+HARVESTER_SRIOV_STATIC_BIN="$bin" cargo test --locked -- --include-ignored

@@ -1,0 +1,44 @@
+//! Command-line flags, parsed by clap. Validation into the immutable
+//! configuration happens in the library, not here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harvester-sriov",
+    version,
+    about = "Make SR-IOV NICs usable by VMs on Harvester nodes, decided once at install time",
+    long_about = "Make SR-IOV NICs usable by VMs on Harvester nodes, decided once at install time.\n\n\
+        Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
+        with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
+    after_help = "Exit codes: 0 success (detect: SR-IOV found), 1 nothing found / a difference, 2 error, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Table,
+    /// The stable JSON contract (see README).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List SR-IOV capable PCI functions (like `lspci -v | grep SR-IOV`) with the kernel's view.
+    Detect {
+        /// Root of a sysfs mount; devices are read from DIR/bus/pci/devices.
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// List every PCI function, not only SR-IOV physical functions.
+        #[arg(long)]
+        all: bool,
+    },
+}

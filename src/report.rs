@@ -1,0 +1,100 @@
+//! `detect` output: a table for people, the JSON contract for programs.
+
+use std::fmt::Write as _;
+
+use crate::device::Device;
+
+/// Longest model name shown in the table before it is cut with `…`.
+const NAME_WIDTH: usize = 44;
+
+fn vfs_cell(d: &Device) -> String {
+    let cap = d.capability.map_or("-".to_owned(), |c| c.total_vfs.to_string());
+    match &d.kernel {
+        Some(k) => format!(
+            "{}/{}/{cap}",
+            k.num_vfs.map_or("?".into(), |n| n.to_string()),
+            k.total_vfs.map_or("?".into(), |n| n.to_string())
+        ),
+        None if d.is_sriov_pf() => format!("-/-/{cap}"),
+        None => "-".into(),
+    }
+}
+
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(width - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The table: one row per function, then its hint and notes indented.
+pub fn table(devices: &[Device]) -> String {
+    let rows: Vec<[String; 6]> = devices
+        .iter()
+        .map(|d| {
+            [
+                d.address.clone(),
+                cut(&format!("{} {}", d.vendor_name(), d.device_name()), NAME_WIDTH),
+                d.driver.clone().unwrap_or_else(|| "-".into()),
+                if d.interfaces.is_empty() {
+                    "-".into()
+                } else {
+                    d.interfaces.join(",")
+                },
+                vfs_cell(d),
+                d.status().to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ADDRESS",
+        "DEVICE",
+        "DRIVER",
+        "IFACES",
+        "VFS now/max/cap",
+        "STATUS",
+    ];
+    let mut width = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: &[&str]| {
+        let last = cells.len() - 1;
+        for (i, cell) in cells.iter().enumerate() {
+            if i == last {
+                let _ = writeln!(out, "{cell}");
+            } else {
+                let pad = width[i] - cell.chars().count();
+                let _ = write!(out, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+    };
+    let mut out = String::new();
+    line(&mut out, &header);
+    for (d, row) in devices.iter().zip(&rows) {
+        line(&mut out, &row.each_ref().map(String::as_str));
+        if d.is_sriov_pf() {
+            let _ = writeln!(out, "    hint: {}", d.hint());
+            for note in d.notes() {
+                let _ = writeln!(out, "    note: {note}");
+            }
+        }
+    }
+    out
+}
+
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    devices: &'a [Device],
+}
+
+pub fn json(devices: &[Device]) -> String {
+    let mut s = serde_json::to_string_pretty(&JsonReport { devices }).unwrap_or_default();
+    s.push('\n');
+    s
+}

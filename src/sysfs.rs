@@ -1,0 +1,389 @@
+//! The kernel view: read PCI functions from a sysfs mount
+//! (`ROOT/bus/pci/devices/*`) and parse the SR-IOV attributes of
+//! `Documentation/ABI/testing/sysfs-bus-pci`.
+//!
+//! Nothing here panics on content: a file that cannot be read or parsed
+//! becomes `None` plus a warning naming the path; a function that vanishes
+//! mid-scan is skipped with a warning.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::configspace::{self, CapabilityScan};
+use crate::device::{Device, KernelSriov};
+
+/// Attribute files are a few bytes; anything longer is garbage.
+const MAX_ATTR_LEN: u64 = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{path}: cannot list PCI devices (is this a sysfs mount?)")]
+    NoDevices { path: PathBuf, source: io::Error },
+}
+
+/// What a scan found, and what it had to leave out.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub devices: Vec<Device>,
+    /// One line per file or function that could not be read, naming the path.
+    pub warnings: Vec<String>,
+}
+
+impl Inventory {
+    pub fn find(&self, address: &str) -> Option<&Device> {
+        self.devices.iter().find(|d| d.address == address)
+    }
+}
+
+/// How much to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Read every function in full, not only the SR-IOV physical functions.
+    pub all: bool,
+}
+
+/// A canonical PCI address `DDDD:BB:DD.F` (lower-case hex; the domain may
+/// have up to 8 digits, as VMD domains do).
+pub fn is_pci_address(s: &str) -> bool {
+    let hex = |p: &str, min: usize, max: usize| {
+        (min..=max).contains(&p.len()) && p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let mut parts = s.split(':');
+    let (Some(domain), Some(bus), Some(devfn), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some((dev, func)) = devfn.split_once('.') else {
+        return false;
+    };
+    hex(domain, 4, 8)
+        && hex(bus, 2, 2)
+        && hex(dev, 2, 2)
+        && dev.as_bytes()[0] <= b'1'
+        && matches!(func.as_bytes(), [b'0'..=b'7'])
+}
+
+/// Read a small attribute file; `Ok(None)` when it does not exist.
+pub fn read_attr(path: &Path) -> io::Result<Option<String>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = Vec::with_capacity(16);
+    file.take(MAX_ATTR_LEN + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_ATTR_LEN {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "longer than 256 bytes",
+        ));
+    }
+    String::from_utf8(buf)
+        .map(|s| Some(s.trim().to_owned()))
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// `0x8086` (the `vendor`/`device` form) or `8086` (the `sriov_vf_device` form).
+pub fn parse_hex_u16(s: &str) -> Option<u16> {
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    if digits.is_empty() || digits.len() > 4 {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
+}
+
+/// `0x020000`.
+pub fn parse_class(s: &str) -> Option<u32> {
+    let digits = s.strip_prefix("0x")?;
+    if digits.is_empty() || digits.len() > 6 {
+        return None;
+    }
+    u32::from_str_radix(digits, 16).ok()
+}
+
+/// A decimal count as the kernel prints it (`7`).
+pub fn parse_dec_u16(s: &str) -> Option<u16> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Collects warnings while reading one function.
+struct Reader<'a> {
+    dir: &'a Path,
+    warnings: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn text(&mut self, name: &str) -> Option<String> {
+        let path = self.path(name);
+        match read_attr(&path) {
+            Ok(v) => v,
+            Err(e) => {
+                self.warnings.push(format!("{}: {e}", path.display()));
+                None
+            }
+        }
+    }
+
+    fn parsed<T>(&mut self, name: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let raw = self.text(name)?;
+        let value = parse(&raw);
+        if value.is_none() {
+            self.warnings
+                .push(format!("{}: {raw:?} is not {what}", self.path(name).display()));
+        }
+        value
+    }
+
+    /// Basename of a symlink target (`driver` -> `igb`, `iommu_group` -> `12`).
+    fn link_name(&mut self, name: &str) -> Option<String> {
+        let path = self.path(name);
+        match fs::read_link(&path) {
+            Ok(t) => t.file_name().map(|n| n.to_string_lossy().into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                self.warnings.push(format!("{}: {e}", path.display()));
+                None
+            }
+        }
+    }
+
+    fn dir_names(&mut self, name: &str) -> Vec<String> {
+        let path = self.path(name);
+        let mut names: Vec<String> = match fs::read_dir(&path) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => vec![],
+            Err(e) => {
+                self.warnings.push(format!("{}: {e}", path.display()));
+                vec![]
+            }
+        };
+        names.sort();
+        names
+    }
+
+    fn config(&mut self) -> (CapabilityScan, Option<u64>) {
+        let path = self.path("config");
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    self.warnings.push(format!("{}: {e}", path.display()));
+                }
+                return (CapabilityScan::default(), None);
+            }
+        };
+        let size = file.metadata().ok().map(|m| m.len());
+        match configspace::scan(&file) {
+            Ok(scan) => (scan, size),
+            Err(e) => {
+                self.warnings.push(format!("{}: {e}", path.display()));
+                (CapabilityScan::default(), size)
+            }
+        }
+    }
+}
+
+/// Scan `root/bus/pci/devices`.
+pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
+    let devices_dir = root.join("bus/pci/devices");
+    let listing = fs::read_dir(&devices_dir).map_err(|source| ScanError::NoDevices {
+        path: devices_dir.clone(),
+        source,
+    })?;
+    let mut inv = Inventory::default();
+    let mut addresses = Vec::new();
+    for entry in listing {
+        match entry {
+            Ok(e) => {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if is_pci_address(&name) {
+                    addresses.push(name);
+                } else {
+                    inv.warnings.push(format!(
+                        "{}: not a PCI address, skipped",
+                        devices_dir.join(&name).display()
+                    ));
+                }
+            }
+            Err(e) => inv.warnings.push(format!("{}: {e}", devices_dir.display())),
+        }
+    }
+    addresses.sort();
+
+    // Reading sysfs is syscall-bound: spread the functions over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = addresses.len().div_ceil(threads).max(64);
+    let results: Vec<(Option<Device>, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = addresses
+            .chunks(chunk)
+            .map(|part| {
+                let devices_dir = &devices_dir;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|a| read_function(&devices_dir.join(a), a, opts))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (device, warnings) in results {
+        inv.warnings.extend(warnings);
+        inv.devices.extend(device);
+    }
+    Ok(inv)
+}
+
+/// Read one function. `None` when it is not an SR-IOV PF and `opts.all` is
+/// off, or when it vanished.
+fn read_function(dir: &Path, address: &str, opts: ScanOptions) -> (Option<Device>, Vec<String>) {
+    let mut r = Reader {
+        dir,
+        warnings: vec![],
+    };
+    let (caps, config_size) = r.config();
+    let has_kernel_sriov = match fs::symlink_metadata(r.path("sriov_totalvfs")) {
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => {
+            r.warnings
+                .push(format!("{}: {e}", r.path("sriov_totalvfs").display()));
+            false
+        }
+    };
+    let capability_seen = caps.sriov.is_some() || caps.sriov_truncated;
+    if !opts.all && !capability_seen && !has_kernel_sriov {
+        return (None, r.warnings);
+    }
+    if config_size.is_none() && !dir.exists() {
+        r.warnings
+            .push(format!("{}: vanished during the scan, skipped", dir.display()));
+        return (None, r.warnings);
+    }
+
+    // Ids: the kernel's attribute files (a VF's own config header reads
+    // vendor 0xffff), else the config header.
+    let header = caps.header;
+    let vendor_id = r
+        .parsed("vendor", "a hex vendor id", parse_hex_u16)
+        .or(header.map(|h| h.vendor_id));
+    let device_id = r
+        .parsed("device", "a hex device id", parse_hex_u16)
+        .or(header.map(|h| h.device_id));
+    let class = r
+        .parsed("class", "a hex class code", parse_class)
+        .or(header.map(|h| h.class));
+
+    let kernel = has_kernel_sriov.then(|| KernelSriov {
+        total_vfs: r.parsed("sriov_totalvfs", "a decimal count", parse_dec_u16),
+        num_vfs: r.parsed("sriov_numvfs", "a decimal count", parse_dec_u16),
+        vf_offset: r.parsed("sriov_offset", "a decimal number", parse_dec_u16),
+        vf_stride: r.parsed("sriov_stride", "a decimal number", parse_dec_u16),
+        vf_device_id: r.parsed("sriov_vf_device", "a hex device id", parse_hex_u16),
+        drivers_autoprobe: r.parsed("sriov_drivers_autoprobe", "0 or 1", |s| match s {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        }),
+    });
+
+    let interfaces = r.dir_names("net");
+    let first_if = interfaces.first().cloned();
+    let is_pf = capability_seen || has_kernel_sriov;
+    let mut vfs: Vec<(u32, String)> = r
+        .dir_names(".")
+        .into_iter()
+        .filter_map(|n| n.strip_prefix("virtfn").and_then(|i| i.parse().ok()))
+        .filter_map(|i: u32| r.link_name(&format!("virtfn{i}")).map(|a| (i, a)))
+        .collect();
+    vfs.sort();
+
+    let device = Device {
+        address: address.to_owned(),
+        vendor_id,
+        device_id,
+        class,
+        driver: r.link_name("driver"),
+        numa_node: r
+            .parsed("numa_node", "a NUMA node number", |s| s.parse::<i32>().ok())
+            .and_then(|n| u32::try_from(n).ok()),
+        iommu_group: r.link_name("iommu_group").and_then(|g| g.parse().ok()),
+        physfn: r.link_name("physfn"),
+        mac: match (&first_if, is_pf) {
+            (Some(ifname), true) => r.text(&format!("net/{ifname}/address")),
+            _ => None,
+        },
+        speed_mbps: match (&first_if, is_pf) {
+            (Some(ifname), true) => r
+                .text(&format!("net/{ifname}/speed"))
+                .and_then(|s| s.parse::<u32>().ok()),
+            _ => None,
+        },
+        interfaces,
+        config_size,
+        capability: caps.sriov,
+        capability_truncated: caps.sriov_truncated,
+        capability_kernel_unreachable: caps.sriov.is_some_and(|s| !s.kernel_reachable),
+        chain_looped: caps.chain_looped,
+        config_readable: caps.header.is_some() && !caps.caps_unreadable,
+        serial: caps.serial,
+        kernel,
+        vfs: vfs.into_iter().map(|(_, a)| a).collect(),
+    };
+    (Some(device), r.warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert!(is_pci_address("0000:01:00.0"));
+        assert!(is_pci_address("10000:01:00.0"));
+        assert!(!is_pci_address("000:01:00.0"));
+        assert!(!is_pci_address("0000:01:00.8"));
+        assert!(!is_pci_address("0000:01:20.0"));
+        assert!(!is_pci_address("0000:01:00.0\n"));
+        assert!(!is_pci_address("0000:01:0G.0"));
+        assert!(!is_pci_address("garbage"));
+        assert!(!is_pci_address("é000:01:00.0"));
+    }
+
+    #[test]
+    fn attribute_parsers() {
+        assert_eq!(parse_hex_u16("0x8086"), Some(0x8086));
+        assert_eq!(parse_hex_u16("10ca"), Some(0x10ca));
+        assert_eq!(parse_hex_u16("0x"), None);
+        assert_eq!(parse_hex_u16("0x18086"), None);
+        assert_eq!(parse_hex_u16("zz"), None);
+        assert_eq!(parse_class("0x020000"), Some(0x020000));
+        assert_eq!(parse_class("020000"), None);
+        assert_eq!(parse_dec_u16("7"), Some(7));
+        assert_eq!(parse_dec_u16("-1"), None);
+        assert_eq!(parse_dec_u16("65536"), None);
+        assert_eq!(parse_dec_u16("+3"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in ".{0,40}") {
+            let _ = (parse_hex_u16(&s), parse_class(&s), parse_dec_u16(&s), is_pci_address(&s));
+        }
+    }
+}
