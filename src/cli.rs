@@ -41,4 +41,47 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+
+    /// Show what `apply` would do for an install config, with a diff against the target. Writes nothing.
+    Plan {
+        /// A Harvester install config.yaml with an `sriov:` section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        /// Root of the installed system.
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Write the node's SR-IOV files (cloud-init, state, modprobe.d, labels, operator manifests) into the target.
+    Apply {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Create the planned VFs now (run at every boot by the cloud-init file).
+    Boot {
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
+        state: PathBuf,
+        /// Seconds to wait for a PF's driver to appear.
+        #[arg(long, value_name = "SECS", default_value_t = 30)]
+        wait: u64,
+    },
+    /// Remove exactly what `apply` wrote.
+    Remove {
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }

@@ -4,15 +4,24 @@
 //! the target), pure functions in between (inventory + answers -> plan ->
 //! rendered files). `main` only calls [`run`].
 
+pub mod apply;
+pub mod boot;
 pub mod cli;
+pub mod config;
 pub mod configspace;
 pub mod detect;
 pub mod device;
+mod diff;
 pub mod exit_codes;
+pub mod fsx;
 mod hex;
+pub mod labels;
 pub mod names;
+pub mod plan;
+pub mod render;
 pub mod report;
 pub mod sysfs;
+pub mod yaml;
 
 use std::io::Write;
 
@@ -27,6 +36,39 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Detect { sysfs, format, all } => {
             detect::run(&sysfs, format, all, &mut stdout, &mut stderr)
         }
+        cli::Command::Plan {
+            config,
+            sysfs,
+            target,
+            format,
+        } => apply::cmd_plan(
+            &config,
+            &apply::Target { sysfs, root: target },
+            format,
+            &mut stdout,
+            &mut stderr,
+        ),
+        cli::Command::Apply {
+            config,
+            sysfs,
+            target,
+            dry_run,
+        } => apply::cmd_apply(
+            &config,
+            &apply::Target { sysfs, root: target },
+            dry_run,
+            &mut stdout,
+            &mut stderr,
+        ),
+        cli::Command::Boot { sysfs, state, wait } => boot::run(
+            &boot::Options {
+                sysfs,
+                state,
+                wait: std::time::Duration::from_secs(wait),
+            },
+            &mut stdout,
+        ),
+        cli::Command::Remove { target, dry_run } => apply::cmd_remove(&target, dry_run, &mut stdout),
     }
     .and_then(|code| {
         stdout.flush()?;

@@ -1,0 +1,348 @@
+//! `harvester-sriov boot`: at every start, make the node's VFs what the state
+//! file says. One log line per PF; exit 0 only when every PF is as planned.
+//!
+//! For each planned PF: find it by identity (it survives a PCI address
+//! shift: serial number, else MAC, never a device whose identity does not
+//! match), wait a bounded time for its driver, then write `sriov_numvfs`
+//! — `0` first when another non-zero count is set (the kernel answers EBUSY
+//! otherwise) — and read it back.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::ExitCode;
+use crate::config::DeviceType;
+use crate::device::Device;
+use crate::plan::{Method, Plan, PlannedPf, STATE_VERSION};
+use crate::sysfs::{self, ScanOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{file}: cannot read the state file: {source}")]
+    Read { file: PathBuf, source: io::Error },
+    #[error("{file}: not a harvester-sriov state file: {message}")]
+    Invalid { file: PathBuf, message: String },
+}
+
+/// State files are small; anything larger is not ours.
+const MAX_STATE_BYTES: u64 = 1024 * 1024;
+
+/// Load and check the state written by `apply`.
+pub fn load_state(file: &Path) -> Result<Plan, StateError> {
+    let read = |source| StateError::Read {
+        file: file.to_owned(),
+        source,
+    };
+    let meta = fs::metadata(file).map_err(read)?;
+    if meta.len() > MAX_STATE_BYTES {
+        return Err(StateError::Invalid {
+            file: file.to_owned(),
+            message: format!("{} bytes, larger than any state file", meta.len()),
+        });
+    }
+    let text = fs::read_to_string(file).map_err(read)?;
+    parse_state(file, &text)
+}
+
+pub fn parse_state(file: &Path, text: &str) -> Result<Plan, StateError> {
+    let invalid = |message: String| StateError::Invalid {
+        file: file.to_owned(),
+        message,
+    };
+    let plan: Plan = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if plan.version != STATE_VERSION {
+        return Err(invalid(format!(
+            "version {} (this harvester-sriov reads version {STATE_VERSION})",
+            plan.version
+        )));
+    }
+    for pf in &plan.pfs {
+        if !sysfs::is_pci_address(&pf.address) {
+            return Err(invalid(format!("pfs: {:?} is not a PCI address", pf.address)));
+        }
+    }
+    Ok(plan)
+}
+
+fn hex(v: Option<u16>) -> String {
+    v.map_or_else(|| "????".into(), |v| format!("{v:04x}"))
+}
+
+/// Whether `d` is the card `pf` describes.
+fn same_card(pf: &PlannedPf, d: &Device) -> bool {
+    if hex(d.vendor_id) != pf.vendor_id || hex(d.device_id) != pf.device_id {
+        return false;
+    }
+    match (&pf.serial, d.serial_string(), &pf.mac, &d.mac) {
+        (Some(a), Some(b), _, _) => *a == b,
+        (_, _, Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    }
+}
+
+/// Find the planned PF: at its address, or (after an address shift) by
+/// serial number or MAC elsewhere. Returns the device and a note when it moved.
+pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, Option<String>), String> {
+    let at = devices.iter().find(|d| d.address == pf.address);
+    if let Some(d) = at
+        && same_card(pf, d)
+    {
+        return Ok((d, None));
+    }
+    let by =
+        |what: &str, key: &dyn Fn(&Device) -> bool| -> Option<Result<(&'a Device, Option<String>), String>> {
+            let found: Vec<&Device> = devices.iter().filter(|d| d.is_sriov_pf() && key(d)).collect();
+            match found.as_slice() {
+                [] => None,
+                [d] => Some(Ok((
+                    *d,
+                    Some(format!(
+                        "moved from {} to {} (same {what})",
+                        pf.address, d.address
+                    )),
+                ))),
+                many => Some(Err(format!(
+                    "{} {what}s match at {}: refusing to guess",
+                    many.len(),
+                    many.iter()
+                        .map(|d| d.address.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        };
+    let moved = match (&pf.serial, &pf.mac) {
+        (Some(serial), _) => by("serial number", &|d| {
+            d.serial_string().as_ref() == Some(serial) && same_card(pf, d)
+        }),
+        (None, Some(mac)) => by("MAC", &|d| {
+            d.mac.as_ref().is_some_and(|m| m.eq_ignore_ascii_case(mac)) && same_card(pf, d)
+        }),
+        (None, None) => None,
+    };
+    if let Some(found) = moved {
+        return found;
+    }
+    let here = match at {
+        Some(d) => format!(
+            "{} now holds {}:{} ({} {}), not the planned {}:{}",
+            pf.address,
+            hex(d.vendor_id),
+            hex(d.device_id),
+            d.vendor_name(),
+            d.device_name(),
+            pf.vendor_id,
+            pf.device_id
+        ),
+        None => format!("no PCI function at {}", pf.address),
+    };
+    let how = match (&pf.serial, &pf.mac) {
+        (Some(s), _) => format!("no SR-IOV function has serial number {s}"),
+        (None, Some(m)) => format!("no SR-IOV function has MAC {m}"),
+        (None, None) => "the state records no serial number or MAC to find the card elsewhere".into(),
+    };
+    Err(format!(
+        "{here}; {how}: refusing to touch anything (re-run `harvester-sriov apply` if the hardware changed)"
+    ))
+}
+
+/// What a failed write to `sriov_numvfs` means, and what to do.
+pub fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
+    use io::ErrorKind as K;
+    let raw = err.raw_os_error();
+    match raw {
+        Some(34) => format!("ERANGE: {n} is more than this PF allows (sriov_totalvfs)"),
+        Some(16) => "EBUSY: VFs are enabled with another count; 0 must be written first".into(),
+        Some(2) => format!(
+            "ENOENT: no driver bound, or the {} driver cannot create VFs through sysfs (load the driver; mlx4_core needs the num_vfs module parameter)",
+            pf.driver
+        ),
+        Some(12) => {
+            "ENOMEM: no room for the VF BARs: turn on SR-IOV in the BIOS, or boot with pci=realloc".into()
+        }
+        Some(22) => format!("EINVAL: the kernel did not accept {n:?} as a VF count"),
+        Some(1) => "EPERM: VFs are in use (assigned to VMs): stop those VMs first".into(),
+        Some(28) => {
+            "ENOSPC: the device ran out of interrupt vectors (MSI-X) for this many VFs: ask for fewer".into()
+        }
+        _ if err.kind() == K::PermissionDenied => "permission denied: run as root".into(),
+        _ => err.to_string(),
+    }
+}
+
+fn write_attr(path: &Path, value: &str) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+    f.write_all(value.as_bytes())
+}
+
+fn read_count(path: &Path) -> Result<u16, String> {
+    match sysfs::read_attr(path) {
+        Ok(Some(s)) => {
+            sysfs::parse_dec_u16(&s).ok_or_else(|| format!("{}: {s:?} is not a count", path.display()))
+        }
+        Ok(None) => Err(format!("{}: missing", path.display())),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Make one PF's VF count right. Returns the log line's tail.
+fn enforce(root: &Path, pf: &PlannedPf, d: &Device, device_type: DeviceType) -> Result<String, String> {
+    let dir = root.join("bus/pci/devices").join(&d.address);
+    let numvfs = dir.join("sriov_numvfs");
+    let n = pf.num_vfs;
+    let total = read_count(&dir.join("sriov_totalvfs"))?;
+    if n > total {
+        return Err(format!(
+            "refused: {n} VFs planned, but the kernel allows at most {total} (sriov_totalvfs); nothing written"
+        ));
+    }
+    let current = read_count(&numvfs)?;
+    if pf.method == Method::ModuleParam {
+        return if current == n {
+            Ok(format!("{n} VFs (created by the {} module parameter)", pf.driver))
+        } else {
+            Err(format!(
+                "{current} VFs, {n} planned: {} creates VFs only from its num_vfs module parameter; reboot to apply /etc/modprobe.d/harvester-sriov.conf",
+                pf.driver
+            ))
+        };
+    }
+    let mut steps = vec![];
+    if current != n {
+        if current != 0 {
+            write_attr(&numvfs, "0")
+                .map_err(|e| format!("writing 0 to {}: {}", numvfs.display(), explain_errno(&e, pf, 0)))?;
+            steps.push("0".to_owned());
+        }
+        write_attr(&numvfs, &n.to_string()).map_err(|e| {
+            format!(
+                "writing {n} to {}: {}",
+                numvfs.display(),
+                explain_errno(&e, pf, n)
+            )
+        })?;
+        steps.push(n.to_string());
+    }
+    let now = read_count(&numvfs)?;
+    if now != n {
+        return Err(format!("wrote {n}, but sriov_numvfs reads {now}"));
+    }
+    let mut line = match steps.as_slice() {
+        [] => format!("{n} VFs, already as planned, nothing written"),
+        _ => format!("{n} VFs (was {current}: wrote {})", steps.join(", then ")),
+    };
+    if device_type == DeviceType::VfioPci && n > 0 {
+        line.push_str(&bind_vfio(root, &dir)?);
+    }
+    Ok(line)
+}
+
+/// Bind every VF of the PF to vfio-pci through `driver_override`, when
+/// vfio-pci is loaded (otherwise modprobe.d's softdep does it when the VF
+/// driver loads).
+fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
+    if !root.join("bus/pci/drivers/vfio-pci").is_dir() {
+        return Ok("; vfio-pci not loaded yet: modprobe.d binds the VFs when it loads".into());
+    }
+    let mut bound = 0;
+    let mut vfs: Vec<String> = fs::read_dir(pf_dir)
+        .map_err(|e| format!("{}: {e}", pf_dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("virtfn"))
+        .collect();
+    vfs.sort();
+    for link in vfs {
+        let vf_dir = pf_dir.join(&link);
+        let Some(addr) = fs::read_link(&vf_dir)
+            .ok()
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+        else {
+            continue;
+        };
+        let driver = fs::read_link(vf_dir.join("driver"))
+            .ok()
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
+        if driver.as_deref() == Some("vfio-pci") {
+            continue;
+        }
+        let io = |what: &str, p: PathBuf, v: &str| {
+            write_attr(&p, v).map_err(|e| format!("{what} {}: {e}", p.display()))
+        };
+        io("setting", vf_dir.join("driver_override"), "vfio-pci")?;
+        if driver.is_some() {
+            io("unbinding via", vf_dir.join("driver/unbind"), &addr)?;
+        }
+        io("probing via", root.join("bus/pci/drivers_probe"), &addr)?;
+        bound += 1;
+    }
+    Ok(if bound > 0 {
+        format!("; {bound} VFs bound to vfio-pci")
+    } else {
+        String::new()
+    })
+}
+
+pub struct Options {
+    pub sysfs: PathBuf,
+    pub state: PathBuf,
+    /// How long to wait for a PF's driver to appear.
+    pub wait: Duration,
+}
+
+pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let plan = load_state(&opts.state)?;
+    let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
+    let mut inv = scan()?;
+    let deadline = Instant::now() + opts.wait;
+    // Wait (bounded) until every planned PF that is present has a driver.
+    loop {
+        let waiting = plan
+            .pfs
+            .iter()
+            .any(|pf| locate(pf, &inv.devices).is_ok_and(|(d, _)| d.driver.is_none()));
+        if !waiting || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        inv = scan()?;
+    }
+    let mut ok = true;
+    if plan.pfs.is_empty() {
+        writeln!(out, "harvester-sriov boot: the state plans no VFs; nothing to do")?;
+    }
+    for pf in &plan.pfs {
+        let name = format!(
+            "{} ({})",
+            pf.address,
+            pf.interface.as_deref().unwrap_or(&pf.driver)
+        );
+        let result = locate(pf, &inv.devices).and_then(|(d, moved)| {
+            if d.driver.is_none() {
+                return Err(format!(
+                    "no driver bound after {}s: load the {} driver (writing sriov_numvfs would fail with ENOENT)",
+                    opts.wait.as_secs(),
+                    pf.driver
+                ));
+            }
+            let line = enforce(&opts.sysfs, pf, d, plan.device_type)?;
+            Ok(match moved {
+                Some(m) => format!("{m}; {line}"),
+                None => line,
+            })
+        });
+        match result {
+            Ok(line) => writeln!(out, "harvester-sriov boot: {name}: {line}")?,
+            Err(e) => {
+                ok = false;
+                writeln!(out, "harvester-sriov boot: {name}: FAILED: {e}")?;
+            }
+        }
+    }
+    out.flush().context("writing the log")?;
+    Ok(if ok { ExitCode::Success } else { ExitCode::NotFound })
+}

@@ -1,0 +1,302 @@
+//! The plan: a pure function from (inventory, install config, node name)
+//! to what this node gets — which PFs, how many VFs, and why every other
+//! SR-IOV function is left alone. The plan is also the desired state that
+//! `boot` enforces at every start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
+use crate::device::{Device, Status};
+
+/// Version of the state file format.
+pub const STATE_VERSION: u32 = 1;
+
+/// How the VF count is put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// `boot` writes `sriov_numvfs`.
+    Sysfs,
+    /// The driver creates VFs from a module parameter (mlx4_core); `boot` only checks.
+    ModuleParam,
+}
+
+/// One PF this node will have VFs on, with its stable identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedPf {
+    pub address: String,
+    pub vendor_id: String,
+    pub device_id: String,
+    /// PCIe Device Serial Number, when the card has one.
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// MAC address of its interface at install time.
+    #[serde(default)]
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub interface: Option<String>,
+    pub driver: String,
+    pub num_vfs: u16,
+    pub total_vfs: u16,
+    pub vf_device_id: String,
+    #[serde(default)]
+    pub vf_driver: Option<String>,
+    pub method: Method,
+}
+
+/// An SR-IOV function the plan leaves alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub address: String,
+    pub name: String,
+    #[serde(default)]
+    pub interface: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub node: String,
+    pub enabled: bool,
+    pub device_type: DeviceType,
+    pub operator: Operator,
+    pub resource_name: String,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    /// Node labels to write (empty: no label file).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub pfs: Vec<PlannedPf>,
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+    /// The rules as configured, kept for the record.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// Informational lines (a count capped at the kernel's limit).
+    #[serde(skip)]
+    pub notices: Vec<String>,
+    /// Soft problems: a rule that matches nothing, no usable NIC.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error(
+        "{file}: sriov.devices[{rule}].num_vfs: {wanted} VFs asked for {address} ({name}), but its kernel allows at most {total} (sriov_totalvfs)"
+    )]
+    AboveTotal {
+        file: String,
+        rule: usize,
+        address: String,
+        name: String,
+        wanted: u16,
+        total: u16,
+    },
+    #[error(
+        "{file}: os.hostname: node name {name:?} is not a valid Kubernetes node name (lower-case DNS subdomain)"
+    )]
+    BadNodeName { file: String, name: String },
+    #[error(
+        "{file}: sriov.label_capable: false does not work with operator sriov-network-operator: its config daemon selects nodes by the {label} label"
+    )]
+    LabelNeeded { file: String, label: &'static str },
+}
+
+/// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
+pub fn vf_driver(pf_driver: &str) -> Option<&'static str> {
+    Some(match pf_driver {
+        "igb" => "igbvf",
+        "ixgbe" => "ixgbevf",
+        "i40e" | "ice" => "iavf",
+        "bnxt_en" => "bnxt_en",
+        "mlx5_core" => "mlx5_core",
+        "mlx4_core" => "mlx4_core",
+        "qede" => "qede",
+        "be2net" => "be2net",
+        "cxgb4" => "cxgb4vf",
+        "enic" => "enic",
+        "octeontx2-af" | "rvu_nicpf" => "rvu_nicvf",
+        _ => return None,
+    })
+}
+
+fn rule_matches(rule: &Rule, d: &Device) -> bool {
+    let m = &rule.matcher;
+    let hex = |v: Option<u16>| v.map(|v| format!("{v:04x}"));
+    m.address.as_ref().is_none_or(|a| *a == d.address)
+        && m.interface.as_ref().is_none_or(|i| d.interfaces.contains(i))
+        && m.vendor
+            .as_ref()
+            .is_none_or(|v| Some(v) == hex(d.vendor_id).as_ref())
+        && m.device
+            .as_ref()
+            .is_none_or(|v| Some(v) == hex(d.device_id).as_ref())
+        && m.serial
+            .as_ref()
+            .is_none_or(|s| Some(s) == d.serial_string().as_ref())
+}
+
+fn is_management(cfg: &InstallConfig, d: &Device) -> bool {
+    cfg.management.iter().any(|m| {
+        m.name.as_ref().is_some_and(|n| d.interfaces.contains(n))
+            || m.hw_addr
+                .as_ref()
+                .is_some_and(|h| d.mac.as_deref().map(str::to_ascii_lowercase).as_ref() == Some(h))
+    })
+}
+
+fn display_name(d: &Device) -> String {
+    format!("{} {}", d.vendor_name(), d.device_name())
+}
+
+/// Why a PF cannot be used, or `None` when it can.
+fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<String> {
+    if !d.is_network() {
+        return Some(format!(
+            "not a network controller (class {}): only NICs get VFs",
+            d.class.map_or("unknown".into(), |c| format!("{c:06x}"))
+        ));
+    }
+    let status = d.status();
+    if !status.sysfs_usable() && status != Status::DriverParamOnly {
+        return Some(format!("{status}: {}", d.hint()));
+    }
+    if d.vf_device_id().is_none() {
+        return Some("the VF device id is unknown (no sriov_vf_device, no readable capability)".into());
+    }
+    if sriov.operator == Operator::Pcidevices && d.interfaces.is_empty() {
+        return Some("pcidevices names its objects after the PF's interface, and this PF has none".into());
+    }
+    None
+}
+
+/// Build the plan. Pure: the inventory, the config and the node name in,
+/// the plan out.
+pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov) -> Result<Plan, PlanError> {
+    let file = cfg.file.display().to_string();
+    let node = node.to_ascii_lowercase();
+    if !crate::labels::dns_subdomain_ok(&node) {
+        return Err(PlanError::BadNodeName { file, name: node });
+    }
+    if !sriov.label_capable && sriov.enabled && sriov.operator == Operator::SriovNetworkOperator {
+        return Err(PlanError::LabelNeeded {
+            file,
+            label: crate::labels::CAPABLE,
+        });
+    }
+    let mut plan = Plan {
+        version: STATE_VERSION,
+        node,
+        enabled: sriov.enabled,
+        device_type: sriov.device_type,
+        operator: sriov.operator,
+        resource_name: sriov.resource_name.clone(),
+        mtu: sriov.mtu,
+        labels: BTreeMap::new(),
+        pfs: vec![],
+        skipped: vec![],
+        rules: sriov.devices.clone(),
+        notices: vec![],
+        warnings: vec![],
+    };
+    let mut rule_used = vec![false; sriov.devices.len()];
+    let mut any_usable = false;
+    for d in devices.iter().filter(|d| d.is_sriov_pf() && d.physfn.is_none()) {
+        let rule = sriov.devices.iter().position(|r| rule_matches(r, d));
+        if let Some(i) = rule {
+            rule_used[i] = true;
+        }
+        let skip = |reason: String| Skipped {
+            address: d.address.clone(),
+            name: display_name(d),
+            interface: d.interfaces.first().cloned(),
+            reason,
+        };
+        if let Some(reason) = unusable_reason(d, sriov) {
+            plan.skipped.push(skip(reason));
+            continue;
+        }
+        any_usable = true;
+        let rule = rule.map(|i| (i, &sriov.devices[i]));
+        let reason = if !sriov.enabled {
+            Some("SR-IOV is not enabled (sriov.enabled: false)".to_owned())
+        } else if let Some((i, r)) = rule.filter(|(_, r)| r.enabled == Some(false)) {
+            Some(format!("turned off by sriov.devices[{i}] (match {})", r.matcher))
+        } else if is_management(cfg, d) && !rule.is_some_and(|(_, r)| r.allow_management) {
+            Some("management NIC (install.management_interface): a rule naming it with allow_management: true selects it".into())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            plan.skipped.push(skip(reason));
+            continue;
+        }
+        let total = d.kernel_total();
+        let num_vfs = match rule.and_then(|(i, r)| r.num_vfs.map(|n| (i, n))) {
+            Some((i, n)) if n > total => {
+                return Err(PlanError::AboveTotal {
+                    file,
+                    rule: i,
+                    address: d.address.clone(),
+                    name: display_name(d),
+                    wanted: n,
+                    total,
+                });
+            }
+            Some((_, n)) => n,
+            None if sriov.num_vfs > total => {
+                plan.notices.push(format!(
+                    "{} ({}): num_vfs {} capped to {total}, the kernel's limit for this card",
+                    d.address,
+                    d.interfaces.first().map_or("no interface", String::as_str),
+                    sriov.num_vfs
+                ));
+                total
+            }
+            None => sriov.num_vfs,
+        };
+        let driver = d.driver.clone().unwrap_or_default();
+        plan.pfs.push(PlannedPf {
+            address: d.address.clone(),
+            vendor_id: format!("{:04x}", d.vendor_id.unwrap_or(0)),
+            device_id: format!("{:04x}", d.device_id.unwrap_or(0)),
+            serial: d.serial_string(),
+            mac: d.mac.clone(),
+            interface: d.interfaces.first().cloned(),
+            vf_driver: vf_driver(&driver).map(str::to_owned),
+            method: if d.status() == Status::DriverParamOnly {
+                Method::ModuleParam
+            } else {
+                Method::Sysfs
+            },
+            driver,
+            num_vfs,
+            total_vfs: total,
+            vf_device_id: format!("{:04x}", d.vf_device_id().unwrap_or(0)),
+        });
+    }
+    for (i, used) in rule_used.iter().enumerate() {
+        if !used {
+            plan.warnings.push(format!(
+                "sriov.devices[{i}] (match {}) matches no SR-IOV function on this node",
+                sriov.devices[i].matcher
+            ));
+        }
+    }
+    if sriov.enabled && plan.pfs.is_empty() {
+        plan.warnings.push(
+            "SR-IOV is enabled, but no SR-IOV NIC on this node can be used (see the skipped list)".into(),
+        );
+    }
+    if sriov.label_capable && any_usable {
+        plan.labels.insert(crate::labels::CAPABLE.into(), "true".into());
+    }
+    for (k, v) in &sriov.labels {
+        plan.labels.insert(k.clone(), v.clone());
+    }
+    Ok(plan)
+}
