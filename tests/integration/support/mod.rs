@@ -1,5 +1,9 @@
 //! Test harness shared by the integration modules.
 
+pub mod dumps;
+pub mod space;
+pub mod tree;
+
 use std::path::PathBuf;
 
 /// The repository root (for fixtures and samples).
