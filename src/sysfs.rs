@@ -266,13 +266,15 @@ fn read_function(dir: &Path, address: &str, opts: ScanOptions) -> (Option<Device
             false
         }
     };
-    let capability_seen = caps.sriov.is_some() || caps.sriov_truncated;
-    if !opts.all && !capability_seen && !has_kernel_sriov {
-        return (None, r.warnings);
-    }
+    // Checked before the non-SR-IOV early exit: a function that vanished
+    // may have been a PF, so it is reported with or without `--all`.
     if config_size.is_none() && !dir.exists() {
         r.warnings
             .push(format!("{}: vanished during the scan, skipped", dir.display()));
+        return (None, r.warnings);
+    }
+    let capability_seen = caps.sriov.is_some() || caps.sriov_truncated;
+    if !opts.all && !capability_seen && !has_kernel_sriov {
         return (None, r.warnings);
     }
 

@@ -3,5 +3,7 @@
 //! built in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod manifests;
 mod support;
+
+mod detect;
+mod manifests;

@@ -1,6 +1,10 @@
 //! Test harness shared by the integration modules.
 #![allow(dead_code)]
 
+pub mod dumps;
+pub mod space;
+pub mod tree;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root (for fixtures and samples).

@@ -1,0 +1,352 @@
+//! Build fake sysfs trees that both `harvester-sriov detect` and
+//! `lspci -A linux-sysfs -O sysfs.path=ROOT/bus/pci` accept (facts §2, §3):
+//!
+//! - `ROOT/devices/pci0000:00/<addr>/`: a real directory per function with
+//!   `config` (exact bytes), `vendor`, `device`, `class`, `irq`, `resource`
+//!   and the optional attributes;
+//! - `ROOT/bus/pci/devices/<addr>`: relative symlinks into `devices/`;
+//! - `driver` -> `ROOT/bus/pci/drivers/<name>`, `iommu_group` ->
+//!   `ROOT/kernel/iommu_groups/<n>`, `virtfnN` / `physfn` -> `../<addr>`.
+//!
+//! ```ignore
+//! let tree = Tree::new()
+//!     .function(Function::new("0000:01:00.0", config).driver("igb").interface("eth0", "52:54:00:12:34:56")
+//!         .kernel_sriov(KernelSriov::new(7, 0, 128, 2, 0x10ca)))
+//!     .function(Function::new("0000:01:10.0", vf_config).ids(0x8086, 0x10ca))
+//!     .link_vfs("0000:01:00.0", &["0000:01:10.0"]);
+//! let dir = tree.build(); // a TempDir; or tree.write(path)
+//! ```
+//! Everything a function writes can be replaced afterwards with
+//! [`Function::file`], [`Function::dir`], [`Function::symlink`] or removed
+//! with [`Function::without`], to make hostile trees.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+/// The kernel's SR-IOV attribute values of a PF (`sriov_*` files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSriov {
+    pub total_vfs: u16,
+    pub num_vfs: u16,
+    pub offset: u16,
+    pub stride: u16,
+    pub vf_device: u16,
+    pub drivers_autoprobe: bool,
+}
+
+impl KernelSriov {
+    pub fn new(total_vfs: u16, num_vfs: u16, offset: u16, stride: u16, vf_device: u16) -> Self {
+        Self {
+            total_vfs,
+            num_vfs,
+            offset,
+            stride,
+            vf_device,
+            drivers_autoprobe: true,
+        }
+    }
+
+    /// The values the kernel derives from an SR-IOV capability in `config`
+    /// (TotalVFs unadjusted by a driver). `None` without a capability.
+    pub fn from_config(config: &[u8]) -> Option<Self> {
+        let cap = harvester_sriov::configspace::scan(config).ok()?.sriov?;
+        Some(Self::new(
+            cap.total_vfs,
+            cap.num_vfs,
+            cap.vf_offset,
+            cap.vf_stride,
+            cap.vf_device_id,
+        ))
+    }
+}
+
+/// A directory entry with raw content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    File(Vec<u8>),
+    Dir,
+    Symlink(PathBuf),
+}
+
+/// One PCI function. Unset ids come from the config header.
+#[derive(Debug, Clone, Default)]
+pub struct Function {
+    pub address: String,
+    pub config: Vec<u8>,
+    pub vendor: Option<u16>,
+    pub device: Option<u16>,
+    pub class: Option<u32>,
+    pub revision: Option<u8>,
+    pub subsystem: Option<(u16, u16)>,
+    pub numa_node: Option<i32>,
+    pub iommu_group: Option<u32>,
+    pub driver: Option<String>,
+    /// (ifname, MAC) under `net/<ifname>/address`.
+    pub interfaces: Vec<(String, String)>,
+    pub sriov: Option<KernelSriov>,
+    pub physfn: Option<String>,
+    pub virtfns: Vec<String>,
+    /// Written last, replacing whatever is there (relative to the function dir).
+    pub overrides: Vec<(String, Option<Entry>)>,
+}
+
+fn header_u16(config: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*config.get(at)?, *config.get(at + 1)?]))
+}
+
+impl Function {
+    pub fn new(address: &str, config: impl Into<Vec<u8>>) -> Self {
+        Self {
+            address: address.to_owned(),
+            config: config.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn ids(mut self, vendor: u16, device: u16) -> Self {
+        self.vendor = Some(vendor);
+        self.device = Some(device);
+        self
+    }
+
+    pub fn class(mut self, class: u32) -> Self {
+        self.class = Some(class);
+        self
+    }
+
+    pub fn revision(mut self, rev: u8) -> Self {
+        self.revision = Some(rev);
+        self
+    }
+
+    pub fn subsystem(mut self, vendor: u16, device: u16) -> Self {
+        self.subsystem = Some((vendor, device));
+        self
+    }
+
+    pub fn numa_node(mut self, node: i32) -> Self {
+        self.numa_node = Some(node);
+        self
+    }
+
+    pub fn iommu_group(mut self, group: u32) -> Self {
+        self.iommu_group = Some(group);
+        self
+    }
+
+    pub fn driver(mut self, name: &str) -> Self {
+        self.driver = Some(name.to_owned());
+        self
+    }
+
+    pub fn interface(mut self, ifname: &str, mac: &str) -> Self {
+        self.interfaces.push((ifname.to_owned(), mac.to_owned()));
+        self
+    }
+
+    pub fn kernel_sriov(mut self, sriov: KernelSriov) -> Self {
+        self.sriov = Some(sriov);
+        self
+    }
+
+    /// Replace (or add) a file with exact bytes.
+    pub fn file(mut self, name: &str, content: impl Into<Vec<u8>>) -> Self {
+        self.overrides
+            .push((name.to_owned(), Some(Entry::File(content.into()))));
+        self
+    }
+
+    /// Put a directory where `name` would be.
+    pub fn dir(mut self, name: &str) -> Self {
+        self.overrides.push((name.to_owned(), Some(Entry::Dir)));
+        self
+    }
+
+    /// Put a symlink with a literal target at `name`.
+    pub fn symlink(mut self, name: &str, target: impl Into<PathBuf>) -> Self {
+        self.overrides
+            .push((name.to_owned(), Some(Entry::Symlink(target.into()))));
+        self
+    }
+
+    /// Remove whatever the builder wrote at `name`.
+    pub fn without(mut self, name: &str) -> Self {
+        self.overrides.push((name.to_owned(), None));
+        self
+    }
+
+    fn vendor_id(&self) -> u16 {
+        self.vendor.or(header_u16(&self.config, 0)).unwrap_or(0xffff)
+    }
+
+    fn device_id(&self) -> u16 {
+        self.device.or(header_u16(&self.config, 2)).unwrap_or(0xffff)
+    }
+
+    fn class_code(&self) -> u32 {
+        self.class.unwrap_or_else(|| match self.config.get(9..12) {
+            Some(c) => u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16,
+            None => 0,
+        })
+    }
+
+    /// Write the function directory `dir` (inside a tree at `root`).
+    fn write(&self, root: &Path, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)?;
+        fs::write(dir.join("config"), &self.config)?;
+        fs::write(dir.join("vendor"), format!("0x{:04x}\n", self.vendor_id()))?;
+        fs::write(dir.join("device"), format!("0x{:04x}\n", self.device_id()))?;
+        fs::write(dir.join("class"), format!("0x{:06x}\n", self.class_code()))?;
+        let irq = self.config.get(0x3c).copied().unwrap_or(0);
+        fs::write(dir.join("irq"), format!("{irq}\n"))?;
+        fs::write(dir.join("resource"), "")?;
+        let revision = self.revision.or(self.config.get(8).copied());
+        if let Some(rev) = revision {
+            fs::write(dir.join("revision"), format!("0x{rev:02x}\n"))?;
+        }
+        let subsystem = self
+            .subsystem
+            .or_else(|| Some((header_u16(&self.config, 0x2c)?, header_u16(&self.config, 0x2e)?)));
+        if let Some((sv, sd)) = subsystem {
+            fs::write(dir.join("subsystem_vendor"), format!("0x{sv:04x}\n"))?;
+            fs::write(dir.join("subsystem_device"), format!("0x{sd:04x}\n"))?;
+        }
+        if let Some(node) = self.numa_node {
+            fs::write(dir.join("numa_node"), format!("{node}\n"))?;
+        }
+        if let Some(driver) = &self.driver {
+            fs::create_dir_all(root.join("bus/pci/drivers").join(driver))?;
+            symlink(
+                Path::new("../../../bus/pci/drivers").join(driver),
+                dir.join("driver"),
+            )?;
+        }
+        if let Some(group) = self.iommu_group {
+            fs::create_dir_all(root.join("kernel/iommu_groups").join(group.to_string()))?;
+            symlink(
+                format!("../../../kernel/iommu_groups/{group}"),
+                dir.join("iommu_group"),
+            )?;
+        }
+        for (ifname, mac) in &self.interfaces {
+            let net = dir.join("net").join(ifname);
+            fs::create_dir_all(&net)?;
+            fs::write(net.join("address"), format!("{mac}\n"))?;
+        }
+        if let Some(s) = &self.sriov {
+            fs::write(dir.join("sriov_totalvfs"), format!("{}\n", s.total_vfs))?;
+            fs::write(dir.join("sriov_numvfs"), format!("{}\n", s.num_vfs))?;
+            fs::write(dir.join("sriov_offset"), format!("{}\n", s.offset))?;
+            fs::write(dir.join("sriov_stride"), format!("{}\n", s.stride))?;
+            fs::write(dir.join("sriov_vf_device"), format!("{:04x}\n", s.vf_device))?;
+            fs::write(
+                dir.join("sriov_drivers_autoprobe"),
+                format!("{}\n", u8::from(s.drivers_autoprobe)),
+            )?;
+        }
+        if let Some(pf) = &self.physfn {
+            symlink(format!("../{pf}"), dir.join("physfn"))?;
+        }
+        for (i, vf) in self.virtfns.iter().enumerate() {
+            symlink(format!("../{vf}"), dir.join(format!("virtfn{i}")))?;
+        }
+        for (name, entry) in &self.overrides {
+            let path = dir.join(name);
+            remove(&path)?;
+            if let Some(entry) = entry {
+                write_entry(&path, entry)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn remove(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_entry(path: &Path, entry: &Entry) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    match entry {
+        Entry::File(bytes) => fs::write(path, bytes),
+        Entry::Dir => fs::create_dir_all(path),
+        Entry::Symlink(target) => symlink(target, path),
+    }
+}
+
+/// A whole fake sysfs.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub functions: Vec<Function>,
+    /// Extra entries in `bus/pci/devices/` (hostile trees).
+    pub bus_entries: Vec<(String, Entry)>,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn function(mut self, f: Function) -> Self {
+        self.functions.push(f);
+        self
+    }
+
+    /// Add `virtfnN` links on `pf` and `physfn` links on each VF (the
+    /// functions must already be in the tree).
+    pub fn link_vfs(mut self, pf: &str, vfs: &[&str]) -> Self {
+        for f in &mut self.functions {
+            if f.address == pf {
+                f.virtfns = vfs.iter().map(|v| (*v).to_owned()).collect();
+            } else if vfs.contains(&f.address.as_str()) {
+                f.physfn = Some(pf.to_owned());
+            }
+        }
+        self
+    }
+
+    /// An extra entry in `bus/pci/devices/` (e.g. a non-address name or a
+    /// dangling symlink).
+    pub fn bus_entry(mut self, name: &str, entry: Entry) -> Self {
+        self.bus_entries.push((name.to_owned(), entry));
+        self
+    }
+
+    /// Write the tree under `root` (created when missing).
+    pub fn write(&self, root: &Path) -> io::Result<()> {
+        let devices = root.join("devices/pci0000:00");
+        let bus = root.join("bus/pci/devices");
+        fs::create_dir_all(&devices)?;
+        fs::create_dir_all(&bus)?;
+        fs::create_dir_all(root.join("bus/pci/drivers"))?;
+        fs::create_dir_all(root.join("bus/pci/slots"))?;
+        for f in &self.functions {
+            f.write(root, &devices.join(&f.address))?;
+            symlink(
+                format!("../../../devices/pci0000:00/{}", f.address),
+                bus.join(&f.address),
+            )?;
+        }
+        for (name, entry) in &self.bus_entries {
+            write_entry(&bus.join(name), entry)?;
+        }
+        Ok(())
+    }
+
+    /// Write the tree into a fresh temporary directory.
+    pub fn build(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        self.write(dir.path()).expect("writing the fake sysfs tree");
+        dir
+    }
+}
