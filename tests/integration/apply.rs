@@ -1,0 +1,398 @@
+//! `apply` end to end, cargo-testsuite style: each case under
+//! `tests/cases/<name>/` has `in/config.yaml` (the install config) and
+//! `out/` (the exact target tree expected afterwards, byte for byte, except
+//! the installed binary, which must equal the binary under test). The
+//! case's hardware is a fake sysfs tree built here, by name.
+//!
+//! `HARVESTER_SRIOV_BLESS=1 cargo test apply::` rewrites the `out/` trees;
+//! review the diff before committing it.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::space::{EXT_DSN, SriovFields, Space};
+use crate::support::tree::{Function, KernelSriov, Tree};
+use crate::support::{bin, repo, snapshot};
+
+const BINARY: &str = "oem/harvester-sriov/harvester-sriov";
+
+/// A network PF: PCIe, optional Device Serial Number at 0x100, SR-IOV at 0x140.
+pub struct Nic {
+    pub address: &'static str,
+    pub ids: (u16, u16),
+    pub vf_device: u16,
+    pub driver: Option<&'static str>,
+    pub ifname: Option<&'static str>,
+    pub mac: &'static str,
+    /// (capability TotalVFs, kernel sriov_totalvfs)
+    pub total: (u16, u16),
+    pub num_vfs: u16,
+    pub serial: Option<u64>,
+}
+
+impl Nic {
+    pub fn function(&self) -> Function {
+        let (vendor, device) = self.ids;
+        let mut space = Space::pcie(vendor, device, 0x020000);
+        let sriov_at = if let Some(serial) = self.serial {
+            space = space.ext(0x100, EXT_DSN, 1, 0x140);
+            space.0[0x104..0x10c].copy_from_slice(&serial.to_le_bytes());
+            0x140
+        } else {
+            0x100
+        };
+        let fields = SriovFields {
+            initial_vfs: self.total.0,
+            total_vfs: self.total.0,
+            num_vfs: self.num_vfs,
+            vf_enabled: self.num_vfs > 0,
+            vf_offset: 128,
+            vf_stride: 2,
+            vf_device: self.vf_device,
+        };
+        let mut f = Function::new(self.address, space.sriov(sriov_at, 0, fields).bytes())
+            .kernel_sriov(KernelSriov::new(self.total.1, self.num_vfs, 128, 2, self.vf_device));
+        if let Some(d) = self.driver {
+            f = f.driver(d);
+        }
+        if let Some(i) = self.ifname {
+            f = f.interface(i, self.mac);
+        }
+        f
+    }
+}
+
+pub fn igb(address: &'static str, ifname: &'static str, mac: &'static str) -> Nic {
+    Nic {
+        address,
+        ids: (0x8086, 0x10c9),
+        vf_device: 0x10ca,
+        driver: Some("igb"),
+        ifname: Some(ifname),
+        mac,
+        total: (8, 7),
+        num_vfs: 0,
+        serial: None,
+    }
+}
+
+pub fn x710(address: &'static str, ifname: &'static str, mac: &'static str, serial: u64) -> Nic {
+    Nic {
+        address,
+        ids: (0x8086, 0x1572),
+        vf_device: 0x154c,
+        driver: Some("i40e"),
+        ifname: Some(ifname),
+        mac,
+        total: (64, 64),
+        num_vfs: 0,
+        serial: Some(serial),
+    }
+}
+
+fn nvme(address: &str) -> Function {
+    let fields = SriovFields {
+        initial_vfs: 2,
+        total_vfs: 2,
+        num_vfs: 0,
+        vf_enabled: false,
+        vf_offset: 1,
+        vf_stride: 1,
+        vf_device: 0x0010,
+    };
+    Function::new(address, Space::pcie(0x1b36, 0x0010, 0x010802).sriov(0x100, 0, fields).bytes())
+        .driver("nvme")
+        .kernel_sriov(KernelSriov::new(2, 0, 1, 1, 0x0010))
+}
+
+/// The management NIC of every case: an onboard e1000e without SR-IOV.
+fn mgmt() -> Function {
+    Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
+        .driver("e1000e")
+        .interface("eno1", "52:54:00:00:00:01")
+}
+
+/// The hardware of each case.
+pub fn hardware(case: &str) -> Tree {
+    let t = Tree::new().function(mgmt());
+    match case {
+        // igb + NVMe; the management NIC is SR-IOV capable too and must be left alone.
+        "sno-vfio-sriov-operator" | "seed-sriov-config" | "disabled-label-only" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(igb("0000:01:00.1", "ens1f1", "52:54:00:12:34:02").function())
+            .function(nvme("0000:02:00.0"))
+            .function(igb("0000:03:00.0", "eno2", "52:54:00:12:34:03").function()),
+        "pcidevices" => t.function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),
+        // An i40e card (sysfs only) with serial numbers, netdevice VFs, MTU.
+        "netdevice-i40e" => t
+            .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+            .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function()),
+        // Rules by serial, address and vendor/device; one PF already has VFs.
+        "rules-and-enabled-vfs" => t
+            .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+            .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function())
+            .function(
+                Nic {
+                    num_vfs: 3,
+                    ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+                }
+                .function(),
+            ),
+        // ConnectX-3: VFs only through the mlx4_core module parameter.
+        "mlx4-module-param" => t.function(
+            Nic {
+                address: "0000:5e:00.0",
+                ids: (0x15b3, 0x1007),
+                vf_device: 0x1004,
+                driver: Some("mlx4_core"),
+                ifname: Some("ens3"),
+                mac: "24:8a:07:00:00:01",
+                total: (16, 16),
+                num_vfs: 0,
+                serial: None,
+            }
+            .function(),
+        ),
+        other => panic!("no hardware for case {other}"),
+    }
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("in/config.yaml").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+fn bless() -> bool {
+    std::env::var_os("HARVESTER_SRIOV_BLESS").is_some()
+}
+
+/// Run `apply` for a case into a fresh target; returns the target.
+fn run_case(case: &Path) -> (tempfile::TempDir, tempfile::TempDir, String) {
+    let name = case.file_name().unwrap().to_str().unwrap();
+    let sysfs = hardware(name).build();
+    let target = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("apply")
+        .arg("--config")
+        .arg(case.join("in/config.yaml"))
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{name}: apply failed:\n{stderr}");
+    (sysfs, target, stderr)
+}
+
+fn without_binary(tree: Vec<(PathBuf, Vec<u8>)>) -> Vec<(PathBuf, Vec<u8>)> {
+    tree.into_iter().filter(|(p, _)| p != Path::new(BINARY)).collect()
+}
+
+#[test]
+fn every_case_writes_exactly_the_expected_tree() {
+    let cases = cases();
+    assert!(cases.len() >= 7, "cases missing under tests/cases");
+    let program = std::fs::read(assert_cmd::cargo::cargo_bin("harvester-sriov")).unwrap();
+    for case in cases {
+        let (_sysfs, target, _) = run_case(&case);
+        let got = snapshot(target.path());
+        if let Some((_, bytes)) = got.iter().find(|(p, _)| p == Path::new(BINARY)) {
+            assert!(*bytes == program, "{}: the installed binary is not this program", case.display());
+        }
+        let got = without_binary(got);
+        let expected_dir = case.join("out");
+        if bless() {
+            let _ = std::fs::remove_dir_all(&expected_dir);
+            for (rel, bytes) in &got {
+                let path = expected_dir.join(rel);
+                if rel.as_os_str().to_string_lossy().ends_with('/') {
+                    std::fs::create_dir_all(&path).unwrap();
+                } else {
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(&path, bytes).unwrap();
+                }
+            }
+            continue;
+        }
+        let expected = snapshot(&expected_dir);
+        let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+        // empty directories cannot be kept in git: compare files only
+        let files = |t: Vec<(PathBuf, Vec<u8>)>| {
+            t.into_iter().filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/')).collect::<Vec<_>>()
+        };
+        let (got, expected) = (files(got), files(expected));
+        assert_eq!(names(&got), names(&expected), "{}: files written", case.display());
+        for ((path, g), (_, e)) in got.iter().zip(&expected) {
+            assert!(
+                g == e,
+                "{}: {} differs\n--- expected\n{}\n--- got\n{}",
+                case.display(),
+                path.display(),
+                String::from_utf8_lossy(e),
+                String::from_utf8_lossy(g)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_apply_changes_nothing_and_rewrites_nothing() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let (sysfs, target, _) = run_case(&case);
+    let meta = |p: &str| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(target.path().join(p)).unwrap();
+        (m.ino(), m.mtime_nsec(), m.mtime())
+    };
+    let before = (snapshot(target.path()), meta("oem/95_harvester-sriov.yaml"), meta(BINARY));
+    let out = bin()
+        .args(["apply", "--config"])
+        .arg(case.join("in/config.yaml"))
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("create") && !stdout.contains("update"), "{stdout}");
+    assert_eq!(stdout.matches("unchanged").count(), 6, "{stdout}");
+    let after = (snapshot(target.path()), meta("oem/95_harvester-sriov.yaml"), meta(BINARY));
+    assert!(before == after, "the second apply touched the target");
+}
+
+#[test]
+fn dry_run_and_plan_write_nothing() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let target = tempfile::tempdir().unwrap();
+    for args in [vec!["apply", "--dry-run"], vec!["plan"], vec!["plan", "--format", "json"]] {
+        let out = bin()
+            .args(&args)
+            .arg("--config")
+            .arg(case.join("in/config.yaml"))
+            .arg("--sysfs")
+            .arg(sysfs.path())
+            .arg("--target")
+            .arg(target.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(snapshot(target.path()).is_empty(), "{args:?} wrote into the target");
+    }
+}
+
+#[test]
+fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let (sysfs, target, _) = run_case(&case);
+    // change the count: the plan shows a diff of the changed lines only
+    let config = std::fs::read_to_string(case.join("in/config.yaml")).unwrap().replace("num_vfs: 4", "num_vfs: 5");
+    let cfg = target.path().join("changed.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = bin()
+        .args(["plan", "--config"])
+        .arg(&cfg)
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0000:02:00.0") && stdout.contains("not a network controller"), "{stdout}");
+    assert!(stdout.contains("0000:03:00.0") && stdout.contains("management NIC"), "{stdout}");
+    assert!(stdout.contains("update    ") && stdout.contains("-     num_vfs: 4") && stdout.contains("+     num_vfs: 5"), "{stdout}");
+}
+
+#[test]
+fn remove_takes_out_exactly_what_apply_wrote() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let (_sysfs, target, _) = run_case(&case);
+    // a file of someone else's next to ours stays
+    let theirs = target.path().join("etc/modprobe.d/other.conf");
+    std::fs::write(&theirs, "options foo bar=1\n").unwrap();
+    let out = bin().args(["remove", "--target"]).arg(target.path()).output().unwrap();
+    assert!(out.status.success());
+    let files: Vec<PathBuf> = snapshot(target.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
+        .collect();
+    assert_eq!(files, [PathBuf::from("etc/modprobe.d/other.conf")]);
+    let again = bin().args(["remove", "--target"]).arg(target.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing of harvester-sriov"));
+}
+
+#[test]
+fn a_file_we_do_not_own_is_never_overwritten() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let target = tempfile::tempdir().unwrap();
+    let path = target.path().join("etc/modprobe.d/harvester-sriov.conf");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "options igb max_vfs=7\n").unwrap();
+    let before = snapshot(target.path());
+    let out = bin()
+        .args(["apply", "--config"])
+        .arg(case.join("in/config.yaml"))
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("harvester-sriov.conf"), "{stderr}");
+    assert_eq!(snapshot(target.path()), before);
+}
+
+/// Bad configs: one message naming the file, key and value; exit 2; the
+/// target byte-identical afterwards.
+#[test]
+fn bad_configs_are_refused_with_the_key_named_and_nothing_written() {
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let cases: &[(&str, &str)] = &[
+        ("sriov:\n  enabled: true\n  num_vfs: eight\n", "sriov.num_vfs: expected a whole number from 1 to 65535, got \"eight\""),
+        ("sriov:\n  enabled: true\n  devices:\n    - match: {interface: ens1f0}\n      num_vfs: 8\n", "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0"),
+        ("sriov:\n  enabled: true\n  resource_name: \"bad.name\"\n", "sriov.resource_name: \"bad.name\" is not a valid resource name"),
+        ("sriov:\n  enabled: true\n  operater: none\n", "sriov.operater: unknown key (did you mean `operator`?)"),
+        ("os:\n  hostname: Bad_Host\nsriov:\n  enabled: true\n", "os.hostname: node name \"bad_host\""),
+        ("sriov:\n  enabled: true\n  label_capable: false\n", "sriov.label_capable: false does not work with operator sriov-network-operator"),
+        ("sriov:\n  enabled: true\n  labels:\n    node-role.kubernetes.io/worker: \"true\"\n", "kubelet may not set"),
+        ("sriov-config: '{\"sriov_enabled\": true'\n", "sriov-config: not valid JSON"),
+        (": : :\n", "not valid YAML"),
+    ];
+    for (text, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, text).unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(target.path().join("oem")).unwrap();
+        std::fs::write(target.path().join("oem/90_custom.yaml"), "x: 1\n").unwrap();
+        let before = snapshot(target.path());
+        let out = bin()
+            .args(["apply", "--config"])
+            .arg(&config)
+            .arg("--sysfs")
+            .arg(sysfs.path())
+            .arg("--target")
+            .arg(target.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text:?}: {stderr}");
+        assert!(stderr.contains(want), "{text:?}\n  got:  {stderr}\n  want: {want}");
+        assert!(stderr.contains(&config.display().to_string()), "{text:?}: file not named: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{text:?}: one message: {stderr}");
+        assert_eq!(snapshot(target.path()), before, "{text:?}: target changed");
+    }
+}
