@@ -9,6 +9,7 @@ pub mod configspace;
 pub mod detect;
 pub mod device;
 pub mod exit_codes;
+pub mod fsx;
 mod hex;
 pub mod names;
 pub mod report;
