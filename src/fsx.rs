@@ -527,6 +527,12 @@ fn outcome(plan: &[Planned<'_>], warnings: Vec<String>) -> Outcome {
 
 /// Decide, without writing anything (not even the lock), what [`commit`]
 /// would do. Same errors as `commit`'s validation phase.
+///
+/// `owned(logical_path, existing_bytes)` is asked about every file that
+/// already exists at a path in `files` (unchanged ones too) or `remove`;
+/// `false` stops everything with [`FsError::NotOwned`]. Note that a
+/// managed binary carries no header marker, so the callback must recognise
+/// it some other way (e.g. by path).
 pub fn preview(
     target: &Path,
     files: &[FileSpec],
@@ -1333,9 +1339,11 @@ mod tests {
         }
         let err = preview(root, &[spec("/oem/x", "x", 0o100644)], &[], &ours).unwrap_err();
         assert!(matches!(err, FsError::InvalidSpec { .. }), "{err}");
-        let err = preview(&root.join("nope"), &[], &[], &ours).unwrap_err();
-        assert!(matches!(err, FsError::Target { .. }), "{err}");
-        assert!(err.to_string().contains("--target"), "{err}");
+        for not_a_root in [root.join("nope"), root.join("etc")] {
+            let err = commit(&not_a_root, &[], &[], &ours).unwrap_err();
+            assert!(matches!(err, FsError::Target { .. }), "{err}");
+            assert!(err.to_string().contains("--target"), "{err}");
+        }
         assert_eq!(snapshot(root), before);
     }
 
@@ -1450,9 +1458,16 @@ mod tests {
     fn a_fault_at_any_step_leaves_the_old_state_and_a_rerun_finishes() {
         let mut errors = 0;
         let mut warned = 0;
+        let mut kinds = BTreeSet::new();
         for n in 0.. {
             assert!(n < 1000, "fault loop does not end");
-            let t = tempfile::tempdir().unwrap();
+            // ~70 runs x 3 commits of fsyncs: use tmpfs where there is one.
+            let shm = Path::new("/dev/shm");
+            let t = if shm.is_dir() {
+                tempfile::tempdir_in(shm).unwrap()
+            } else {
+                tempfile::tempdir().unwrap()
+            };
             let root = t.path();
             let (files, remove) = fault_fixture(root);
             // Take the lock dir into the baseline (the lock file is excluded).
@@ -1464,6 +1479,16 @@ mod tests {
                     assert!(matches!(e, FsError::Io { .. }), "step {n}: {e}");
                     let chain = format!("{:#}", anyhow::Error::from(e));
                     assert!(chain.contains("injected fault"), "step {n}: {chain}");
+                    let op = chain.split("injected fault at step ").nth(1).unwrap();
+                    kinds.insert(
+                        op.split_once('(')
+                            .unwrap()
+                            .1
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .to_owned(),
+                    );
                     assert_eq!(snapshot(root), before, "step {n}: target changed");
                 }
                 Ok(out) if out.warnings.is_empty() => {
@@ -1488,5 +1513,9 @@ mod tests {
         // 7 dirs x2, 4 temps x4, 1 link, 5 renames, 6 dir syncs, 2 unlinks.
         assert!(errors >= 40, "only {errors} failing steps");
         assert_eq!(warned, 3, "one per backup deleted in phase 4");
+        let want = ["mkdir", "chmod", "create", "write", "fsync", "link", "rename"];
+        for k in want {
+            assert!(kinds.contains(k), "no failing {k} step: {kinds:?}");
+        }
     }
 }
