@@ -619,22 +619,43 @@ pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
         let res = resolve(target, Path::new(LOCK_PATH))?;
         let mut created_dirs = Vec::new();
         for d in &res.missing_dirs {
-            match DirBuilder::new().mode(0o755).create(d) {
-                Ok(()) => created_dirs.push(d.clone()),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io_err(d, "create directory")(e)),
+            let made = match DirBuilder::new().mode(0o755).create(d) {
+                Ok(()) => {
+                    created_dirs.push(d.clone());
+                    fs::set_permissions(d, fs::Permissions::from_mode(0o755))
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = made {
+                for d in created_dirs.iter().rev() {
+                    let _ = fs::remove_dir(d);
+                }
+                return Err(io_err(d, "create directory")(e));
             }
         }
-        let mut opts = OpenOptions::new();
-        opts.read(true).write(true).mode(0o644);
-        let (file, created_file) = match opts.clone().create_new(true).open(&res.host) {
-            Ok(f) => (f, true),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => (
-                opts.open(&res.host)
-                    .map_err(io_err(&res.host, "open lock file"))?,
-                false,
-            ),
-            Err(e) => return Err(io_err(&res.host, "create lock file")(e)),
+        // An existing lock file is opened read-only (flock needs no write
+        // access), so a no-op run works on a read-only target.
+        let opened = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&res.host)
+        {
+            Ok(f) => Ok((f, true)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => File::open(&res.host)
+                .map(|f| (f, false))
+                .map_err(io_err(&res.host, "open lock file")),
+            Err(e) => Err(io_err(&res.host, "create lock file")(e)),
+        };
+        let (file, created_file) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                for d in created_dirs.iter().rev() {
+                    let _ = fs::remove_dir(d);
+                }
+                return Err(e);
+            }
         };
         match file.try_lock() {
             Ok(()) => {}
@@ -1415,6 +1436,28 @@ mod tests {
         assert_eq!(out.get(Path::new("/oem/b.yaml")), Some(Change::Remove));
         assert!(strays(root).is_empty());
         assert!(!root.join("oem/b.yaml").exists());
+    }
+
+    #[test]
+    fn a_failed_run_on_a_fresh_target_leaves_no_trace_not_even_the_lock() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let files = [spec("/oem/harvester-sriov/state.yaml", "s", 0o644)];
+        let err = commit_with(root, &files, &[], &ours, Some(0)).unwrap_err();
+        assert!(err.to_string().contains("oem"), "{err}");
+        assert_eq!(fs::read_dir(root).unwrap().count(), 0, "{:?}", snapshot(root));
+        put(root, "etc/modprobe.d/harvester-sriov.conf", b"foreign", 0o644);
+        let err = commit(
+            root,
+            &[],
+            &[PathBuf::from("/etc/modprobe.d/harvester-sriov.conf")],
+            &ours,
+        );
+        assert!(matches!(err, Err(FsError::NotOwned { .. })), "{err:?}");
+        assert!(!root.join("oem").exists());
+        // A successful run keeps the lock file.
+        commit(root, &files, &[], &ours).unwrap();
+        assert!(root.join("oem/harvester-sriov/.lock").is_file());
     }
 
     /// Old state, new wish, and the expected result, for fault injection.
