@@ -74,7 +74,8 @@
 //! phases 2–4 (create directory, create temp, write, chmod, fsync, link,
 //! rename, unlink, fsync directory) is numbered from 0 and step `fail_at`
 //! fails with an injected I/O error. Rollback steps count too but run after
-//! the fault, so they succeed.
+//! the fault, so they succeed (the unit tests also fail rollback steps,
+//! through a private variant taking a list of steps).
 
 use std::cell::Cell;
 use std::collections::{BTreeSet, VecDeque};
@@ -564,13 +565,24 @@ pub fn commit_with(
     owned: &dyn Fn(&Path, &[u8]) -> bool,
     fail_at: Option<usize>,
 ) -> Result<Outcome, FsError> {
+    commit_faults(target, files, remove, owned, fail_at.as_slice())
+}
+
+/// [`commit_with`] failing every step listed (to fail a rollback too).
+fn commit_faults(
+    target: &Path,
+    files: &[FileSpec],
+    remove: &[PathBuf],
+    owned: Owned<'_>,
+    fail: &[usize],
+) -> Result<Outcome, FsError> {
     check_target(target)?;
     let lock = lock(target)?;
     let run = || {
         let mut warnings = clean_stale(target, files, remove)?;
         let plan = plan(target, files, remove, owned)?;
         let ops = Ops {
-            fail_at,
+            fail,
             step: Cell::new(0),
         };
         warnings.extend(execute(&ops, &plan)?);
@@ -730,16 +742,16 @@ fn clean_stale(target: &Path, files: &[FileSpec], remove: &[PathBuf]) -> Result<
 // Phases 2-4
 
 /// Mutating file-system steps, numbered for fault injection.
-struct Ops {
-    fail_at: Option<usize>,
+struct Ops<'f> {
+    fail: &'f [usize],
     step: Cell<usize>,
 }
 
-impl Ops {
+impl Ops<'_> {
     fn tick(&self, op: &str, path: &Path) -> io::Result<()> {
         let n = self.step.get();
         self.step.set(n + 1);
-        if self.fail_at == Some(n) {
+        if self.fail.contains(&n) {
             return Err(io::Error::other(format!(
                 "injected fault at step {n} ({op} {})",
                 path.display()
@@ -1458,6 +1470,42 @@ mod tests {
         // A successful run keeps the lock file.
         commit(root, &files, &[], &ours).unwrap();
         assert!(root.join("oem/harvester-sriov/.lock").is_file());
+    }
+
+    #[test]
+    fn a_failed_rollback_is_reported_and_a_rerun_repairs_it() {
+        let mut rollback_failures = 0;
+        for n in 0..200 {
+            let t = tempfile::tempdir_in(if Path::new("/dev/shm").is_dir() {
+                "/dev/shm"
+            } else {
+                "/tmp"
+            })
+            .unwrap();
+            let root = t.path();
+            let (files, remove) = fault_fixture(root);
+            // Fail step n, then the first rollback step after it.
+            match commit_faults(root, &files, &remove, &ours, &[n, n + 1]) {
+                Err(FsError::RollbackFailed { cause, leftovers }) => {
+                    rollback_failures += 1;
+                    assert!(cause.to_string().contains("cannot"), "{cause}");
+                    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+                    assert!(
+                        leftovers[0].contains(&root.display().to_string()),
+                        "{leftovers:?}"
+                    );
+                    let msg = FsError::RollbackFailed { cause, leftovers }.to_string();
+                    assert!(msg.contains("re-run harvester-sriov"), "{msg}");
+                }
+                Err(_) => {}
+                Ok(out) if out.warnings.is_empty() => break,
+                Ok(_) => {}
+            }
+            commit(root, &files, &remove, &ours).unwrap();
+            assert_new_state(root, &files, &remove);
+            assert!(strays(root).is_empty(), "step {n}: {:?}", strays(root));
+        }
+        assert!(rollback_failures >= 10, "{rollback_failures}");
     }
 
     /// Old state, new wish, and the expected result, for fault injection.
