@@ -59,8 +59,11 @@
 //! *missing* is renamed back into place: the killed run was removing it,
 //! and restoring means no data is ever lost — if this run still wants it
 //! removed, it is removed again, through the owned check. Every such repair
-//! is reported in [`Outcome::warnings`]. [`preview`] does not repair and so
-//! may report `Create` where `commit` will then say `Update`.
+//! is reported in [`Outcome::warnings`]. These repairs happen before the
+//! transaction and stand even if it then fails (they only ever delete our
+//! own garbage or put our own file back). [`preview`] does not repair and
+//! so may report `Create` where `commit` will then say `Update`. Stale
+//! files next to paths this run does not manage are left alone.
 //!
 //! The lock file (and the directories created for it) stay after a
 //! successful run; after a failed run they are removed again if this run
