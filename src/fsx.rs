@@ -1,64 +1,1615 @@
-//! TEMPORARY stub, replaced by the transactional writer.
-use std::path::{Path, PathBuf};
+//! Put files into the target root (the installed system) as one
+//! transaction, without ever writing outside it.
+//!
+//! # Path resolution
+//!
+//! Every managed path is absolute *inside* the target (`/oem/x.yaml` means
+//! `TARGET/oem/x.yaml`) and is resolved chroot-style, one component at a
+//! time with `symlink_metadata`:
+//!
+//! - a symlink in a directory position is followed *relative to the
+//!   target*: an absolute link destination is re-rooted at the target, `..`
+//!   never climbs above it (as in a chroot, `/..` is `/`), and more than
+//!   [`MAX_SYMLINK_HOPS`] links is an error (loops);
+//! - a symlink as the final component is an error: we never write, read or
+//!   delete through a symlink;
+//! - a regular file in a directory position, a directory or special file in
+//!   the final position, are errors naming the offending path.
+//!
+//! So a target whose `/oem` links to `/` gets its files at `TARGET/x.yaml`,
+//! never at the host's `/x.yaml`. (Races with *another* process swapping
+//! directories for symlinks between resolution and write are out of scope:
+//! std offers no `openat`, and this tool runs on an offline target.)
+//!
+//! # Transaction
+//!
+//! [`commit`] takes an exclusive lock on `TARGET/oem/harvester-sriov/.lock`
+//! (see [`LOCK_PATH`]; `try_lock`, so a second run fails fast with
+//! [`FsError::Locked`]), then:
+//!
+//! 1. **validate**: resolve every path, read every existing file, ask
+//!    `owned` about it, decide [`Change`]s. Nothing is touched; [`preview`]
+//!    is exactly this phase (and takes no lock).
+//! 2. **stage**: create missing parent directories (0755), write each new
+//!    content to `.NAME.harvester-sriov.tmp` in the destination directory
+//!    (created exclusively), set its mode, `fsync` it.
+//! 3. **switch**: for an update, hard-link the old file to
+//!    `.NAME.harvester-sriov.bak`, then rename the temp over it; for a
+//!    create, rename the temp into place; for a removal, rename the file to
+//!    its backup name. Then `fsync` every touched directory.
+//! 4. **clean up**: delete the backups.
+//!
+//! A failure in phases 2–3 rolls back: backups are renamed back over their
+//! files (the old inode returns, so even mtime and inode number are as
+//! before), created files and temps are deleted, directories created by this
+//! run are removed (if empty). Phase 4 runs after the commit point: a backup
+//! that cannot be deleted becomes a warning in [`Outcome::warnings`] and the
+//! next run removes it. If the rollback itself fails, the error is
+//! [`FsError::RollbackFailed`], listing what is left over.
+//!
+//! Unchanged files (same bytes and mode) are not rewritten at all.
+//!
+//! # Leftovers of a killed run
+//!
+//! Before phase 1, [`commit`] looks next to each managed path for a stale
+//! `.NAME.harvester-sriov.tmp` (deleted: it never became visible) and
+//! `.NAME.harvester-sriov.bak`. A stale backup next to an existing file is
+//! deleted (the file is a complete old or new version either way, and this
+//! run rewrites it to the wanted state). A stale backup whose file is
+//! *missing* is renamed back into place: the killed run was removing it,
+//! and restoring means no data is ever lost — if this run still wants it
+//! removed, it is removed again, through the owned check. Every such repair
+//! is reported in [`Outcome::warnings`]. These repairs happen before the
+//! transaction and stand even if it then fails (they only ever delete our
+//! own garbage or put our own file back). [`preview`] does not repair and
+//! so may report `Create` where `commit` will then say `Update`. Stale
+//! files next to paths this run does not manage are left alone.
+//!
+//! The lock file (and the directories created for it) stay after a
+//! successful run; after a failed run they are removed again if this run
+//! created them, so a failure leaves no trace. Locking re-checks after
+//! locking that the path still names the locked inode, which makes that
+//! unlink safe against a concurrent run.
+//!
+//! # Testing hook
+//!
+//! [`commit_with`] takes `fail_at: Option<usize>`: every mutating step of
+//! phases 2–4 (create directory, create temp, write, chmod, fsync, link,
+//! rename, unlink, fsync directory) is numbered from 0 and step `fail_at`
+//! fails with an injected I/O error. Rollback steps count too but run after
+//! the fault, so they succeed (the unit tests also fail rollback steps,
+//! through a private variant taking a list of steps).
+
+use std::cell::Cell;
+use std::collections::{BTreeSet, VecDeque};
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+/// Symlinks followed while resolving one path before we call it a loop
+/// (the kernel's `MAXSYMLINKS`).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+/// The lock taken by [`commit`], inside the target.
+pub const LOCK_PATH: &str = "/oem/harvester-sriov/.lock";
+const TMP_SUFFIX: &str = ".harvester-sriov.tmp";
+const BAK_SUFFIX: &str = ".harvester-sriov.bak";
+/// Linux `NAME_MAX`.
+const NAME_MAX: usize = 255;
+
+/// One file we want in the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSpec {
+    /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
     pub path: PathBuf,
     pub contents: Vec<u8>,
+    /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
     pub mode: u32,
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+
+/// What happens (or would happen) to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Change {
     Create,
     Update,
     Unchanged,
     Remove,
 }
-#[derive(Debug, Default)]
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Create => "create",
+            Change::Update => "update",
+            Change::Unchanged => "unchanged",
+            Change::Remove => "remove",
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of [`preview`] or [`commit`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
+    /// One entry per file in `files` and per *existing* path in `remove`
+    /// (a path to remove that is already absent is left out), sorted by
+    /// path. Paths are the logical ones (`/oem/...`), not host paths.
     pub changes: Vec<(PathBuf, Change)>,
+    /// Things repaired or left behind that did not stop the run, one line
+    /// each, naming the path.
+    pub warnings: Vec<String>,
 }
+
+impl Outcome {
+    /// True when nothing would be (or was) written or removed.
+    pub fn is_noop(&self) -> bool {
+        self.changes.iter().all(|(_, c)| *c == Change::Unchanged)
+    }
+
+    pub fn get(&self, path: &Path) -> Option<Change> {
+        self.changes.iter().find(|(p, _)| p == path).map(|(_, c)| *c)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FsError(String);
-fn at(t: &Path, p: &Path) -> PathBuf {
-    t.join(p.strip_prefix("/").unwrap_or(p))
+pub enum FsError {
+    #[error(
+        "{path}: cannot use as the target root; pass --target pointing at the mounted root of the installed system"
+    )]
+    Target { path: PathBuf, source: io::Error },
+    #[error("{path}: {reason}; this is a bug in harvester-sriov, please report it")]
+    InvalidSpec { path: PathBuf, reason: String },
+    #[error(
+        "{path}: more than {MAX_SYMLINK_HOPS} symbolic links while resolving {logical} inside the target; fix the symlink loop and re-run"
+    )]
+    SymlinkLoop { path: PathBuf, logical: PathBuf },
+    #[error(
+        "{path}: is a symbolic link (to {dest}); harvester-sriov never writes through symlinks, replace it with a regular file or remove it and re-run"
+    )]
+    FinalSymlink { path: PathBuf, dest: PathBuf },
+    #[error("{path}: symbolic link to {dest} cannot be followed ({reason}); fix or remove it and re-run")]
+    BadSymlink {
+        path: PathBuf,
+        dest: PathBuf,
+        reason: &'static str,
+    },
+    #[error("{path}: is not a directory, but {logical} needs it to be one; move it away and re-run")]
+    NotADirectory { path: PathBuf, logical: PathBuf },
+    #[error("{path}: is a directory where harvester-sriov manages a file; move it away and re-run")]
+    IsDirectory { path: PathBuf },
+    #[error(
+        "{path}: is not a regular file (device, FIFO or socket) where harvester-sriov manages a file; move it away and re-run"
+    )]
+    NotRegular { path: PathBuf },
+    #[error(
+        "{path}: exists but was not written by harvester-sriov, refusing to touch it; move it away (merging its settings by hand if needed) and re-run"
+    )]
+    NotOwned { path: PathBuf },
+    #[error(
+        "another harvester-sriov run holds {path}; wait for it to finish and re-run (if none is running, see who has the file open with `fuser {path}`)"
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "{path}: cannot {op}; check that the target is mounted read-write, has free space, and that you run as root"
+    )]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        source: io::Error,
+    },
+    #[error(
+        "rolling back a failed write left the target half-updated ({}); fix these paths by hand or re-run harvester-sriov to finish the job",
+        leftovers.join("; ")
+    )]
+    RollbackFailed {
+        #[source]
+        cause: Box<FsError>,
+        leftovers: Vec<String>,
+    },
 }
+
+fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> FsError {
+    let path = path.to_path_buf();
+    move |source| FsError::Io { path, op, source }
+}
+
+// ---------------------------------------------------------------------------
+// Resolution
+
+/// A managed path resolved to the host.
+#[derive(Debug)]
+struct Resolved {
+    logical: PathBuf,
+    host: PathBuf,
+    /// The host directory holding `host`.
+    dir: PathBuf,
+    name: OsString,
+    /// Directories that do not exist yet, parent first.
+    missing_dirs: Vec<PathBuf>,
+    /// `lstat` of the final component (a regular file), `None` if absent.
+    meta: Option<fs::Metadata>,
+}
+
+impl Resolved {
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut n = OsString::from(".");
+        n.push(&self.name);
+        n.push(suffix);
+        self.dir.join(n)
+    }
+    fn tmp(&self) -> PathBuf {
+        self.sibling(TMP_SUFFIX)
+    }
+    fn bak(&self) -> PathBuf {
+        self.sibling(BAK_SUFFIX)
+    }
+}
+
+enum Part {
+    Name(OsString),
+    Up,
+}
+
+fn check_logical(path: &Path) -> Result<(), FsError> {
+    let bad = |reason: &str| {
+        Err(FsError::InvalidSpec {
+            path: path.to_path_buf(),
+            reason: format!("not a valid managed path ({reason})"),
+        })
+    };
+    if !path.is_absolute() {
+        return bad("must be absolute inside the target");
+    }
+    if path.components().any(|c| c == Component::ParentDir) {
+        return bad("must not contain `..`");
+    }
+    let Some(name) = path.file_name() else {
+        return bad("names no file");
+    };
+    if name.len() + 1 + TMP_SUFFIX.len() > NAME_MAX {
+        return bad("file name too long");
+    }
+    Ok(())
+}
+
+fn check_target(target: &Path) -> Result<(), FsError> {
+    match fs::metadata(target) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(FsError::Target {
+            path: target.to_path_buf(),
+            source: io::Error::other("not a directory"),
+        }),
+        Err(source) => Err(FsError::Target {
+            path: target.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn host_of(target: &Path, parts: &[OsString]) -> PathBuf {
+    let mut p = target.to_path_buf();
+    p.extend(parts);
+    p
+}
+
+/// Resolve `logical` inside `target` without leaving it (see module doc).
+fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
+    check_logical(logical)?;
+    let mut pending: VecDeque<Part> = logical
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Part::Name(n.to_owned())),
+            _ => None,
+        })
+        .collect();
+    let mut stack: Vec<OsString> = Vec::new();
+    let mut hops = 0usize;
+    let mut first_missing: Option<usize> = None;
+    let mut last_link: Option<(PathBuf, PathBuf)> = None;
+    let mut meta = None;
+
+    while let Some(part) = pending.pop_front() {
+        let is_last = pending.is_empty();
+        let name = match part {
+            Part::Up => {
+                if first_missing.is_some() {
+                    let (path, dest) = last_link.clone().unwrap_or_default();
+                    return Err(FsError::BadSymlink {
+                        path,
+                        dest,
+                        reason: "it goes through a directory that does not exist",
+                    });
+                }
+                stack.pop(); // at the root, `..` stays at the root
+                continue;
+            }
+            Part::Name(n) => n,
+        };
+        if first_missing.is_some() {
+            stack.push(name);
+            continue;
+        }
+        let host = host_of(target, &stack).join(&name);
+        match fs::symlink_metadata(&host) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                first_missing = Some(stack.len());
+                stack.push(name);
+            }
+            Err(e) => return Err(io_err(&host, "inspect")(e)),
+            Ok(m) if m.file_type().is_symlink() => {
+                let dest = fs::read_link(&host).map_err(io_err(&host, "read symbolic link"))?;
+                if is_last {
+                    return Err(FsError::FinalSymlink { path: host, dest });
+                }
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS {
+                    return Err(FsError::SymlinkLoop {
+                        path: host,
+                        logical: logical.to_path_buf(),
+                    });
+                }
+                if dest.as_os_str().is_empty() {
+                    return Err(FsError::BadSymlink {
+                        path: host,
+                        dest,
+                        reason: "empty link",
+                    });
+                }
+                if dest.is_absolute() {
+                    stack.clear(); // re-rooted at the target
+                }
+                for c in dest.components().rev() {
+                    match c {
+                        Component::Normal(n) => pending.push_front(Part::Name(n.to_owned())),
+                        Component::ParentDir => pending.push_front(Part::Up),
+                        Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+                    }
+                }
+                last_link = Some((host, dest));
+            }
+            Ok(m) if m.is_dir() => {
+                if is_last {
+                    return Err(FsError::IsDirectory { path: host });
+                }
+                stack.push(name);
+            }
+            Ok(m) => {
+                if !is_last {
+                    return Err(FsError::NotADirectory {
+                        path: host,
+                        logical: logical.to_path_buf(),
+                    });
+                }
+                if !m.is_file() {
+                    return Err(FsError::NotRegular { path: host });
+                }
+                stack.push(name);
+                meta = Some(m);
+            }
+        }
+    }
+
+    let Some(name) = stack.last().cloned() else {
+        // Unreachable: the last part is always a name from `logical`.
+        return Err(FsError::InvalidSpec {
+            path: logical.to_path_buf(),
+            reason: "resolved to the target root itself".into(),
+        });
+    };
+    let missing_dirs = match first_missing {
+        Some(i) => (i + 1..stack.len())
+            .map(|end| host_of(target, &stack[..end]))
+            .collect(),
+        None => Vec::new(),
+    };
+    let host = host_of(target, &stack);
+    Ok(Resolved {
+        logical: logical.to_path_buf(),
+        dir: host_of(target, &stack[..stack.len() - 1]),
+        host,
+        name,
+        missing_dirs,
+        meta,
+    })
+}
+
+/// Read an existing regular file without following a symlink swapped in
+/// since resolution (checked on the open handle).
+fn read_regular(path: &Path) -> Result<Vec<u8>, FsError> {
+    let mut f = File::open(path).map_err(io_err(path, "read"))?;
+    let m = f.metadata().map_err(io_err(path, "read"))?;
+    if !m.is_file() {
+        return Err(FsError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(m.len()).unwrap_or(0));
+    f.read_to_end(&mut buf).map_err(io_err(path, "read"))?;
+    Ok(buf)
+}
+
+// ---------------------------------------------------------------------------
+// Phase 1: validate
+
+struct Planned<'a> {
+    res: Resolved,
+    change: Change,
+    contents: Option<&'a FileSpec>,
+}
+
+type Owned<'o> = &'o dyn Fn(&Path, &[u8]) -> bool;
+
+fn plan<'a>(
+    target: &Path,
+    files: &'a [FileSpec],
+    remove: &[PathBuf],
+    owned: Owned<'_>,
+) -> Result<Vec<Planned<'a>>, FsError> {
+    check_target(target)?;
+    let mut out = Vec::with_capacity(files.len() + remove.len());
+    for f in files {
+        if f.mode & !0o7777 != 0 {
+            return Err(FsError::InvalidSpec {
+                path: f.path.clone(),
+                reason: format!("mode {:o} has bits beyond 0o7777", f.mode),
+            });
+        }
+        let res = resolve(target, &f.path)?;
+        let change = match &res.meta {
+            None => Change::Create,
+            Some(m) => {
+                let old = read_regular(&res.host)?;
+                if !owned(&f.path, &old) {
+                    return Err(FsError::NotOwned { path: res.host });
+                }
+                if old == f.contents && m.mode() & 0o7777 == f.mode {
+                    Change::Unchanged
+                } else {
+                    Change::Update
+                }
+            }
+        };
+        out.push(Planned {
+            res,
+            change,
+            contents: Some(f),
+        });
+    }
+    for p in remove {
+        let res = resolve(target, p)?;
+        if res.meta.is_none() {
+            continue;
+        }
+        let old = read_regular(&res.host)?;
+        if !owned(p, &old) {
+            return Err(FsError::NotOwned { path: res.host });
+        }
+        out.push(Planned {
+            res,
+            change: Change::Remove,
+            contents: None,
+        });
+    }
+    // Two logical paths may meet on the host through symlinks.
+    let mut seen = BTreeSet::new();
+    for p in &out {
+        if !seen.insert(&p.res.host) {
+            return Err(FsError::InvalidSpec {
+                path: p.res.host.clone(),
+                reason: format!("managed twice (as {} among others)", p.res.logical.display()),
+            });
+        }
+    }
+    for a in &out {
+        for b in &out {
+            if b.res.host != a.res.host && b.res.host.starts_with(&a.res.host) {
+                return Err(FsError::InvalidSpec {
+                    path: a.res.host.clone(),
+                    reason: format!("is both a file and a parent of {}", b.res.host.display()),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.res.logical.cmp(&b.res.logical));
+    Ok(out)
+}
+
+fn outcome(plan: &[Planned<'_>], warnings: Vec<String>) -> Outcome {
+    Outcome {
+        changes: plan.iter().map(|p| (p.res.logical.clone(), p.change)).collect(),
+        warnings,
+    }
+}
+
+/// Decide, without writing anything (not even the lock), what [`commit`]
+/// would do. Same errors as `commit`'s validation phase.
+///
+/// `owned(logical_path, existing_bytes)` is asked about every file that
+/// already exists at a path in `files` (unchanged ones too) or `remove`;
+/// `false` stops everything with [`FsError::NotOwned`]. Note that a
+/// managed binary carries no header marker, so the callback must recognise
+/// it some other way (e.g. by path).
 pub fn preview(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],
-    _owned: &dyn Fn(&Path, &[u8]) -> bool,
+    owned: &dyn Fn(&Path, &[u8]) -> bool,
 ) -> Result<Outcome, FsError> {
-    let mut o = Outcome::default();
-    for f in files {
-        let c = match std::fs::read(at(target, &f.path)) {
-            Ok(b) if b == f.contents => Change::Unchanged,
-            Ok(_) => Change::Update,
-            Err(_) => Change::Create,
-        };
-        o.changes.push((f.path.clone(), c));
-    }
-    for r in remove {
-        if at(target, r).exists() {
-            o.changes.push((r.clone(), Change::Remove));
-        }
-    }
-    Ok(o)
+    Ok(outcome(&plan(target, files, remove, owned)?, Vec::new()))
 }
+
+/// Write `files` and delete `remove` as one transaction: afterwards the
+/// target holds either all new versions or (on error) exactly what it held
+/// before. See the module doc for the phases.
 pub fn commit(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],
     owned: &dyn Fn(&Path, &[u8]) -> bool,
 ) -> Result<Outcome, FsError> {
-    let o = preview(target, files, remove, owned)?;
-    for f in files {
-        let p = at(target, &f.path);
-        std::fs::create_dir_all(p.parent().unwrap_or(target)).map_err(|e| FsError(e.to_string()))?;
-        std::fs::write(&p, &f.contents).map_err(|e| FsError(e.to_string()))?;
+    commit_with(target, files, remove, owned, None)
+}
+
+/// [`commit`] with fault injection for tests: mutating step number
+/// `fail_at` (counting from 0 over phases 2–4) fails with an injected I/O
+/// error. `None` is a normal commit.
+pub fn commit_with(
+    target: &Path,
+    files: &[FileSpec],
+    remove: &[PathBuf],
+    owned: &dyn Fn(&Path, &[u8]) -> bool,
+    fail_at: Option<usize>,
+) -> Result<Outcome, FsError> {
+    commit_faults(target, files, remove, owned, fail_at.as_slice())
+}
+
+/// [`commit_with`] failing every step listed (to fail a rollback too).
+fn commit_faults(
+    target: &Path,
+    files: &[FileSpec],
+    remove: &[PathBuf],
+    owned: Owned<'_>,
+    fail: &[usize],
+) -> Result<Outcome, FsError> {
+    check_target(target)?;
+    let lock = lock(target)?;
+    let run = || {
+        let mut warnings = clean_stale(target, files, remove)?;
+        let plan = plan(target, files, remove, owned)?;
+        let ops = Ops {
+            fail,
+            step: Cell::new(0),
+        };
+        warnings.extend(execute(&ops, &plan)?);
+        Ok(outcome(&plan, warnings))
+    };
+    let result = run();
+    if result.is_err() {
+        lock.undo();
     }
-    for r in remove {
-        let _ = std::fs::remove_file(at(target, r));
+    result
+}
+
+// ---------------------------------------------------------------------------
+// Lock
+
+/// Held for the duration of a [`commit`]; released on drop.
+#[derive(Debug)]
+pub(crate) struct TargetLock {
+    file: File,
+    path: PathBuf,
+    /// This run created the lock file / these directories (parent first).
+    created_file: bool,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl TargetLock {
+    /// After a failed run: remove the lock file and directories this run
+    /// created, so the target is exactly as before. Unlinking while still
+    /// holding the lock is safe because `lock` re-checks that the path
+    /// still names the inode it locked.
+    fn undo(self) {
+        if self.created_file {
+            let _ = fs::remove_file(&self.path);
+        }
+        for d in self.created_dirs.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+        drop(self.file);
     }
-    Ok(o)
+}
+
+pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
+    // A run that failed unlinks its lock file; if we opened that file just
+    // before, our lock is on an orphan and we must retry on the new one.
+    for _ in 0..8 {
+        let res = resolve(target, Path::new(LOCK_PATH))?;
+        let mut created_dirs = Vec::new();
+        for d in &res.missing_dirs {
+            let made = match DirBuilder::new().mode(0o755).create(d) {
+                Ok(()) => {
+                    created_dirs.push(d.clone());
+                    fs::set_permissions(d, fs::Permissions::from_mode(0o755))
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = made {
+                for d in created_dirs.iter().rev() {
+                    let _ = fs::remove_dir(d);
+                }
+                return Err(io_err(d, "create directory")(e));
+            }
+        }
+        // An existing lock file is opened read-only (flock needs no write
+        // access), so a no-op run works on a read-only target.
+        let opened = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&res.host)
+        {
+            Ok(f) => Ok((f, true)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => File::open(&res.host)
+                .map(|f| (f, false))
+                .map_err(io_err(&res.host, "open lock file")),
+            Err(e) => Err(io_err(&res.host, "create lock file")(e)),
+        };
+        let (file, created_file) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                for d in created_dirs.iter().rev() {
+                    let _ = fs::remove_dir(d);
+                }
+                return Err(e);
+            }
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(FsError::Locked { path: res.host }),
+            Err(TryLockError::Error(e)) => return Err(io_err(&res.host, "lock")(e)),
+        }
+        let held = file.metadata().map_err(io_err(&res.host, "lock"))?;
+        match fs::symlink_metadata(&res.host) {
+            Ok(m) if m.ino() == held.ino() && m.dev() == held.dev() => {
+                return Ok(TargetLock {
+                    file,
+                    path: res.host,
+                    created_file,
+                    created_dirs,
+                });
+            }
+            _ => continue,
+        }
+    }
+    Err(FsError::Locked {
+        path: target.join(LOCK_PATH.trim_start_matches('/')),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Leftovers of a killed run
+
+fn clean_stale(target: &Path, files: &[FileSpec], remove: &[PathBuf]) -> Result<Vec<String>, FsError> {
+    let mut warnings = Vec::new();
+    for logical in files.iter().map(|f| &f.path).chain(remove) {
+        // Unresolvable paths are reported by the validation phase.
+        let Ok(res) = resolve(target, logical) else {
+            continue;
+        };
+        if !res.missing_dirs.is_empty() {
+            continue;
+        }
+        let tmp = res.tmp();
+        if let Ok(m) = fs::symlink_metadata(&tmp)
+            && !m.is_dir()
+        {
+            fs::remove_file(&tmp).map_err(io_err(&tmp, "remove stale temporary file"))?;
+            warnings.push(format!(
+                "{}: removed a temporary file left by an interrupted run",
+                tmp.display()
+            ));
+        }
+        let bak = res.bak();
+        match fs::symlink_metadata(&bak) {
+            Ok(m) if m.is_file() && res.meta.is_none() => {
+                fs::rename(&bak, &res.host).map_err(io_err(&bak, "restore backup"))?;
+                warnings.push(format!(
+                    "{}: restored from {} left by an interrupted run",
+                    res.host.display(),
+                    bak.display()
+                ));
+            }
+            Ok(m) if !m.is_dir() => {
+                fs::remove_file(&bak).map_err(io_err(&bak, "remove stale backup"))?;
+                warnings.push(format!(
+                    "{}: removed a backup left by an interrupted run",
+                    bak.display()
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(warnings)
+}
+
+// ---------------------------------------------------------------------------
+// Phases 2-4
+
+/// Mutating file-system steps, numbered for fault injection.
+struct Ops<'f> {
+    fail: &'f [usize],
+    step: Cell<usize>,
+}
+
+impl Ops<'_> {
+    fn tick(&self, op: &str, path: &Path) -> io::Result<()> {
+        let n = self.step.get();
+        self.step.set(n + 1);
+        if self.fail.contains(&n) {
+            return Err(io::Error::other(format!(
+                "injected fault at step {n} ({op} {})",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_dir(&self, p: &Path) -> io::Result<()> {
+        self.tick("mkdir", p)?;
+        DirBuilder::new().mode(0o755).create(p)?;
+        // The umask may have cleared bits.
+        self.tick("chmod", p)?;
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755))
+    }
+
+    fn write_temp(&self, p: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        self.tick("create", p)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(p)?;
+        self.tick("write", p)?;
+        f.write_all(data)?;
+        self.tick("chmod", p)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        self.tick("fsync", p)?;
+        f.sync_all()
+    }
+
+    /// Hard link, or a synced copy where the file system has no hard links.
+    fn backup(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.tick("link", to)?;
+        match fs::hard_link(from, to) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(1) => {
+                let r = fs::copy(from, to).and_then(|_| File::open(to)?.sync_all());
+                if r.is_err() {
+                    let _ = fs::remove_file(to);
+                }
+                r
+            }
+            r => r,
+        }
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.tick("rename", to)?;
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, p: &Path) -> io::Result<()> {
+        self.tick("unlink", p)?;
+        fs::remove_file(p)
+    }
+
+    fn remove_dir(&self, p: &Path) -> io::Result<()> {
+        self.tick("rmdir", p)?;
+        fs::remove_dir(p)
+    }
+
+    fn sync_dir(&self, p: &Path) -> io::Result<()> {
+        self.tick("fsync directory", p)?;
+        File::open(p)?.sync_all()
+    }
+}
+
+/// A phase-3 step done, to undo on failure.
+enum Done {
+    /// Hard-link backup made, file not yet replaced.
+    Backup {
+        bak: PathBuf,
+    },
+    Replaced {
+        main: PathBuf,
+        bak: PathBuf,
+    },
+    Created {
+        main: PathBuf,
+    },
+    Removed {
+        main: PathBuf,
+        bak: PathBuf,
+    },
+}
+
+#[derive(Default)]
+struct Journal {
+    created_dirs: Vec<PathBuf>,
+    temps: Vec<PathBuf>,
+    done: Vec<Done>,
+}
+
+fn execute(ops: &Ops, plan: &[Planned<'_>]) -> Result<Vec<String>, FsError> {
+    let mut j = Journal::default();
+    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
+    let result = stage(ops, plan, &mut j, &mut touched).and_then(|()| switch(ops, plan, &mut j, &touched));
+    if let Err(cause) = result {
+        let leftovers = rollback(ops, &mut j, &touched);
+        return Err(if leftovers.is_empty() {
+            cause
+        } else {
+            FsError::RollbackFailed {
+                cause: Box::new(cause),
+                leftovers,
+            }
+        });
+    }
+    // Phase 4: committed; backups are garbage now.
+    let mut warnings = Vec::new();
+    for d in &j.done {
+        if let Done::Replaced { bak, .. } | Done::Removed { bak, .. } = d
+            && let Err(e) = ops.remove_file(bak)
+        {
+            warnings.push(format!(
+                "{}: could not delete backup ({e}); the next harvester-sriov run removes it",
+                bak.display()
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Phase 2: directories and temp files.
+fn stage(
+    ops: &Ops,
+    plan: &[Planned<'_>],
+    j: &mut Journal,
+    touched: &mut BTreeSet<PathBuf>,
+) -> Result<(), FsError> {
+    for p in plan {
+        if p.change == Change::Unchanged {
+            continue;
+        }
+        touched.insert(p.res.dir.clone());
+        for d in &p.res.missing_dirs {
+            if j.created_dirs.contains(d) {
+                continue;
+            }
+            if let Some(parent) = d.parent() {
+                touched.insert(parent.to_path_buf());
+            }
+            let r = ops.create_dir(d);
+            // A directory that exists now is ours (even if chmod failed),
+            // unless mkdir found it already there.
+            if r.as_ref()
+                .err()
+                .is_none_or(|e| e.kind() != io::ErrorKind::AlreadyExists)
+                && fs::symlink_metadata(d).is_ok_and(|m| m.is_dir())
+            {
+                j.created_dirs.push(d.clone());
+            }
+            r.map_err(io_err(d, "create directory"))?;
+        }
+        if let Some(spec) = p.contents {
+            let tmp = p.res.tmp();
+            let r = ops.write_temp(&tmp, &spec.contents, spec.mode);
+            if r.as_ref()
+                .err()
+                .is_none_or(|e| e.kind() != io::ErrorKind::AlreadyExists)
+                && fs::symlink_metadata(&tmp).is_ok()
+            {
+                j.temps.push(tmp.clone());
+            }
+            r.map_err(io_err(&tmp, "write temporary file"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Phase 3: switch every file, then make it durable.
+fn switch(
+    ops: &Ops,
+    plan: &[Planned<'_>],
+    j: &mut Journal,
+    touched: &BTreeSet<PathBuf>,
+) -> Result<(), FsError> {
+    for p in plan {
+        let main = &p.res.host;
+        let (tmp, bak) = (p.res.tmp(), p.res.bak());
+        match p.change {
+            Change::Unchanged => {}
+            Change::Create => {
+                ops.rename(&tmp, main)
+                    .map_err(io_err(main, "move new file into place"))?;
+                j.temps.retain(|t| *t != tmp);
+                j.done.push(Done::Created { main: main.clone() });
+            }
+            Change::Update => {
+                ops.backup(main, &bak)
+                    .map_err(io_err(&bak, "back up the old version"))?;
+                j.done.push(Done::Backup { bak: bak.clone() });
+                ops.rename(&tmp, main)
+                    .map_err(io_err(main, "move new file into place"))?;
+                j.temps.retain(|t| *t != tmp);
+                j.done.pop();
+                j.done.push(Done::Replaced {
+                    main: main.clone(),
+                    bak,
+                });
+            }
+            Change::Remove => {
+                ops.rename(main, &bak).map_err(io_err(main, "remove"))?;
+                j.done.push(Done::Removed {
+                    main: main.clone(),
+                    bak,
+                });
+            }
+        }
+    }
+    for d in touched {
+        ops.sync_dir(d).map_err(io_err(d, "sync directory"))?;
+    }
+    Ok(())
+}
+
+/// Undo phases 2-3. Returns what could not be undone, one line per path.
+fn rollback(ops: &Ops, j: &mut Journal, touched: &BTreeSet<PathBuf>) -> Vec<String> {
+    let mut left = Vec::new();
+    let mut note = |p: &Path, what: &str, r: io::Result<()>| {
+        if let Err(e) = r {
+            left.push(format!("{}: could not {what}: {e}", p.display()));
+        }
+    };
+    while let Some(d) = j.done.pop() {
+        match d {
+            Done::Backup { bak } => note(&bak, "delete backup", ops.remove_file(&bak)),
+            Done::Replaced { main, bak } | Done::Removed { main, bak } => note(
+                &main,
+                "restore the old version from its backup",
+                ops.rename(&bak, &main),
+            ),
+            Done::Created { main } => note(&main, "delete new file", ops.remove_file(&main)),
+        }
+    }
+    for t in j.temps.drain(..) {
+        note(&t, "delete temporary file", ops.remove_file(&t));
+    }
+    for d in j.created_dirs.drain(..).rev() {
+        match ops.remove_dir(&d) {
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+            r => note(&d, "remove directory created by this run", r),
+        }
+    }
+    for d in touched {
+        if fs::symlink_metadata(d).is_ok() {
+            // Best effort: the state is right, only its durability is at stake.
+            let _ = ops.sync_dir(d);
+        }
+    }
+    left
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::symlink;
+
+    const MARK: &[u8] = b"# managed by harvester-sriov\n";
+
+    fn ours(_: &Path, b: &[u8]) -> bool {
+        b.starts_with(MARK)
+    }
+
+    fn body(s: &str) -> Vec<u8> {
+        [MARK, s.as_bytes()].concat()
+    }
+
+    fn spec(path: &str, s: &str, mode: u32) -> FileSpec {
+        FileSpec {
+            path: PathBuf::from(path),
+            contents: body(s),
+            mode,
+        }
+    }
+
+    fn put(root: &Path, rel: &str, bytes: &[u8], mode: u32) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, bytes).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    enum Entry {
+        File {
+            bytes: Vec<u8>,
+            mode: u32,
+            ino: u64,
+            mtime: (i64, i64),
+        },
+        Dir {
+            mode: u32,
+        },
+        Link(PathBuf),
+    }
+
+    /// Everything under `root` (not following symlinks), minus the lock file.
+    fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
+        fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
+            for e in fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.file_name() == Some(OsStr::new(".lock")) {
+                    continue;
+                }
+                let m = fs::symlink_metadata(&p).unwrap();
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                if m.file_type().is_symlink() {
+                    out.insert(rel, Entry::Link(fs::read_link(&p).unwrap()));
+                } else if m.is_dir() {
+                    out.insert(
+                        rel,
+                        Entry::Dir {
+                            mode: m.mode() & 0o7777,
+                        },
+                    );
+                    walk(root, &p, out);
+                } else {
+                    out.insert(
+                        rel,
+                        Entry::File {
+                            bytes: fs::read(&p).unwrap(),
+                            mode: m.mode() & 0o7777,
+                            ino: m.ino(),
+                            mtime: (m.mtime(), m.mtime_nsec()),
+                        },
+                    );
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(root, root, &mut out);
+        out
+    }
+
+    fn strays(root: &Path) -> Vec<PathBuf> {
+        snapshot(root)
+            .into_keys()
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.ends_with(TMP_SUFFIX) || n.ends_with(BAK_SUFFIX)
+            })
+            .collect()
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        fs::symlink_metadata(p).unwrap().mode() & 0o7777
+    }
+
+    use std::ffi::OsStr;
+
+    #[test]
+    fn create_update_unchanged_remove() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let files = vec![
+            spec("/oem/95_harvester-sriov.yaml", "a", 0o644),
+            spec("/oem/harvester-sriov/harvester-sriov", "bin", 0o755),
+            spec(
+                "/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml",
+                "c",
+                0o600,
+            ),
+        ];
+        let pre = preview(root, &files, &[], &ours).unwrap();
+        assert!(pre.changes.iter().all(|(_, c)| *c == Change::Create));
+        let out = commit(root, &files, &[], &ours).unwrap();
+        assert_eq!(out.changes, pre.changes);
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        // Sorted by logical path.
+        let paths: Vec<_> = out.changes.iter().map(|(p, _)| p.clone()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        for f in &files {
+            let host = root.join(f.path.strip_prefix("/").unwrap());
+            assert_eq!(fs::read(&host).unwrap(), f.contents);
+            assert_eq!(mode_of(&host), f.mode);
+        }
+        for d in [
+            "etc",
+            "etc/rancher",
+            "etc/rancher/rke2",
+            "etc/rancher/rke2/config.yaml.d",
+        ] {
+            assert_eq!(mode_of(&root.join(d)), 0o755, "{d}");
+        }
+
+        // Idempotent: nothing rewritten, inode and mtime kept.
+        let before = snapshot(root);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let out = commit(root, &files, &[], &ours).unwrap();
+        assert!(out.is_noop(), "{out:?}");
+        assert_eq!(snapshot(root), before);
+
+        // Content change, mode-only change, removal, removal of an absent path.
+        let mut files2 = files.clone();
+        files2[0].contents = body("a2");
+        files2[1].mode = 0o700;
+        let files2 = vec![files2[0].clone(), files2[1].clone()];
+        let remove = vec![
+            PathBuf::from("/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml"),
+            PathBuf::from("/etc/modprobe.d/harvester-sriov.conf"),
+        ];
+        let pre = preview(root, &files2, &remove, &ours).unwrap();
+        assert_eq!(snapshot(root), before, "preview must not write");
+        let out = commit(root, &files2, &remove, &ours).unwrap();
+        assert_eq!(out.changes, pre.changes);
+        assert_eq!(
+            out.changes,
+            vec![
+                (
+                    PathBuf::from("/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml"),
+                    Change::Remove
+                ),
+                (PathBuf::from("/oem/95_harvester-sriov.yaml"), Change::Update),
+                (
+                    PathBuf::from("/oem/harvester-sriov/harvester-sriov"),
+                    Change::Update
+                ),
+            ]
+        );
+        assert_eq!(
+            fs::read(root.join("oem/95_harvester-sriov.yaml")).unwrap(),
+            body("a2")
+        );
+        assert_eq!(mode_of(&root.join("oem/harvester-sriov/harvester-sriov")), 0o700);
+        assert!(
+            !root
+                .join("etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml")
+                .exists()
+        );
+        assert!(strays(root).is_empty());
+        assert!(commit(root, &files2, &remove, &ours).unwrap().is_noop());
+    }
+
+    #[test]
+    fn preview_touches_nothing_not_even_the_lock() {
+        let t = tempfile::tempdir().unwrap();
+        let out = preview(t.path(), &[spec("/oem/a.yaml", "a", 0o644)], &[], &ours).unwrap();
+        assert_eq!(out.changes, vec![(PathBuf::from("/oem/a.yaml"), Change::Create)]);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    /// `TMP/outside/canary` next to `TMP/target`.
+    fn with_canary() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("target");
+        let outside = t.path().join("outside");
+        fs::create_dir_all(&target).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("canary"), b"canary").unwrap();
+        (t, target, outside)
+    }
+
+    fn assert_canary_alone(outside: &Path) {
+        let names: Vec<_> = fs::read_dir(outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("canary")]);
+        assert_eq!(fs::read(outside.join("canary")).unwrap(), b"canary");
+    }
+
+    #[test]
+    fn oem_linked_to_slash_is_rerooted_at_the_target() {
+        let (_t, target, outside) = with_canary();
+        symlink("/", target.join("oem")).unwrap();
+        let name = format!("zz-fsx-test-{}.yaml", std::process::id());
+        let files = [spec(&format!("/oem/{name}"), "x", 0o644)];
+        let out = commit(&target, &files, &[], &ours).unwrap();
+        assert_eq!(out.changes[0].1, Change::Create);
+        assert_eq!(fs::read(target.join(&name)).unwrap(), body("x"));
+        assert!(!Path::new("/").join(&name).exists(), "wrote to the host root");
+        // The lock was re-rooted too.
+        assert!(target.join("harvester-sriov/.lock").is_file());
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn dotdot_link_cannot_climb_out_of_the_target() {
+        let (_t, target, outside) = with_canary();
+        symlink("../outside", target.join("oem")).unwrap();
+        let files = [spec("/oem/canary", "x", 0o644)];
+        commit(&target, &files, &[], &ours).unwrap();
+        // `..` at the root stays at the root: lands in TARGET/outside.
+        assert_eq!(fs::read(target.join("outside/canary")).unwrap(), body("x"));
+        assert_canary_alone(&outside);
+
+        // Deep `..` chains and absolute links to host paths are re-rooted too.
+        symlink("../../../../../../../outside", target.join("up")).unwrap();
+        symlink(&outside, target.join("abs")).unwrap();
+        let files = [spec("/up/a", "a", 0o644), spec("/abs/b", "b", 0o644)];
+        commit(&target, &files, &[], &ours).unwrap();
+        assert!(target.join("outside/a").is_file());
+        let rerooted = target.join(outside.strip_prefix("/").unwrap()).join("b");
+        assert_eq!(fs::read(rerooted).unwrap(), body("b"));
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn absolute_link_into_the_target_is_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("data/oem")).unwrap();
+        symlink("/data/oem", root.join("oem")).unwrap();
+        let files = [spec("/oem/a.yaml", "a", 0o644)];
+        commit(root, &files, &[], &ours).unwrap();
+        assert_eq!(fs::read(root.join("data/oem/a.yaml")).unwrap(), body("a"));
+        assert!(root.join("data/oem/harvester-sriov/.lock").is_file());
+        assert!(commit(root, &files, &[], &ours).unwrap().is_noop());
+    }
+
+    #[test]
+    fn symlink_loops_are_errors() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("oem")).unwrap();
+        symlink("b", root.join("a")).unwrap();
+        symlink("/a", root.join("b")).unwrap();
+        symlink("self", root.join("self")).unwrap();
+        for p in ["/a/x.yaml", "/self/x.yaml"] {
+            let err = preview(root, &[spec(p, "x", 0o644)], &[], &ours).unwrap_err();
+            assert!(matches!(err, FsError::SymlinkLoop { .. }), "{p}: {err}");
+            assert!(err.to_string().contains("fix the symlink loop"), "{err}");
+            let err = commit(root, &[spec(p, "x", 0o644)], &[], &ours).unwrap_err();
+            assert!(matches!(err, FsError::SymlinkLoop { .. }), "{p}: {err}");
+        }
+        // A long chain below the limit is fine.
+        fs::create_dir_all(root.join("real")).unwrap();
+        symlink("/real", root.join("l0")).unwrap();
+        for i in 1..MAX_SYMLINK_HOPS {
+            symlink(format!("l{}", i - 1), root.join(format!("l{i}"))).unwrap();
+        }
+        let last = format!("/l{}/x.yaml", MAX_SYMLINK_HOPS - 1);
+        commit(root, &[spec(&last, "x", 0o644)], &[], &ours).unwrap();
+        assert!(root.join("real/x.yaml").is_file());
+    }
+
+    #[test]
+    fn final_symlink_is_refused_and_nothing_is_written() {
+        let (_t, target, outside) = with_canary();
+        fs::create_dir_all(target.join("oem/harvester-sriov")).unwrap();
+        symlink(outside.join("canary"), target.join("oem/x.yaml")).unwrap();
+        let before = snapshot(&target);
+        let files = [spec("/oem/new.yaml", "n", 0o644), spec("/oem/x.yaml", "x", 0o644)];
+        let err = commit(&target, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::FinalSymlink { .. }), "{err}");
+        assert!(err.to_string().contains("oem/x.yaml"), "{err}");
+        let err = commit(&target, &[], &[PathBuf::from("/oem/x.yaml")], &ours).unwrap_err();
+        assert!(matches!(err, FsError::FinalSymlink { .. }), "{err}");
+        assert_eq!(snapshot(&target), before);
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn foreign_files_are_refused_and_nothing_is_written() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("oem/harvester-sriov")).unwrap();
+        put(
+            root,
+            "etc/modprobe.d/harvester-sriov.conf",
+            b"options ixgbe max_vfs=8\n",
+            0o644,
+        );
+        put(root, "oem/mine.yaml", &body("old"), 0o644);
+        let before = snapshot(root);
+        let files = [
+            spec("/oem/mine.yaml", "new", 0o644),
+            spec("/oem/new.yaml", "n", 0o644),
+            spec("/etc/modprobe.d/harvester-sriov.conf", "x", 0o644),
+        ];
+        let err = commit(root, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::NotOwned { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("etc/modprobe.d/harvester-sriov.conf"), "{msg}");
+        assert!(msg.contains("move it away"), "{msg}");
+        assert_eq!(snapshot(root), before);
+        // Removal is checked the same way.
+        let remove = [PathBuf::from("/etc/modprobe.d/harvester-sriov.conf")];
+        let err = preview(root, &[], &remove, &ours).unwrap_err();
+        assert!(matches!(err, FsError::NotOwned { .. }), "{err}");
+        let err = commit(root, &[], &remove, &ours).unwrap_err();
+        assert!(matches!(err, FsError::NotOwned { .. }), "{err}");
+        assert_eq!(snapshot(root), before);
+    }
+
+    #[test]
+    fn wrong_kinds_of_path_are_errors_naming_the_path() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("oem/dir.yaml")).unwrap();
+        put(root, "etc", b"not a dir", 0o644);
+        let before = snapshot(root);
+
+        let err = commit(root, &[spec("/oem/dir.yaml", "x", 0o644)], &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::IsDirectory { .. }), "{err}");
+        assert!(err.to_string().contains("oem/dir.yaml"), "{err}");
+
+        let files = [
+            spec("/oem/ok.yaml", "x", 0o644),
+            spec("/etc/modprobe.d/harvester-sriov.conf", "x", 0o644),
+        ];
+        let err = commit(root, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::NotADirectory { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&root.join("etc").display().to_string()),
+            "{err}"
+        );
+        assert!(!root.join("oem/ok.yaml").exists());
+
+        for bad in ["relative.yaml", "/oem/../x.yaml", "/"] {
+            let err = preview(root, &[spec(bad, "x", 0o644)], &[], &ours).unwrap_err();
+            assert!(matches!(err, FsError::InvalidSpec { .. }), "{bad}: {err}");
+        }
+        let err = preview(root, &[spec("/oem/x", "x", 0o100644)], &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::InvalidSpec { .. }), "{err}");
+        for not_a_root in [root.join("nope"), root.join("etc")] {
+            let err = commit(&not_a_root, &[], &[], &ours).unwrap_err();
+            assert!(matches!(err, FsError::Target { .. }), "{err}");
+            assert!(err.to_string().contains("--target"), "{err}");
+        }
+        assert_eq!(snapshot(root), before);
+    }
+
+    #[test]
+    fn the_same_file_twice_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        symlink("/", root.join("oem")).unwrap();
+        let files = [spec("/oem/a.yaml", "1", 0o644), spec("/a.yaml", "2", 0o644)];
+        let err = preview(root, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::InvalidSpec { .. }), "{err}");
+        let err = preview(root, &files[..1], &[PathBuf::from("/a.yaml")], &ours);
+        assert!(err.is_ok(), "absent removal is skipped");
+        let files = [spec("/x/a", "1", 0o644), spec("/x/a/b", "2", 0o644)];
+        let err = preview(root, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::InvalidSpec { .. }), "{err}");
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let held = lock(root).unwrap();
+        let err = lock(root).unwrap_err();
+        assert!(matches!(err, FsError::Locked { .. }), "{err}");
+        let lock_path = root.join("oem/harvester-sriov/.lock");
+        assert!(
+            err.to_string().starts_with(&format!(
+                "another harvester-sriov run holds {}",
+                lock_path.display()
+            )),
+            "{err}"
+        );
+        let files = [spec("/oem/a.yaml", "a", 0o644)];
+        let err = commit(root, &files, &[], &ours).unwrap_err();
+        assert!(matches!(err, FsError::Locked { .. }), "{err}");
+        assert!(!root.join("oem/a.yaml").exists());
+        // preview needs no lock.
+        preview(root, &files, &[], &ours).unwrap();
+        drop(held);
+        commit(root, &files, &[], &ours).unwrap();
+        let _again = lock(root).unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_repaired() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        put(root, "oem/a.yaml", &body("a-new"), 0o644);
+        put(root, "oem/.a.yaml.harvester-sriov.bak", &body("a-old"), 0o644);
+        put(root, "oem/.a.yaml.harvester-sriov.tmp", b"half", 0o600);
+        // Killed while removing b: only the backup is left.
+        put(root, "oem/.b.yaml.harvester-sriov.bak", &body("b-old"), 0o644);
+        // Killed while removing c, which is still to be removed.
+        put(root, "oem/.c.yaml.harvester-sriov.bak", &body("c-old"), 0o644);
+        let files = [spec("/oem/a.yaml", "a-new", 0o644)];
+        let remove = [PathBuf::from("/oem/b.yaml"), PathBuf::from("/oem/c.yaml")];
+        let out = commit(root, &files, &remove[1..], &ours).unwrap();
+        assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
+        assert_eq!(out.get(Path::new("/oem/a.yaml")), Some(Change::Unchanged));
+        assert_eq!(out.get(Path::new("/oem/c.yaml")), Some(Change::Remove));
+        // b is not managed by this run: its stale backup is left alone.
+        assert_eq!(
+            strays(root),
+            vec![PathBuf::from("oem/.b.yaml.harvester-sriov.bak")]
+        );
+        let out = commit(root, &files, &remove[..1], &ours).unwrap();
+        // b was restored, then removed again through the owned check.
+        assert_eq!(out.get(Path::new("/oem/b.yaml")), Some(Change::Remove));
+        assert!(strays(root).is_empty());
+        assert!(!root.join("oem/b.yaml").exists());
+    }
+
+    #[test]
+    fn a_failed_run_on_a_fresh_target_leaves_no_trace_not_even_the_lock() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let files = [spec("/oem/harvester-sriov/state.yaml", "s", 0o644)];
+        let err = commit_with(root, &files, &[], &ours, Some(0)).unwrap_err();
+        assert!(err.to_string().contains("oem"), "{err}");
+        assert_eq!(fs::read_dir(root).unwrap().count(), 0, "{:?}", snapshot(root));
+        put(root, "etc/modprobe.d/harvester-sriov.conf", b"foreign", 0o644);
+        let err = commit(
+            root,
+            &[],
+            &[PathBuf::from("/etc/modprobe.d/harvester-sriov.conf")],
+            &ours,
+        );
+        assert!(matches!(err, Err(FsError::NotOwned { .. })), "{err:?}");
+        assert!(!root.join("oem").exists());
+        // A successful run keeps the lock file.
+        commit(root, &files, &[], &ours).unwrap();
+        assert!(root.join("oem/harvester-sriov/.lock").is_file());
+    }
+
+    #[test]
+    fn a_failed_rollback_is_reported_and_a_rerun_repairs_it() {
+        let mut rollback_failures = 0;
+        for n in 0..200 {
+            let t = tempfile::tempdir_in(if Path::new("/dev/shm").is_dir() {
+                "/dev/shm"
+            } else {
+                "/tmp"
+            })
+            .unwrap();
+            let root = t.path();
+            let (files, remove) = fault_fixture(root);
+            // Fail step n, then the first rollback step after it.
+            match commit_faults(root, &files, &remove, &ours, &[n, n + 1]) {
+                Err(FsError::RollbackFailed { cause, leftovers }) => {
+                    rollback_failures += 1;
+                    assert!(cause.to_string().contains("cannot"), "{cause}");
+                    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+                    assert!(
+                        leftovers[0].contains(&root.display().to_string()),
+                        "{leftovers:?}"
+                    );
+                    let msg = FsError::RollbackFailed { cause, leftovers }.to_string();
+                    assert!(msg.contains("re-run harvester-sriov"), "{msg}");
+                }
+                Err(_) => {}
+                Ok(out) if out.warnings.is_empty() => break,
+                Ok(_) => {}
+            }
+            commit(root, &files, &remove, &ours).unwrap();
+            assert_new_state(root, &files, &remove);
+            assert!(strays(root).is_empty(), "step {n}: {:?}", strays(root));
+        }
+        assert!(rollback_failures >= 10, "{rollback_failures}");
+    }
+
+    /// Old state, new wish, and the expected result, for fault injection.
+    fn fault_fixture(root: &Path) -> (Vec<FileSpec>, Vec<PathBuf>) {
+        fs::create_dir_all(root.join("oem/harvester-sriov")).unwrap();
+        put(root, "oem/95_harvester-sriov.yaml", &body("old95"), 0o644);
+        put(root, "oem/harvester-sriov/harvester-sriov", &body("bin"), 0o644);
+        put(root, "oem/harvester-sriov/state.yaml", &body("state"), 0o644);
+        put(root, "etc/modprobe.d/harvester-sriov.conf", &body("old"), 0o644);
+        let files = vec![
+            spec("/oem/95_harvester-sriov.yaml", "new95", 0o644), // update
+            spec("/oem/harvester-sriov/harvester-sriov", "bin", 0o755), // mode only
+            spec("/oem/harvester-sriov/state.yaml", "state", 0o644), // unchanged
+            spec(
+                "/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml",
+                "rke2",
+                0o644,
+            ), // create + dirs
+            spec(
+                "/var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml",
+                "m",
+                0o644,
+            ), // create + dirs
+        ];
+        let remove = vec![PathBuf::from("/etc/modprobe.d/harvester-sriov.conf")];
+        (files, remove)
+    }
+
+    fn assert_new_state(root: &Path, files: &[FileSpec], remove: &[PathBuf]) {
+        for f in files {
+            let host = root.join(f.path.strip_prefix("/").unwrap());
+            assert_eq!(fs::read(&host).unwrap(), f.contents, "{}", host.display());
+            assert_eq!(mode_of(&host), f.mode, "{}", host.display());
+        }
+        for r in remove {
+            assert!(!root.join(r.strip_prefix("/").unwrap()).exists());
+        }
+    }
+
+    #[test]
+    fn a_fault_at_any_step_leaves_the_old_state_and_a_rerun_finishes() {
+        let mut errors = 0;
+        let mut warned = 0;
+        let mut kinds = BTreeSet::new();
+        for n in 0.. {
+            assert!(n < 1000, "fault loop does not end");
+            // ~70 runs x 3 commits of fsyncs: use tmpfs where there is one.
+            let shm = Path::new("/dev/shm");
+            let t = if shm.is_dir() {
+                tempfile::tempdir_in(shm).unwrap()
+            } else {
+                tempfile::tempdir().unwrap()
+            };
+            let root = t.path();
+            let (files, remove) = fault_fixture(root);
+            // Take the lock dir into the baseline (the lock file is excluded).
+            drop(lock(root).unwrap());
+            let before = snapshot(root);
+            match commit_with(root, &files, &remove, &ours, Some(n)) {
+                Err(e) => {
+                    errors += 1;
+                    assert!(matches!(e, FsError::Io { .. }), "step {n}: {e}");
+                    let chain = format!("{:#}", anyhow::Error::from(e));
+                    assert!(chain.contains("injected fault"), "step {n}: {chain}");
+                    let op = chain.split("injected fault at step ").nth(1).unwrap();
+                    kinds.insert(
+                        op.split_once('(')
+                            .unwrap()
+                            .1
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                    assert_eq!(snapshot(root), before, "step {n}: target changed");
+                }
+                Ok(out) if out.warnings.is_empty() => {
+                    // Step n was never reached: every step has been covered.
+                    assert_new_state(root, &files, &remove);
+                    assert!(strays(root).is_empty());
+                    break;
+                }
+                Ok(out) => {
+                    // A fault after the commit point: new state, a backup left.
+                    warned += 1;
+                    assert!(out.warnings[0].contains("injected fault"), "{:?}", out.warnings);
+                    assert_new_state(root, &files, &remove);
+                }
+            }
+            let out = commit(root, &files, &remove, &ours).unwrap();
+            assert_new_state(root, &files, &remove);
+            assert!(strays(root).is_empty(), "step {n}: {:?}", strays(root));
+            assert!(commit(root, &files, &remove, &ours).unwrap().is_noop());
+            drop(out);
+        }
+        // 7 dirs x2, 4 temps x4, 1 link, 5 renames, 6 dir syncs, 2 unlinks.
+        assert!(errors >= 40, "only {errors} failing steps");
+        assert_eq!(warned, 3, "one per backup deleted in phase 4");
+        let want = ["mkdir", "chmod", "create", "write", "fsync", "link", "rename"];
+        for k in want {
+            assert!(kinds.contains(k), "no failing {k} step: {kinds:?}");
+        }
+    }
 }
