@@ -23,9 +23,9 @@
 //!
 //! # Transaction
 //!
-//! [`commit`] takes an exclusive lock on `TARGET/oem/harvester-sriov/.lock`
-//! (see [`LOCK_PATH`]; `try_lock`, so a second run fails fast with
-//! [`FsError::Locked`]), then:
+//! [`commit`] takes an exclusive `flock` on the target root directory
+//! (`try_lock`, so a second run fails fast with [`FsError::Locked`]; no lock
+//! file is left behind), then:
 //!
 //! 1. **validate**: resolve every path, read every existing file, ask
 //!    `owned` about it, decide [`Change`]s. Nothing is touched; [`preview`]
@@ -65,11 +65,8 @@
 //! so may report `Create` where `commit` will then say `Update`. Stale
 //! files next to paths this run does not manage are left alone.
 //!
-//! The lock file (and the directories created for it) stay after a
-//! successful run; after a failed run they are removed again if this run
-//! created them, so a failure leaves no trace. Locking re-checks after
-//! locking that the path still names the locked inode, which makes that
-//! unlink safe against a concurrent run.
+//! The lock is a `flock` on the target root directory: no lock file, so a
+//! failure leaves no trace and `remove` leaves nothing of ours behind.
 //!
 //! # Testing hook
 //!
@@ -93,7 +90,6 @@ use std::path::{Component, Path, PathBuf};
 /// (the kernel's `MAXSYMLINKS`).
 pub const MAX_SYMLINK_HOPS: usize = 40;
 /// The lock taken by [`commit`], inside the target.
-pub const LOCK_PATH: &str = "/oem/harvester-sriov/.lock";
 const TMP_SUFFIX: &str = ".harvester-sriov.tmp";
 const BAK_SUFFIX: &str = ".harvester-sriov.bak";
 /// Linux `NAME_MAX`.
@@ -602,97 +598,29 @@ fn commit_faults(
 // Lock
 
 /// Held for the duration of a [`commit`]; released on drop.
+///
+/// The lock is an exclusive `flock` on the target root directory itself:
+/// it leaves no lock file behind, so `remove` can take out everything
+/// `apply` wrote and a failed run on a fresh target leaves no trace.
 #[derive(Debug)]
 pub(crate) struct TargetLock {
-    file: File,
-    path: PathBuf,
-    /// This run created the lock file / these directories (parent first).
-    created_file: bool,
-    created_dirs: Vec<PathBuf>,
+    _dir: File,
 }
 
 impl TargetLock {
-    /// After a failed run: remove the lock file and directories this run
-    /// created, so the target is exactly as before. Unlinking while still
-    /// holding the lock is safe because `lock` re-checks that the path
-    /// still names the inode it locked.
-    fn undo(self) {
-        if self.created_file {
-            let _ = fs::remove_file(&self.path);
-        }
-        for d in self.created_dirs.iter().rev() {
-            let _ = fs::remove_dir(d);
-        }
-        drop(self.file);
-    }
+    /// After a failed run: nothing to clean up, the lock goes with the handle.
+    fn undo(self) {}
 }
 
 pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
-    // A run that failed unlinks its lock file; if we opened that file just
-    // before, our lock is on an orphan and we must retry on the new one.
-    for _ in 0..8 {
-        let res = resolve(target, Path::new(LOCK_PATH))?;
-        let mut created_dirs = Vec::new();
-        for d in &res.missing_dirs {
-            let made = match DirBuilder::new().mode(0o755).create(d) {
-                Ok(()) => {
-                    created_dirs.push(d.clone());
-                    fs::set_permissions(d, fs::Permissions::from_mode(0o755))
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = made {
-                for d in created_dirs.iter().rev() {
-                    let _ = fs::remove_dir(d);
-                }
-                return Err(io_err(d, "create directory")(e));
-            }
-        }
-        // An existing lock file is opened read-only (flock needs no write
-        // access), so a no-op run works on a read-only target.
-        let opened = match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&res.host)
-        {
-            Ok(f) => Ok((f, true)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => File::open(&res.host)
-                .map(|f| (f, false))
-                .map_err(io_err(&res.host, "open lock file")),
-            Err(e) => Err(io_err(&res.host, "create lock file")(e)),
-        };
-        let (file, created_file) = match opened {
-            Ok(x) => x,
-            Err(e) => {
-                for d in created_dirs.iter().rev() {
-                    let _ = fs::remove_dir(d);
-                }
-                return Err(e);
-            }
-        };
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(FsError::Locked { path: res.host }),
-            Err(TryLockError::Error(e)) => return Err(io_err(&res.host, "lock")(e)),
-        }
-        let held = file.metadata().map_err(io_err(&res.host, "lock"))?;
-        match fs::symlink_metadata(&res.host) {
-            Ok(m) if m.ino() == held.ino() && m.dev() == held.dev() => {
-                return Ok(TargetLock {
-                    file,
-                    path: res.host,
-                    created_file,
-                    created_dirs,
-                });
-            }
-            _ => continue,
-        }
+    let dir = File::open(target).map_err(io_err(target, "open the target to lock it"))?;
+    match dir.try_lock() {
+        Ok(()) => Ok(TargetLock { _dir: dir }),
+        Err(TryLockError::WouldBlock) => Err(FsError::Locked {
+            path: target.to_owned(),
+        }),
+        Err(TryLockError::Error(e)) => Err(io_err(target, "lock")(e)),
     }
-    Err(FsError::Locked {
-        path: target.join(LOCK_PATH.trim_start_matches('/')),
-    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1054,14 +982,11 @@ mod tests {
         Link(PathBuf),
     }
 
-    /// Everything under `root` (not following symlinks), minus the lock file.
+    /// Everything under `root` (not following symlinks).
     fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
         fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
             for e in fs::read_dir(dir).unwrap() {
                 let p = e.unwrap().path();
-                if p.file_name() == Some(OsStr::new(".lock")) {
-                    continue;
-                }
                 let m = fs::symlink_metadata(&p).unwrap();
                 let rel = p.strip_prefix(root).unwrap().to_path_buf();
                 if m.file_type().is_symlink() {
@@ -1105,8 +1030,6 @@ mod tests {
     fn mode_of(p: &Path) -> u32 {
         fs::symlink_metadata(p).unwrap().mode() & 0o7777
     }
-
-    use std::ffi::OsStr;
 
     #[test]
     fn create_update_unchanged_remove() {
@@ -1231,8 +1154,6 @@ mod tests {
         assert_eq!(out.changes[0].1, Change::Create);
         assert_eq!(fs::read(target.join(&name)).unwrap(), body("x"));
         assert!(!Path::new("/").join(&name).exists(), "wrote to the host root");
-        // The lock was re-rooted too.
-        assert!(target.join("harvester-sriov/.lock").is_file());
         assert_canary_alone(&outside);
     }
 
@@ -1266,7 +1187,6 @@ mod tests {
         let files = [spec("/oem/a.yaml", "a", 0o644)];
         commit(root, &files, &[], &ours).unwrap();
         assert_eq!(fs::read(root.join("data/oem/a.yaml")).unwrap(), body("a"));
-        assert!(root.join("data/oem/harvester-sriov/.lock").is_file());
         assert!(commit(root, &files, &[], &ours).unwrap().is_noop());
     }
 
@@ -1405,7 +1325,7 @@ mod tests {
         let held = lock(root).unwrap();
         let err = lock(root).unwrap_err();
         assert!(matches!(err, FsError::Locked { .. }), "{err}");
-        let lock_path = root.join("oem/harvester-sriov/.lock");
+        let lock_path = root.to_owned();
         assert!(
             err.to_string().starts_with(&format!(
                 "another harvester-sriov run holds {}",
@@ -1470,9 +1390,9 @@ mod tests {
         );
         assert!(matches!(err, Err(FsError::NotOwned { .. })), "{err:?}");
         assert!(!root.join("oem").exists());
-        // A successful run keeps the lock file.
+        // A successful run leaves exactly its files: no lock file.
         commit(root, &files, &[], &ours).unwrap();
-        assert!(root.join("oem/harvester-sriov/.lock").is_file());
+        assert!(!root.join("oem/harvester-sriov/.lock").exists());
     }
 
     #[test]
@@ -1564,8 +1484,6 @@ mod tests {
             };
             let root = t.path();
             let (files, remove) = fault_fixture(root);
-            // Take the lock dir into the baseline (the lock file is excluded).
-            drop(lock(root).unwrap());
             let before = snapshot(root);
             match commit_with(root, &files, &remove, &ours, Some(n)) {
                 Err(e) => {

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::space::{EXT_DSN, SriovFields, Space};
+use crate::support::space::{EXT_DSN, Space, SriovFields};
 use crate::support::tree::{Function, KernelSriov, Tree};
 use crate::support::{bin, repo, snapshot};
 
@@ -49,8 +49,9 @@ impl Nic {
             vf_stride: 2,
             vf_device: self.vf_device,
         };
-        let mut f = Function::new(self.address, space.sriov(sriov_at, 0, fields).bytes())
-            .kernel_sriov(KernelSriov::new(self.total.1, self.num_vfs, 128, 2, self.vf_device));
+        let mut f = Function::new(self.address, space.sriov(sriov_at, 0, fields).bytes()).kernel_sriov(
+            KernelSriov::new(self.total.1, self.num_vfs, 128, 2, self.vf_device),
+        );
         if let Some(d) = self.driver {
             f = f.driver(d);
         }
@@ -99,9 +100,14 @@ fn nvme(address: &str) -> Function {
         vf_stride: 1,
         vf_device: 0x0010,
     };
-    Function::new(address, Space::pcie(0x1b36, 0x0010, 0x010802).sriov(0x100, 0, fields).bytes())
-        .driver("nvme")
-        .kernel_sriov(KernelSriov::new(2, 0, 1, 1, 0x0010))
+    Function::new(
+        address,
+        Space::pcie(0x1b36, 0x0010, 0x010802)
+            .sriov(0x100, 0, fields)
+            .bytes(),
+    )
+    .driver("nvme")
+    .kernel_sriov(KernelSriov::new(2, 0, 1, 1, 0x0010))
 }
 
 /// The management NIC of every case: an onboard e1000e without SR-IOV.
@@ -203,7 +209,11 @@ fn every_case_writes_exactly_the_expected_tree() {
         let (_sysfs, target, _) = run_case(&case);
         let got = snapshot(target.path());
         if let Some((_, bytes)) = got.iter().find(|(p, _)| p == Path::new(BINARY)) {
-            assert!(*bytes == program, "{}: the installed binary is not this program", case.display());
+            assert!(
+                *bytes == program,
+                "{}: the installed binary is not this program",
+                case.display()
+            );
         }
         let got = without_binary(got);
         let expected_dir = case.join("out");
@@ -224,7 +234,9 @@ fn every_case_writes_exactly_the_expected_tree() {
         let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
         // empty directories cannot be kept in git: compare files only
         let files = |t: Vec<(PathBuf, Vec<u8>)>| {
-            t.into_iter().filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/')).collect::<Vec<_>>()
+            t.into_iter()
+                .filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'))
+                .collect::<Vec<_>>()
         };
         let (got, expected) = (files(got), files(expected));
         assert_eq!(names(&got), names(&expected), "{}: files written", case.display());
@@ -250,7 +262,11 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
         let m = std::fs::metadata(target.path().join(p)).unwrap();
         (m.ino(), m.mtime_nsec(), m.mtime())
     };
-    let before = (snapshot(target.path()), meta("oem/95_harvester-sriov.yaml"), meta(BINARY));
+    let before = (
+        snapshot(target.path()),
+        meta("oem/95_harvester-sriov.yaml"),
+        meta(BINARY),
+    );
     let out = bin()
         .args(["apply", "--config"])
         .arg(case.join("in/config.yaml"))
@@ -262,9 +278,16 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("create") && !stdout.contains("update"), "{stdout}");
+    assert!(
+        !stdout.contains("create") && !stdout.contains("update"),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("unchanged").count(), 6, "{stdout}");
-    let after = (snapshot(target.path()), meta("oem/95_harvester-sriov.yaml"), meta(BINARY));
+    let after = (
+        snapshot(target.path()),
+        meta("oem/95_harvester-sriov.yaml"),
+        meta(BINARY),
+    );
     assert!(before == after, "the second apply touched the target");
 }
 
@@ -273,7 +296,11 @@ fn dry_run_and_plan_write_nothing() {
     let case = repo().join("tests/cases/sno-vfio-sriov-operator");
     let sysfs = hardware("sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
-    for args in [vec!["apply", "--dry-run"], vec!["plan"], vec!["plan", "--format", "json"]] {
+    for args in [
+        vec!["apply", "--dry-run"],
+        vec!["plan"],
+        vec!["plan", "--format", "json"],
+    ] {
         let out = bin()
             .args(&args)
             .arg("--config")
@@ -284,8 +311,15 @@ fn dry_run_and_plan_write_nothing() {
             .arg(target.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(snapshot(target.path()).is_empty(), "{args:?} wrote into the target");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            snapshot(target.path()).is_empty(),
+            "{args:?} wrote into the target"
+        );
     }
 }
 
@@ -294,7 +328,9 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
     let case = repo().join("tests/cases/sno-vfio-sriov-operator");
     let (sysfs, target, _) = run_case(&case);
     // change the count: the plan shows a diff of the changed lines only
-    let config = std::fs::read_to_string(case.join("in/config.yaml")).unwrap().replace("num_vfs: 4", "num_vfs: 5");
+    let config = std::fs::read_to_string(case.join("in/config.yaml"))
+        .unwrap()
+        .replace("num_vfs: 4", "num_vfs: 5");
     let cfg = target.path().join("changed.yaml");
     std::fs::write(&cfg, config).unwrap();
     let out = bin()
@@ -307,9 +343,20 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("0000:02:00.0") && stdout.contains("not a network controller"), "{stdout}");
-    assert!(stdout.contains("0000:03:00.0") && stdout.contains("management NIC"), "{stdout}");
-    assert!(stdout.contains("update    ") && stdout.contains("-     num_vfs: 4") && stdout.contains("+     num_vfs: 5"), "{stdout}");
+    assert!(
+        stdout.contains("0000:02:00.0") && stdout.contains("not a network controller"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0000:03:00.0") && stdout.contains("management NIC"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("update    ")
+            && stdout.contains("-     num_vfs: 4")
+            && stdout.contains("+     num_vfs: 5"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -319,7 +366,11 @@ fn remove_takes_out_exactly_what_apply_wrote() {
     // a file of someone else's next to ours stays
     let theirs = target.path().join("etc/modprobe.d/other.conf");
     std::fs::write(&theirs, "options foo bar=1\n").unwrap();
-    let out = bin().args(["remove", "--target"]).arg(target.path()).output().unwrap();
+    let out = bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let files: Vec<PathBuf> = snapshot(target.path())
         .into_iter()
@@ -327,7 +378,11 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
         .collect();
     assert_eq!(files, [PathBuf::from("etc/modprobe.d/other.conf")]);
-    let again = bin().args(["remove", "--target"]).arg(target.path()).output().unwrap();
+    let again = bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing of harvester-sriov"));
 }
 
@@ -361,14 +416,38 @@ fn a_file_we_do_not_own_is_never_overwritten() {
 fn bad_configs_are_refused_with_the_key_named_and_nothing_written() {
     let sysfs = hardware("sno-vfio-sriov-operator").build();
     let cases: &[(&str, &str)] = &[
-        ("sriov:\n  enabled: true\n  num_vfs: eight\n", "sriov.num_vfs: expected a whole number from 1 to 65535, got \"eight\""),
-        ("sriov:\n  enabled: true\n  devices:\n    - match: {interface: ens1f0}\n      num_vfs: 8\n", "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0"),
-        ("sriov:\n  enabled: true\n  resource_name: \"bad.name\"\n", "sriov.resource_name: \"bad.name\" is not a valid resource name"),
-        ("sriov:\n  enabled: true\n  operater: none\n", "sriov.operater: unknown key (did you mean `operator`?)"),
-        ("os:\n  hostname: Bad_Host\nsriov:\n  enabled: true\n", "os.hostname: node name \"bad_host\""),
-        ("sriov:\n  enabled: true\n  label_capable: false\n", "sriov.label_capable: false does not work with operator sriov-network-operator"),
-        ("sriov:\n  enabled: true\n  labels:\n    node-role.kubernetes.io/worker: \"true\"\n", "kubelet may not set"),
-        ("sriov-config: '{\"sriov_enabled\": true'\n", "sriov-config: not valid JSON"),
+        (
+            "sriov:\n  enabled: true\n  num_vfs: eight\n",
+            "sriov.num_vfs: expected a whole number from 1 to 65535, got \"eight\"",
+        ),
+        (
+            "sriov:\n  enabled: true\n  devices:\n    - match: {interface: ens1f0}\n      num_vfs: 8\n",
+            "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0",
+        ),
+        (
+            "sriov:\n  enabled: true\n  resource_name: \"bad.name\"\n",
+            "sriov.resource_name: \"bad.name\" is not a valid resource name",
+        ),
+        (
+            "sriov:\n  enabled: true\n  operater: none\n",
+            "sriov.operater: unknown key (did you mean `operator`?)",
+        ),
+        (
+            "os:\n  hostname: Bad_Host\nsriov:\n  enabled: true\n",
+            "os.hostname: node name \"bad_host\"",
+        ),
+        (
+            "sriov:\n  enabled: true\n  label_capable: false\n",
+            "sriov.label_capable: false does not work with operator sriov-network-operator",
+        ),
+        (
+            "sriov:\n  enabled: true\n  labels:\n    node-role.kubernetes.io/worker: \"true\"\n",
+            "kubelet may not set",
+        ),
+        (
+            "sriov-config: '{\"sriov_enabled\": true'\n",
+            "sriov-config: not valid JSON",
+        ),
         (": : :\n", "not valid YAML"),
     ];
     for (text, want) in cases {
@@ -390,8 +469,14 @@ fn bad_configs_are_refused_with_the_key_named_and_nothing_written() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text:?}: {stderr}");
-        assert!(stderr.contains(want), "{text:?}\n  got:  {stderr}\n  want: {want}");
-        assert!(stderr.contains(&config.display().to_string()), "{text:?}: file not named: {stderr}");
+        assert!(
+            stderr.contains(want),
+            "{text:?}\n  got:  {stderr}\n  want: {want}"
+        );
+        assert!(
+            stderr.contains(&config.display().to_string()),
+            "{text:?}: file not named: {stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{text:?}: one message: {stderr}");
         assert_eq!(snapshot(target.path()), before, "{text:?}: target changed");
     }

@@ -5,5 +5,6 @@
 
 mod support;
 
+mod apply;
 mod detect;
 mod manifests;
