@@ -6,5 +6,6 @@
 mod support;
 
 mod apply;
+mod boot;
 mod detect;
 mod manifests;

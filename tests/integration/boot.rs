@@ -1,0 +1,227 @@
+//! `boot` against fake sysfs trees: the state `apply` wrote, enforced on a
+//! tree where `sriov_numvfs` is a plain file. (The real kernel's answers —
+//! EBUSY, ERANGE, ENOENT — are covered by the QEMU end-to-end tests.)
+
+use std::path::Path;
+
+use crate::apply::{Nic, igb, x710};
+use crate::support::bin;
+use crate::support::tree::Tree;
+
+/// Apply `config` on `hardware` into a fresh target; returns (sysfs, target).
+fn applied(hardware: &Tree, config: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let sysfs = hardware.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = bin()
+        .args(["apply", "--config"])
+        .arg(&cfg)
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (sysfs, target)
+}
+
+fn boot(sysfs: &Path, target: &Path) -> (i32, String) {
+    let out = bin()
+        .args(["boot", "--wait", "0", "--sysfs"])
+        .arg(sysfs)
+        .arg("--state")
+        .arg(target.join("oem/harvester-sriov/state.yaml"))
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn numvfs(sysfs: &Path, addr: &str) -> String {
+    std::fs::read_to_string(sysfs.join("bus/pci/devices").join(addr).join("sriov_numvfs"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+fn set_numvfs(sysfs: &Path, addr: &str, n: &str) {
+    std::fs::write(sysfs.join("bus/pci/devices").join(addr).join("sriov_numvfs"), n).unwrap();
+}
+
+const NETDEV: &str = "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 4\n  device_type: netdevice\n";
+
+#[test]
+fn writes_zero_first_when_another_count_is_set_then_is_a_no_op() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let (sysfs, target) = applied(&hw, NETDEV);
+    // first boot: 0 -> 4
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("0000:01:00.0 (ens1f0): 4 VFs (was 0: wrote 4)"),
+        "{log}"
+    );
+    assert_eq!(numvfs(sysfs.path(), "0000:01:00.0"), "4");
+    // someone set 2: 0 first, then 4
+    set_numvfs(sysfs.path(), "0000:01:00.0", "2\n");
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("4 VFs (was 2: wrote 0, then 4)"), "{log}");
+    // same count: nothing written
+    let before = std::fs::metadata(sysfs.path().join("bus/pci/devices/0000:01:00.0/sriov_numvfs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("already as planned, nothing written"), "{log}");
+    let after = std::fs::metadata(sysfs.path().join("bus/pci/devices/0000:01:00.0/sriov_numvfs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn a_card_that_moved_is_found_by_its_serial_number() {
+    let card = x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0);
+    let (sysfs, target) = applied(&Tree::new().function(card.function()), NETDEV);
+    // A new card in an earlier slot: ours is now at 0000:5e:00.0, another X710 took 3b:00.0.
+    let moved = Tree::new()
+        .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:99", 0x001b21ffff2b4699).function())
+        .function(x710("0000:5e:00.0", "ens3f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+        .build();
+    let (code, log) = boot(moved.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("moved from 0000:3b:00.0 to 0000:5e:00.0 (same serial number)"),
+        "{log}"
+    );
+    assert_eq!(numvfs(moved.path(), "0000:5e:00.0"), "4");
+    assert_eq!(
+        numvfs(moved.path(), "0000:3b:00.0"),
+        "0",
+        "the other card was touched"
+    );
+    drop(sysfs);
+}
+
+#[test]
+fn a_different_device_at_the_address_is_never_touched() {
+    let (_sysfs, target) = applied(
+        &Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),
+        NETDEV,
+    );
+    let other = Tree::new()
+        .function(x710("0000:01:00.0", "ens1f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+        .build();
+    let (code, log) = boot(other.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("0000:01:00.0 now holds 8086:1572"), "{log}");
+    assert!(log.contains("not the planned 8086:10c9"), "{log}");
+    assert!(log.contains("refusing to touch anything"), "{log}");
+    assert_eq!(numvfs(other.path(), "0000:01:00.0"), "0");
+}
+
+#[test]
+fn a_count_above_the_kernel_total_is_refused_before_writing() {
+    let (sysfs, target) = applied(
+        &Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),
+        NETDEV,
+    );
+    // the driver now allows only 2 (e.g. a firmware change)
+    std::fs::write(
+        sysfs.path().join("bus/pci/devices/0000:01:00.0/sriov_totalvfs"),
+        "2\n",
+    )
+    .unwrap();
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains(
+            "refused: 4 VFs planned, but the kernel allows at most 2 (sriov_totalvfs); nothing written"
+        ),
+        "{log}"
+    );
+    assert_eq!(numvfs(sysfs.path(), "0000:01:00.0"), "0");
+}
+
+#[test]
+fn a_pf_without_driver_is_reported_in_words_and_boot_does_not_hang() {
+    let (_sysfs, target) = applied(
+        &Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),
+        NETDEV,
+    );
+    let unbound = Tree::new()
+        .function(
+            Nic {
+                driver: None,
+                ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+            }
+            .function(),
+        )
+        .build();
+    let start = std::time::Instant::now();
+    let (code, log) = boot(unbound.path(), target.path());
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains(
+            "no driver bound after 0s: load the igb driver (writing sriov_numvfs would fail with ENOENT)"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_broken_state_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.yaml");
+    for (text, want) in [
+        ("version: 2\nnode: a\n", "not a harvester-sriov state file"),
+        ("[1, 2", "not a harvester-sriov state file"),
+        ("", "not a harvester-sriov state file"),
+    ] {
+        std::fs::write(&state, text).unwrap();
+        let out = bin()
+            .args(["boot", "--sysfs", "/nonexistent", "--state"])
+            .arg(&state)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&state.display().to_string()) && stderr.contains(want),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn oem_as_a_symlink_out_of_the_target_never_writes_outside() {
+    let hw = Tree::new()
+        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+        .build();
+    let outside = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), target.path().join("oem")).unwrap();
+    let cfg = target.path().join("c.yaml");
+    std::fs::write(&cfg, NETDEV).unwrap();
+    let out = bin()
+        .args(["apply", "--config"])
+        .arg(&cfg)
+        .arg("--sysfs")
+        .arg(hw.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    // Re-rooted inside the target, or refused: never outside.
+    assert!(
+        std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+        "wrote outside the target: {out:?}"
+    );
+}
