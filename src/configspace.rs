@@ -7,6 +7,7 @@
 //! transaction: a sysfs `config` file is never read whole.
 //!
 //! Rules, as lspci applies them:
+//! - no capability list at all for a header type other than 0, 1 or 2;
 //! - the extended list is walked only when the standard list (Status bit 4,
 //!   pointer at 0x34, or 0x14 for a CardBus bridge) holds a PCI Express
 //!   (0x10) or PCI-X (0x07) capability;
@@ -36,7 +37,8 @@ pub const EXT_CAP_ID_SRIOV: u16 = 0x0010;
 /// Extended config space is 4 KiB.
 pub const CONFIG_SPACE_SIZE: u64 = 4096;
 /// Bytes of the SR-IOV capability lspci fetches before decoding it
-/// (header + 0x3c): when they are not all readable it prints `<unreadable>`.
+/// (header + 0x3c): when they are not all readable, lspci 3.9 prints the
+/// capability line and no body at all (`cap_sriov` returns silently).
 const SRIOV_LEN: usize = 0x40;
 
 /// A source of configuration-space bytes, read at an offset.
@@ -168,7 +170,10 @@ pub fn scan<R: ConfigRead + ?Sized>(src: &R) -> io::Result<CapabilityScan> {
     let Some(header) = out.header else {
         return Ok(out);
     };
-    if header.status & PCI_STATUS_CAP_LIST != 0 {
+    // lspci prints `!!! Unknown header type` and no capabilities for a
+    // header type other than 0 (normal), 1 (bridge), 2 (CardBus); the
+    // kernel ignores such a device altogether (`pci_setup_device`).
+    if header.header_type <= 2 && header.status & PCI_STATUS_CAP_LIST != 0 {
         let mut seen = [false; 256];
         let mut at = header.cap_ptr & !3;
         while at != 0 {
@@ -396,6 +401,23 @@ mod tests {
             s.serial.map(format_serial).as_deref(),
             Some("00-1b-21-ff-ff-2b-46-e0")
         );
+    }
+
+    #[test]
+    fn unknown_header_type_has_no_capabilities_like_lspci() {
+        let mut c = space(&[(0x100, EXT_CAP_ID_SRIOV, 0)]);
+        put_sriov_body(&mut c, 0x100, 8, 0);
+        for (htype, found) in [
+            (0x00, true),
+            (0x80, true),
+            (0x01, true),
+            (0x03, false),
+            (0x7f, false),
+            (0xff, false),
+        ] {
+            c[0x0e] = htype;
+            assert_eq!(sriov_at(&c).is_some(), found, "header type {htype:#x}");
+        }
     }
 
     #[test]

@@ -8,4 +8,5 @@ mod support;
 mod apply;
 mod boot;
 mod detect;
+mod lspci;
 mod manifests;
