@@ -29,7 +29,8 @@ file -L "$busybox" | grep -Eq 'statically linked|static-pie' ||
     die "$busybox is not static: install busybox-static (run setup.sh)"
 
 # Modules wanted by name; their dependencies are added automatically.
-wanted=(igb nvme vfio_pci vfio_iommu_type1)
+# igbvf gives the 82576's VFs their netdevs (as on a real host, sriov_drivers_autoprobe=1).
+wanted=(igb igbvf nvme vfio_pci vfio_iommu_type1)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -68,3 +68,32 @@ e2e_finish() {
     echo "e2e: all checks passed"
     exit 0
 }
+
+# json_flat < JSON: flattens pretty-printed JSON (as `--format json` prints it) into lines
+# `path=value`, e.g. `devices.0.kernel.total_vfs=7`, `devices.0.interfaces.0=eth0`,
+# `devices.0.physfn=null`; strings lose their quotes; empty arrays/objects print `[]`/`{}`.
+json_flat() {
+    awk '
+    function path(k,   i, p) { p = ""; for (i = 1; i <= n; i++) p = p st[i] "."; return p k }
+    function val(v) { if (v ~ /^".*"$/) v = substr(v, 2, length(v) - 2); return v }
+    {
+        l = $0; sub(/^[ \t]+/, "", l); sub(/,[ \t]*$/, "", l)
+        if (l ~ /^"[^"]*": /) {
+            k = l; sub(/^"/, "", k); sub(/": .*/, "", k)
+            v = l; sub(/^"[^"]*": /, "", v)
+            if (v == "{" || v == "[") { n++; st[n] = k; arr[n] = (v == "["); idx[n] = 0 }
+            else print path(k) "=" val(v)
+        } else if (l == "{" || l == "[") {
+            if (n > 0 && arr[n]) { n++; st[n] = idx[n - 1]++; arr[n] = (l == "["); idx[n] = 0 }
+        } else if (l == "}" || l == "]") {
+            if (n > 0) n--
+        } else if (n > 0 && arr[n] && l != "") {
+            print path(idx[n]++) "=" val(l)
+        }
+    }'
+}
+
+# json_get FLATFILE PATH: the value of PATH in a json_flat output file (empty when absent).
+json_get() {
+    sed -n "s|^$2=||p" "$1" | head -n1
+}
