@@ -25,7 +25,7 @@ version=$(cat "$cache/kernel.version")
 moddir="$cache/kernel/lib/modules/$version"
 [ -d "$moddir" ] || die "missing $moddir: run 'bash $here/setup.sh'"
 busybox=/bin/busybox
-file -L "$busybox" | grep -Eq 'statically linked|static-pie' ||
+file -L "$busybox" | grep -E 'statically linked|static-pie' >/dev/null ||
     die "$busybox is not static: install busybox-static (run setup.sh)"
 
 # Modules wanted by name; their dependencies are added automatically.

@@ -41,7 +41,7 @@ fi
 # --- 2. packages ------------------------------------------------------------------------------
 qemu_has_igb() {
     command -v qemu-system-x86_64 >/dev/null 2>&1 &&
-        qemu-system-x86_64 -device help 2>/dev/null | grep -q '"igb"'
+        qemu-system-x86_64 -device help 2>/dev/null | grep '"igb"' >/dev/null
 }
 if ! qemu_has_igb; then
     as_root "qemu-system-x86 (with -device igb)"
@@ -52,8 +52,8 @@ if ! qemu_has_igb; then
     qemu_has_igb || die "qemu-system-x86_64 still has no '-device igb'"
 fi
 need_pkg=()
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx insmod &&
-    file -L /bin/busybox 2>/dev/null | grep -Eq 'statically linked|static-pie' || need_pkg+=(busybox-static)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x insmod >/dev/null &&
+    file -L /bin/busybox 2>/dev/null | grep -E 'statically linked|static-pie' >/dev/null || need_pkg+=(busybox-static)
 command -v cpio >/dev/null 2>&1 || need_pkg+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkg+=(xz-utils)
 command -v file >/dev/null 2>&1 || need_pkg+=(file)
