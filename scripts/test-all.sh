@@ -29,5 +29,7 @@ file "$bin" | grep -Eq 'statically linked|static-pie linked' || { echo "test-all
 size=$(stat -c %s "$bin")
 echo "size: $size bytes"
 [ "$size" -lt $((8 * 1024 * 1024)) ] || { echo "test-all: $bin is $size bytes, over 8 MiB" >&2; exit 1; }
+echo "== e2e prerequisites (QEMU, Debian kernel)"
+bash tests/e2e/setup.sh
 echo "== cargo test"
 HARVESTER_SRIOV_STATIC_BIN="$bin" cargo test --locked -- --include-ignored

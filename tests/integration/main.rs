@@ -3,6 +3,7 @@
 //! built in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod e2e;
 mod support;
 
 mod apply;

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Idempotent installer for the end-to-end harness on a fresh Debian 12 machine (as root).
+# Uses only Debian's package registry:
+#   - QEMU from bookworm-backports (QEMU >= 8 has `-device igb`; bookworm's 7.2 does not),
+#   - busybox-static, cpio, xz-utils (to build the initramfs),
+#   - the current Debian kernel, resolved through the `linux-image-amd64` metapackage
+#     (never a pinned version: the mirror keeps only the newest) and unpacked into
+#     tests/e2e/cache/kernel/ with `dpkg-deb -x`.
+# Work already done is skipped: run it as often as you like.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache="$here/cache"
+mkdir -p "$cache"
+
+log() { echo "e2e-setup: $*" >&2; }
+die() { echo "e2e-setup: error: $*" >&2; exit 2; }
+
+as_root() {
+    [ "$(id -u)" = 0 ] || die "$1 is missing and installing it needs root: run 'sudo bash $0'"
+}
+
+apt_updated=
+apt_update() {
+    [ -n "$apt_updated" ] && return 0
+    apt-get update -qq
+    apt_updated=1
+}
+
+# --- 1. bookworm-backports suite -----------------------------------------------------------
+backports_list=/etc/apt/sources.list.d/bookworm-backports.list
+has_backports() {
+    grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
+}
+if ! has_backports; then
+    as_root "the bookworm-backports apt suite"
+    log "adding bookworm-backports to apt ($backports_list)"
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$backports_list"
+    apt_updated=
+fi
+
+# --- 2. packages ------------------------------------------------------------------------------
+qemu_has_igb() {
+    command -v qemu-system-x86_64 >/dev/null 2>&1 &&
+        qemu-system-x86_64 -device help 2>/dev/null | grep '"igb"' >/dev/null
+}
+if ! qemu_has_igb; then
+    as_root "qemu-system-x86 (with -device igb)"
+    apt_update
+    log "installing qemu-system-x86 from bookworm-backports"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports qemu-system-x86 >/dev/null
+    qemu_has_igb || die "qemu-system-x86_64 still has no '-device igb'"
+fi
+need_pkg=()
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x insmod >/dev/null &&
+    file -L /bin/busybox 2>/dev/null | grep -E 'statically linked|static-pie' >/dev/null || need_pkg+=(busybox-static)
+command -v cpio >/dev/null 2>&1 || need_pkg+=(cpio)
+command -v xz >/dev/null 2>&1 || need_pkg+=(xz-utils)
+command -v file >/dev/null 2>&1 || need_pkg+=(file)
+if [ "${#need_pkg[@]}" -gt 0 ]; then
+    as_root "${need_pkg[*]}"
+    apt_update
+    log "installing ${need_pkg[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkg[@]}" >/dev/null
+fi
+
+# --- 3. kernel --------------------------------------------------------------------------------
+# tests/e2e/cache/kernel/ holds the unpacked package; tests/e2e/cache/kernel.version its name.
+kdir="$cache/kernel"
+if [ -s "$cache/kernel.version" ] && [ -d "$kdir/lib/modules/$(cat "$cache/kernel.version")" ]; then
+    log "kernel $(cat "$cache/kernel.version") already unpacked in $kdir"
+else
+    apt_update
+    # linux-image-amd64 depends on exactly one linux-image-<version>-amd64 package.
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+    [ -n "$pkg" ] || die "cannot resolve the kernel package behind linux-image-amd64 (apt-cache depends)"
+    log "downloading $pkg (through linux-image-amd64)"
+    rm -rf "$cache/deb" "$kdir"
+    mkdir -p "$cache/deb"
+    # -o APT::Sandbox::User=root: the cache dir is not readable by the _apt user (no warning).
+    (cd "$cache/deb" && apt-get download -qq -o APT::Sandbox::User=root "$pkg")
+    deb=$(ls "$cache"/deb/*.deb)
+    dpkg-deb -x "$deb" "$kdir.tmp"
+    mv "$kdir.tmp" "$kdir"
+    version=$(ls "$kdir/lib/modules" | head -n1)
+    [ -n "$version" ] || die "no lib/modules/<version> in $deb"
+    echo "$version" >"$cache/kernel.version"
+    rm -rf "$cache/deb"
+    log "kernel $version unpacked in $kdir"
+fi
+version=$(cat "$cache/kernel.version")
+[ -f "$kdir/boot/vmlinuz-$version" ] || die "missing $kdir/boot/vmlinuz-$version"
+
+# --- 4. uncompressed kernel -------------------------------------------------------------------
+# QEMU boots an ELF vmlinux directly (PVH entry, CONFIG_PVH=y in Debian's config), which skips
+# the xz decompression that is slow under TCG. Optional: run.sh falls back to vmlinuz.
+vmlinux="$cache/vmlinux-$version"
+if [ ! -s "$vmlinux" ]; then
+    vmlinuz="$kdir/boot/vmlinuz-$version"
+    # The payload of a bzImage is a compressed ELF; Debian uses xz (CONFIG_KERNEL_XZ).
+    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n1 | cut -d: -f1 || true)
+    if [ -n "$off" ] && xz -dc --single-stream <(tail -c +$((off + 1)) "$vmlinuz") >"$vmlinux.tmp" 2>/dev/null &&
+        [ "$(head -c 4 "$vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+        mv "$vmlinux.tmp" "$vmlinux"
+        log "extracted $vmlinux (PVH boot)"
+    else
+        rm -f "$vmlinux.tmp"
+        log "could not extract an ELF vmlinux from $vmlinuz: run.sh will boot the bzImage (slower)"
+    fi
+fi
+echo "e2e-setup: ready: $(qemu-system-x86_64 --version | head -n1); kernel $version" >&2
