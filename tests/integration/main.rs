@@ -3,11 +3,11 @@
 //! built in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod e2e;
 mod support;
 
 mod apply;
 mod boot;
 mod detect;
+mod e2e;
 mod lspci;
 mod manifests;
