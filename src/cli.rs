@@ -84,4 +84,16 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Compare the node with the plan: VF counts, VF drivers, the files in the target.
+    Verify {
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        /// The state written by `apply` (default: ROOT/oem/harvester-sriov/state.yaml).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod sysfs;
+pub mod verify;
 pub mod yaml;
 
 use std::io::Write;
@@ -69,6 +70,20 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             &mut stdout,
         ),
         cli::Command::Remove { target, dry_run } => apply::cmd_remove(&target, dry_run, &mut stdout),
+        cli::Command::Verify {
+            sysfs,
+            state,
+            target,
+            format,
+        } => verify::run(
+            &verify::Options {
+                sysfs,
+                state,
+                target,
+                format,
+            },
+            &mut stdout,
+        ),
     }
     .and_then(|code| {
         stdout.flush()?;

@@ -225,3 +225,43 @@ fn oem_as_a_symlink_out_of_the_target_never_writes_outside() {
         "wrote outside the target: {out:?}"
     );
 }
+
+fn verify(sysfs: &Path, target: &Path) -> (i32, String) {
+    let out = bin()
+        .args(["verify", "--sysfs"])
+        .arg(sysfs)
+        .arg("--target")
+        .arg(target)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn verify_names_each_difference_from_the_plan() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let (sysfs, target) = applied(&hw, NETDEV);
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("0000:01:00.0 (ens1f0): 0 VFs, 4 planned"), "{log}");
+    assert_eq!(boot(sysfs.path(), target.path()).0, 0);
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        log,
+        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 5 files\n"
+    );
+    set_numvfs(sysfs.path(), "0000:01:00.0", "1");
+    std::fs::remove_file(
+        target
+            .path()
+            .join("etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml"),
+    )
+    .unwrap();
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("2 differences"), "{log}");
+    assert!(log.contains("0000:01:00.0 (ens1f0): 1 VFs, 4 planned"), "{log}");
+    assert!(log.contains("95-harvester-sriov.yaml: missing"), "{log}");
+}

@@ -1,0 +1,147 @@
+//! `harvester-sriov verify`: compare the node with the plan `apply` wrote —
+//! VF counts per PF, VF drivers, and the files in the target. Exit 0 with a
+//! one-line summary when all match, 1 with the list of differences.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::ExitCode;
+use crate::boot::{load_state, locate};
+use crate::cli::Format;
+use crate::config::DeviceType;
+use crate::plan::Plan;
+use crate::render;
+use crate::sysfs::{self, ScanOptions};
+
+pub struct Options {
+    pub sysfs: PathBuf,
+    pub state: Option<PathBuf>,
+    pub target: PathBuf,
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    ok: bool,
+    node: String,
+    pfs_checked: usize,
+    vfs_checked: usize,
+    files_checked: usize,
+    differences: Vec<String>,
+}
+
+fn link_name(p: &Path) -> Option<String> {
+    std::fs::read_link(p)
+        .ok()
+        .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+}
+
+/// The node side: VF counts and VF drivers.
+fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let inv = sysfs::scan(root, ScanOptions { all: true })?;
+    for pf in &plan.pfs {
+        let d = match locate(pf, &inv.devices) {
+            Ok((d, _)) => d,
+            Err(e) => {
+                report.differences.push(format!("{}: {e}", pf.address));
+                continue;
+            }
+        };
+        report.pfs_checked += 1;
+        let now = d.kernel_num();
+        if now != pf.num_vfs {
+            report.differences.push(format!(
+                "{} ({}): {now} VFs, {} planned",
+                d.address,
+                pf.interface.as_deref().unwrap_or(&pf.driver),
+                pf.num_vfs
+            ));
+        }
+        for vf in &d.vfs {
+            report.vfs_checked += 1;
+            let driver = link_name(&root.join("bus/pci/devices").join(vf).join("driver"));
+            let wrong = match (plan.device_type, driver.as_deref()) {
+                (DeviceType::VfioPci, Some("vfio-pci")) => None,
+                (DeviceType::VfioPci, other) => Some(other.unwrap_or("no driver").to_owned()),
+                (DeviceType::Netdevice, Some("vfio-pci")) => Some("vfio-pci".to_owned()),
+                (DeviceType::Netdevice, _) => None,
+            };
+            if let Some(got) = wrong {
+                report.differences.push(format!(
+                    "VF {vf} of {}: bound to {got}, {} planned",
+                    d.address,
+                    if plan.device_type == DeviceType::VfioPci {
+                        "vfio-pci"
+                    } else {
+                        "a network driver"
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The target side: every file of the plan present with the planned bytes.
+fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
+    let expected = render::files(plan, &[]);
+    for f in &expected {
+        let host = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
+        report.files_checked += 1;
+        match std::fs::read(&host) {
+            Err(_) => report.differences.push(format!("{}: missing", host.display())),
+            // the binary is whichever harvester-sriov was installed
+            Ok(_) if f.path == Path::new(render::BINARY_PATH) => {}
+            Ok(bytes) if bytes != f.contents => report.differences.push(format!(
+                "{}: differs from the plan (edited by hand?)",
+                host.display()
+            )),
+            Ok(_) => {}
+        }
+    }
+}
+
+pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let state = opts
+        .state
+        .clone()
+        .unwrap_or_else(|| opts.target.join(render::STATE_PATH.trim_start_matches('/')));
+    let plan = load_state(&state)?;
+    let mut report = Report {
+        ok: false,
+        node: plan.node.clone(),
+        pfs_checked: 0,
+        vfs_checked: 0,
+        files_checked: 0,
+        differences: vec![],
+    };
+    check_node(&plan, &opts.sysfs, &mut report)?;
+    check_files(&plan, &opts.target, &mut report);
+    report.ok = report.differences.is_empty();
+    match opts.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Table if report.ok => writeln!(
+            out,
+            "verify: node {} as planned: {} PFs, {} VFs ({}), {} files",
+            report.node, report.pfs_checked, report.vfs_checked, plan.device_type, report.files_checked
+        )?,
+        Format::Table => {
+            writeln!(
+                out,
+                "verify: node {}: {} differences from the plan:",
+                report.node,
+                report.differences.len()
+            )?;
+            for d in &report.differences {
+                writeln!(out, "  {d}")?;
+            }
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::Success
+    } else {
+        ExitCode::NotFound
+    })
+}
