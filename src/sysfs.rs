@@ -331,8 +331,10 @@ fn read_function(dir: &Path, address: &str, opts: ScanOptions) -> (Option<Device
             _ => None,
         },
         speed_mbps: match (&first_if, is_pf) {
-            (Some(ifname), true) => r
-                .text(&format!("net/{ifname}/speed"))
+            // The kernel answers EINVAL while the link is down: no speed, no warning.
+            (Some(ifname), true) => read_attr(&dir.join(format!("net/{ifname}/speed")))
+                .ok()
+                .flatten()
                 .and_then(|s| s.parse::<u32>().ok()),
             _ => None,
         },
