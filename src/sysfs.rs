@@ -147,7 +147,14 @@ impl Reader<'_> {
     fn link_name(&mut self, name: &str) -> Option<String> {
         let path = self.path(name);
         match fs::read_link(&path) {
-            Ok(t) => t.file_name().map(|n| n.to_string_lossy().into_owned()),
+            // The link must lead somewhere: a dangling or looping link is no driver.
+            Ok(t) => match fs::metadata(&path) {
+                Ok(_) => t.file_name().map(|n| n.to_string_lossy().into_owned()),
+                Err(e) => {
+                    self.warnings.push(format!("{}: {e}", path.display()));
+                    None
+                }
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
                 self.warnings.push(format!("{}: {e}", path.display()));

@@ -9,5 +9,6 @@ mod apply;
 mod boot;
 mod detect;
 mod e2e;
+mod hostile;
 mod lspci;
 mod manifests;
