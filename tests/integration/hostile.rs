@@ -487,3 +487,90 @@ fn hostile_sysfs_never_panics_and_names_the_path() {
         assert_eq!(json["devices"][0]["kernel"]["total_vfs"], 7, "{what}");
     }
 }
+
+/// Kill `apply` at many points while it replaces an earlier install: every
+/// file is afterwards the old or the new version, never a mix, and the next
+/// `apply` completes the work.
+#[test]
+fn apply_killed_at_any_moment_leaves_old_or_new_files_and_a_rerun_completes() {
+    use std::collections::BTreeMap;
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let work = tempfile::tempdir().unwrap();
+    let old_cfg = work.path().join("old.yaml");
+    let new_cfg = work.path().join("new.yaml");
+    std::fs::write(
+        &old_cfg,
+        "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &new_cfg,
+        "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 4\n  operator: pcidevices\n",
+    )
+    .unwrap();
+    let files_of = |root: &Path| -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+        snapshot(root)
+            .into_iter()
+            .filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'))
+            .collect()
+    };
+    let old_root = work.path().join("old");
+    let new_root = work.path().join("new");
+    std::fs::create_dir(&old_root).unwrap();
+    std::fs::create_dir(&new_root).unwrap();
+    assert!(apply_in(&old_cfg, sysfs.path(), &old_root).status.success());
+    assert!(apply_in(&new_cfg, sysfs.path(), &new_root).status.success());
+    let (old, new) = (files_of(&old_root), files_of(&new_root));
+    assert_ne!(old, new);
+    let exe = assert_cmd::cargo::cargo_bin("harvester-sriov");
+    let mut interrupted = 0;
+    for k in 0..24u64 {
+        let t = work.path().join(format!("t{k}"));
+        crate::support::copy_tree(&old_root, &t);
+        let mut child = std::process::Command::new(&exe)
+            .args(["apply", "--config"])
+            .arg(&new_cfg)
+            .arg("--sysfs")
+            .arg(sysfs.path())
+            .arg("--target")
+            .arg(&t)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(k * k * 150));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        if !status.success() {
+            interrupted += 1;
+        }
+        for (path, bytes) in files_of(&t) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".harvester-sriov.tmp") || name.ends_with(".harvester-sriov.bak") {
+                continue; // leftovers of the killed run: the next run cleans them
+            }
+            let is_old = old.get(&path) == Some(&bytes);
+            let is_new = new.get(&path) == Some(&bytes);
+            assert!(
+                is_old || is_new,
+                "kill #{k}: {} is neither the old nor the new version",
+                path.display()
+            );
+        }
+        let rerun = apply_in(&new_cfg, sysfs.path(), &t);
+        assert!(
+            rerun.status.success(),
+            "kill #{k}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(
+            files_of(&t),
+            new,
+            "kill #{k}: the rerun did not complete the work"
+        );
+    }
+    assert!(
+        interrupted >= 5,
+        "only {interrupted} of 24 runs were really interrupted"
+    );
+}
