@@ -115,7 +115,12 @@ pub fn all_fixtures() -> Vec<(String, Vec<Dump>)> {
     let dir = super::repo().join("tests/fixtures/dumps");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| n.ends_with(".txt") && !n.ends_with(".lspci-vv.txt"))
         .collect();
     names.sort();

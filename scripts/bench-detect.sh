@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmark `harvester-sriov detect` against `lspci -v | grep SR-IOV` and the
+# floor (`cat` of every config file) on one synthetic sysfs tree of 4,096
+# functions (16 Intel 82576 PFs x 255 VFs, see examples/make-bench-tree.rs).
+#
+#   scripts/bench-detect.sh [OUT_DIR]      (default OUT_DIR: target/bench)
+#
+# Writes OUT_DIR/bench-detect.{json,md} (hyperfine exports) and prints the
+# ratios lspci/detect and detect/floor. The tree goes to /dev/shm when it
+# exists (sysfs is in memory too), else to OUT_DIR. Installs the Debian
+# packages hyperfine and pciutils when missing (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-target/bench}
+mkdir -p "$out"
+
+need() { # need COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "bench-detect: '$1' is missing: install the Debian package '$2'" >&2
+        exit 2
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+need hyperfine hyperfine
+need lspci pciutils
+need python3 python3-minimal
+
+echo "== build (release)"
+cargo build --release --quiet --bin harvester-sriov --example make-bench-tree
+bin=$PWD/target/release/harvester-sriov
+
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base=$out
+tree=$(mktemp -d "$base/bench-sysfs.XXXXXX")
+trap 'rm -rf "$tree"' EXIT
+rmdir "$tree"
+echo "== tree"
+target/release/examples/make-bench-tree "$tree"
+
+# Sanity: both tools must see the 16 PFs before their speed means anything.
+pfs=$("$bin" detect --sysfs "$tree" --format json | grep -c '"status": "vfs-enabled"')
+lspci_pfs=$(lspci -A linux-sysfs -O "sysfs.path=$tree/bus/pci" -v 2>/dev/null | grep -c 'SR-IOV')
+echo "detect sees $pfs SR-IOV PFs, lspci sees $lspci_pfs"
+[ "$pfs" = 16 ] && [ "$lspci_pfs" = 16 ] || { echo "bench-detect: expected 16 PFs" >&2; exit 1; }
+
+echo "== hyperfine ($(nproc) CPUs)"
+hyperfine --warmup 3 --min-runs 20 --shell bash \
+    --export-json "$out/bench-detect.json" --export-markdown "$out/bench-detect.md" \
+    -n detect "$bin detect --sysfs $tree --format json > /dev/null" \
+    -n lspci "lspci -A linux-sysfs -O sysfs.path=$tree/bus/pci -v 2>/dev/null | grep SR-IOV > /dev/null" \
+    -n floor "cat $tree/bus/pci/devices/*/config > /dev/null"
+
+python3 - "$out/bench-detect.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+ms = {k: v["mean"] * 1000 for k, v in r.items()}
+for k in ("detect", "lspci", "floor"):
+    print(f"{k:>7}: {ms[k]:8.1f} ms  (median {r[k]['median']*1000:.1f} ms, sd {r[k]['stddev']*1000:.1f})")
+print(f"lspci/detect = {ms['lspci']/ms['detect']:.1f}x   (goal >= 10x)")
+print(f"detect/floor = {ms['detect']/ms['floor']:.2f}     (goal <= 1)")
+PY
+echo "exports: $out/bench-detect.json $out/bench-detect.md"
