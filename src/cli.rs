@@ -77,6 +77,22 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 30)]
         wait: u64,
     },
+    /// Installer hook (os.after_install_chroot_commands): apply the install config's `sriov` section.
+    ///
+    /// The config is FILE, else ROOT/oem/harvester.config, else ROOT/oem/userdata.yaml.
+    /// Warnings exit 0 (a non-zero exit aborts the Harvester installation) unless --strict.
+    Hook {
+        /// The install config; default: looked up under --target.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        /// Treat warnings (a rule matching nothing, no usable NIC) as failures: exit 2, write nothing.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Remove exactly what `apply` wrote.
     Remove {
         #[arg(long, value_name = "ROOT", default_value = "/")]

@@ -15,6 +15,7 @@ mod diff;
 pub mod exit_codes;
 pub mod fsx;
 mod hex;
+pub mod hook;
 pub mod labels;
 pub mod names;
 pub mod plan;
@@ -67,6 +68,20 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 wait: std::time::Duration::from_secs(wait),
             },
             &mut stdout,
+        ),
+        cli::Command::Hook {
+            config,
+            sysfs,
+            target,
+            strict,
+        } => hook::run(
+            &hook::Options {
+                config,
+                target: apply::Target { sysfs, root: target },
+                strict,
+            },
+            &mut stdout,
+            &mut stderr,
         ),
         cli::Command::Remove { target, dry_run } => apply::cmd_remove(&target, dry_run, &mut stdout),
     }
