@@ -9,6 +9,7 @@ pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod configspace;
+pub mod configure;
 pub mod detect;
 pub mod device;
 mod diff;
@@ -68,6 +69,23 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 wait: std::time::Duration::from_secs(wait),
             },
             &mut stdout,
+        ),
+        cli::Command::Configure {
+            sysfs,
+            target,
+            config,
+            save,
+            dry_run,
+        } => configure::run(
+            &configure::Options {
+                sysfs,
+                target,
+                config,
+                save,
+                dry_run,
+            },
+            &mut stdout,
+            &mut stderr,
         ),
         cli::Command::Hook {
             config,

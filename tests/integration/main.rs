@@ -3,5 +3,6 @@
 //! built in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod configure;
 mod hook;
 mod support;
