@@ -226,3 +226,61 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Every snippet of `installer-hooks/` is valid YAML of the shape its
+/// consumer reads: yip stages, or a Harvester config fragment whose commands
+/// are valid `sh` and whose `sriov` section this tool accepts.
+#[test]
+fn installer_hook_snippets_parse() {
+    let dir = repo().join("installer-hooks");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let f = e.unwrap().path();
+        if f.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        n += 1;
+        let text = std::fs::read_to_string(&f).unwrap();
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let mut commands: Vec<String> = vec![];
+        if let Some(stages) = doc.get("stages") {
+            let stages = stages.as_mapping().expect("stages: a mapping");
+            for (_, steps) in stages {
+                for step in steps.as_sequence().expect("a stage is a list") {
+                    assert!(step.get("name").and_then(|v| v.as_str()).is_some(), "{}", f.display());
+                    for c in step["commands"].as_sequence().expect("commands: a list") {
+                        commands.push(c.as_str().expect("a command is text").to_owned());
+                    }
+                }
+            }
+        }
+        if let Some(list) = doc.get("os").and_then(|o| o.get("after_install_chroot_commands")) {
+            for c in list.as_sequence().expect("after_install_chroot_commands: a list") {
+                commands.push(c.as_str().expect("a command is text").to_owned());
+            }
+        }
+        for c in &commands {
+            let ok = std::process::Command::new("sh").arg("-n").arg("-c").arg(c).status().unwrap();
+            assert!(ok.success(), "{}: not valid sh: {c}", f.display());
+        }
+        let cfg = harvester_sriov::config::parse(&f, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            cfg.sriov.is_some() || !commands.is_empty(),
+            "{}: neither commands nor an sriov section",
+            f.display()
+        );
+        if cfg.sriov.is_some() {
+            // What the hook in the snippet would do, against the sample tree.
+            let t = tempfile::tempdir().unwrap();
+            hook()
+                .arg("--target")
+                .arg(t.path())
+                .arg("--config")
+                .arg(&f)
+                .assert()
+                .code(0);
+        }
+    }
+    assert!(n >= 4, "only {n} snippets");
+}
