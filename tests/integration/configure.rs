@@ -221,3 +221,25 @@ fn stdin_not_a_terminal_exits_2_at_once() {
         .stderr(contains("apply --config"));
     assert!(!d.path().join("t").exists());
 }
+
+#[test]
+fn ctrl_c_or_esc_in_a_list_writes_nothing() {
+    for (at, k) in [("NICs to get VFs", ESC), ("Device type of the VFs", "\x03")] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node?").unwrap();
+        key(&mut p, "y");
+        if at.starts_with("Device") {
+            p.exp_string("NICs to get VFs").unwrap();
+            key(&mut p, ENTER);
+            p.exp_string("VFs on eth0").unwrap();
+            key(&mut p, ENTER);
+        }
+        p.exp_string(at).unwrap();
+        key(&mut p, k);
+        p.exp_string("cancelled, nothing written").unwrap();
+        assert_eq!(exit_code(&mut p), 130, "{at}");
+        assert!(!t.exists());
+    }
+}
