@@ -248,7 +248,11 @@ fn installer_hook_snippets_parse() {
             let stages = stages.as_mapping().expect("stages: a mapping");
             for (_, steps) in stages {
                 for step in steps.as_sequence().expect("a stage is a list") {
-                    assert!(step.get("name").and_then(|v| v.as_str()).is_some(), "{}", f.display());
+                    assert!(
+                        step.get("name").and_then(|v| v.as_str()).is_some(),
+                        "{}",
+                        f.display()
+                    );
                     for c in step["commands"].as_sequence().expect("commands: a list") {
                         commands.push(c.as_str().expect("a command is text").to_owned());
                     }
@@ -261,7 +265,12 @@ fn installer_hook_snippets_parse() {
             }
         }
         for c in &commands {
-            let ok = std::process::Command::new("sh").arg("-n").arg("-c").arg(c).status().unwrap();
+            let ok = std::process::Command::new("sh")
+                .arg("-n")
+                .arg("-c")
+                .arg(c)
+                .status()
+                .unwrap();
             assert!(ok.success(), "{}: not valid sh: {c}", f.display());
         }
         let cfg = harvester_sriov::config::parse(&f, &text).unwrap_or_else(|e| panic!("{e}"));
