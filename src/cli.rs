@@ -77,6 +77,40 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 30)]
         wait: u64,
     },
+    /// Ask at the console which NICs get how many VFs, then write as `apply` does.
+    ///
+    /// Needs a terminal on stdin; Ctrl-C or Esc writes nothing (exit 130).
+    Configure {
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        /// An install config to pre-fill the answers (and take the management NIC from).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Also write the answers as an unattended `sriov:` section (also with --dry-run).
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Show what would change; write nothing into the target.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Installer hook (os.after_install_chroot_commands): apply the install config's `sriov` section.
+    ///
+    /// The config is FILE, else ROOT/oem/harvester.config, else ROOT/oem/userdata.yaml.
+    /// Warnings exit 0 (a non-zero exit aborts the Harvester installation) unless --strict.
+    Hook {
+        /// The install config; default: looked up under --target.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs: PathBuf,
+        #[arg(long, value_name = "ROOT", default_value = "/")]
+        target: PathBuf,
+        /// Treat warnings (a rule matching nothing, no usable NIC) as failures: exit 2, write nothing.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Remove exactly what `apply` wrote.
     Remove {
         #[arg(long, value_name = "ROOT", default_value = "/")]

@@ -9,12 +9,14 @@ pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod configspace;
+pub mod configure;
 pub mod detect;
 pub mod device;
 mod diff;
 pub mod exit_codes;
 pub mod fsx;
 mod hex;
+pub mod hook;
 pub mod labels;
 pub mod names;
 pub mod plan;
@@ -68,6 +70,37 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 wait: std::time::Duration::from_secs(wait),
             },
             &mut stdout,
+        ),
+        cli::Command::Configure {
+            sysfs,
+            target,
+            config,
+            save,
+            dry_run,
+        } => configure::run(
+            &configure::Options {
+                sysfs,
+                target,
+                config,
+                save,
+                dry_run,
+            },
+            &mut stdout,
+            &mut stderr,
+        ),
+        cli::Command::Hook {
+            config,
+            sysfs,
+            target,
+            strict,
+        } => hook::run(
+            &hook::Options {
+                config,
+                target: apply::Target { sysfs, root: target },
+                strict,
+            },
+            &mut stdout,
+            &mut stderr,
         ),
         cli::Command::Remove { target, dry_run } => apply::cmd_remove(&target, dry_run, &mut stdout),
         cli::Command::Verify {

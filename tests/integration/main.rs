@@ -7,8 +7,10 @@ mod support;
 
 mod apply;
 mod boot;
+mod configure;
 mod detect;
 mod e2e;
+mod hook;
 mod hostile;
 mod lspci;
 mod manifests;

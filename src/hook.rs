@@ -1,0 +1,104 @@
+//! `hook`: the unattended entry point for Harvester's
+//! `os.after_install_chroot_commands` (or an Elemental `after-install-chroot`
+//! stage). It finds the install config, and applies its `sriov` section into
+//! the installed system through the same [`apply::Pipeline`] as `apply`.
+//!
+//! A non-zero exit here aborts the whole Harvester installation, so soft
+//! problems (a rule that matches nothing, no SR-IOV NIC on this node) are
+//! warnings and exit 0; `--strict` makes them failures. A hard error (an
+//! invalid config) fails before anything is written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::ExitCode;
+use crate::apply::{self, Pipeline, Target};
+
+/// Where the hook looks for the install config when `--config` is not
+/// given, relative to `--target`: inside `after_install_chroot_commands` the
+/// target is `/`, and Harvester has put the raw config at
+/// `/oem/harvester.config` (and cloud-init user data at `/oem/userdata.yaml`).
+pub const CONFIG_CANDIDATES: &[&str] = &["oem/harvester.config", "oem/userdata.yaml"];
+
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub target: Target,
+    pub strict: bool,
+}
+
+/// The config file to read: the given one (which must exist), else the
+/// first candidate under the target root that exists.
+pub fn find_config(explicit: Option<&Path>, root: &Path) -> Result<PathBuf, Vec<PathBuf>> {
+    if let Some(p) = explicit {
+        return Ok(p.to_owned());
+    }
+    let candidates: Vec<PathBuf> = CONFIG_CANDIDATES.iter().map(|c| root.join(c)).collect();
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(candidates),
+    }
+}
+
+pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let config = match find_config(opts.config.as_deref(), &opts.target.root) {
+        Ok(c) => c,
+        Err(looked) => {
+            let list: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+            writeln!(
+                err,
+                "warning: no install config found (looked at {}): nothing to do",
+                list.join(", ")
+            )?;
+            return Ok(soft(opts.strict, err)?);
+        }
+    };
+    // A hard error (unreadable or invalid config) returns here: nothing written.
+    let (cfg, sriov) = apply::load_sriov(&config)?;
+    let Some(sriov) = sriov else {
+        writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
+        return Ok(ExitCode::Success);
+    };
+    writeln!(out, "{}: applying its sriov section", config.display())?;
+    let p = Pipeline::build(&opts.target, &cfg, &sriov)?;
+    if opts.strict && !p.plan.warnings.is_empty() {
+        for w in &p.plan.warnings {
+            writeln!(err, "warning: {w}")?;
+        }
+        writeln!(
+            err,
+            "error: --strict: {} warning(s), nothing written",
+            p.plan.warnings.len()
+        )?;
+        return Ok(ExitCode::Error);
+    }
+    apply::write_out(&p, &opts.target.root, false, out, err)?;
+    Ok(ExitCode::Success)
+}
+
+fn soft(strict: bool, err: &mut dyn Write) -> std::io::Result<ExitCode> {
+    if strict {
+        writeln!(err, "error: --strict: a warning is a failure, nothing written")?;
+        Ok(ExitCode::Error)
+    } else {
+        Ok(ExitCode::Success)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_lookup_order() {
+        let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = root.path();
+        assert!(find_config(None, r).is_err());
+        std::fs::create_dir_all(r.join("oem")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(r.join("oem/userdata.yaml"), "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(find_config(None, r), Ok(r.join("oem/userdata.yaml")));
+        std::fs::write(r.join("oem/harvester.config"), "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(find_config(None, r), Ok(r.join("oem/harvester.config")));
+        let given = Path::new("/elsewhere.yaml");
+        assert_eq!(find_config(Some(given), r), Ok(given.to_owned()));
+    }
+}

@@ -1,0 +1,245 @@
+//! `configure`: the real binary driven in a pseudo-terminal (rexpect), as a
+//! person at the installer console would, plus the no-terminal refusal.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use rexpect::process::WaitStatus;
+use rexpect::session::PtySession;
+
+use crate::support::repo;
+
+const BIN: &str = env!("CARGO_BIN_EXE_harvester-sriov");
+const ENTER: &str = "\r";
+const ESC: &str = "\x1b";
+const DOWN: &str = "\x1b[B";
+
+fn sysfs() -> PathBuf {
+    repo().join("samples/sysfs/qemu-igb-2vfs")
+}
+
+fn spawn(args: &[&std::ffi::OsStr]) -> PtySession {
+    let mut c = StdCommand::new(BIN);
+    c.arg("configure").arg("--sysfs").arg(sysfs()).args(args);
+    c.env("NO_COLOR", "1").env("TERM", "xterm");
+    rexpect::session::spawn_command(c, Some(20_000)).unwrap()
+}
+
+fn key(p: &mut PtySession, k: &str) {
+    p.send(k).unwrap();
+    p.flush().unwrap();
+}
+
+fn exit_code(p: &mut PtySession) -> i32 {
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("not a normal exit: {other:?}"),
+    }
+}
+
+/// Every file under `root` with its bytes, by relative path.
+fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = vec![];
+    if root.exists() {
+        walk(root, root, &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn happy_path_then_saved_answers_give_identical_files() {
+    let d = tempfile::tempdir().unwrap();
+    let (t1, t2, save) = (
+        d.path().join("t1"),
+        d.path().join("t2"),
+        d.path().join("answers.yaml"),
+    );
+    let mut p = spawn(&[
+        "--target".as_ref(),
+        t1.as_os_str(),
+        "--save".as_ref(),
+        save.as_os_str(),
+    ]);
+    p.exp_string("SR-IOV capable NICs on this node:").unwrap();
+    p.exp_string("eth0").unwrap();
+    p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
+    key(&mut p, "y");
+    p.exp_string("NICs to get VFs").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0 (0000:01:00.0), 1-7 [7]").unwrap();
+    key(&mut p, "\x7f3");
+    key(&mut p, ENTER);
+    p.exp_string("Device type of the VFs").unwrap();
+    key(&mut p, DOWN);
+    key(&mut p, ENTER);
+    p.exp_string("Hand the VFs over to").unwrap();
+    key(&mut p, DOWN);
+    key(&mut p, ENTER);
+    p.exp_string("3 of 7 VFs").unwrap();
+    p.exp_string("Write these files into").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("answers saved to").unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+
+    let state = std::fs::read_to_string(t1.join("oem/harvester-sriov/state.yaml")).unwrap();
+    assert!(state.contains("num_vfs: 3"), "{state}");
+    assert!(
+        state.contains("\"netdevice\"") && state.contains("\"pcidevices\""),
+        "{state}"
+    );
+
+    // The saved answers through `apply --config` yield the identical files.
+    Command::new(BIN)
+        .arg("apply")
+        .arg("--config")
+        .arg(&save)
+        .arg("--sysfs")
+        .arg(sysfs())
+        .arg("--target")
+        .arg(&t2)
+        .assert()
+        .code(0);
+    let (a, b) = (files(&t1), files(&t2));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert!(a == b, "the files differ");
+}
+
+#[test]
+fn all_defaults_after_yes() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+    p.exp_string("Enable SR-IOV on this node?").unwrap();
+    key(&mut p, "y");
+    for q in [
+        "NICs to get VFs",
+        "VFs on eth0",
+        "Device type of the VFs",
+        "Hand the VFs over to",
+        "Write these files into",
+    ] {
+        p.exp_string(q).unwrap();
+        key(&mut p, ENTER);
+    }
+    p.exp_string("wrote").unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+    let state = std::fs::read_to_string(t.join("oem/harvester-sriov/state.yaml")).unwrap();
+    assert!(state.contains("num_vfs: 7"), "{state}");
+    assert!(state.contains("\"vfio-pci\"") && state.contains("\"sriov-network-operator\""));
+}
+
+#[test]
+fn refused_vf_count_is_asked_again() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let mut p = spawn(&["--target".as_ref(), t.as_os_str(), "--dry-run".as_ref()]);
+    p.exp_string("Enable SR-IOV on this node?").unwrap();
+    key(&mut p, "y");
+    p.exp_string("NICs to get VFs").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0").unwrap();
+    key(&mut p, "\x7f99");
+    key(&mut p, ENTER);
+    p.exp_string("enter a whole number from 1 to 7").unwrap();
+    p.exp_string("VFs on eth0").unwrap();
+    key(&mut p, "\x7f\x7f\x7f5");
+    key(&mut p, ENTER);
+    for q in ["Device type", "Hand the VFs over to", "Show the files (dry run"] {
+        p.exp_string(q).unwrap();
+        key(&mut p, ENTER);
+    }
+    p.exp_string("5 of 7 VFs").unwrap();
+    p.exp_string("dry run: nothing written").unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+    assert!(!t.exists());
+}
+
+#[test]
+fn ctrl_c_at_the_vf_count_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (t, save) = (d.path().join("t"), d.path().join("answers.yaml"));
+    let mut p = spawn(&[
+        "--target".as_ref(),
+        t.as_os_str(),
+        "--save".as_ref(),
+        save.as_os_str(),
+    ]);
+    p.exp_string("Enable SR-IOV on this node?").unwrap();
+    key(&mut p, "y");
+    p.exp_string("NICs to get VFs").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled, nothing written").unwrap();
+    assert_eq!(exit_code(&mut p), 130);
+    assert!(!t.exists() && !save.exists());
+}
+
+#[test]
+fn esc_at_the_first_question_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+    p.exp_string("Enable SR-IOV on this node?").unwrap();
+    key(&mut p, ESC);
+    p.exp_string("cancelled, nothing written").unwrap();
+    assert_eq!(exit_code(&mut p), 130);
+    assert!(!t.exists());
+}
+
+#[test]
+fn stdin_not_a_terminal_exits_2_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    Command::new(BIN)
+        .arg("configure")
+        .arg("--sysfs")
+        .arg(sysfs())
+        .arg("--target")
+        .arg(d.path().join("t"))
+        .write_stdin("y\n")
+        .timeout(std::time::Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stderr(contains("apply --config"));
+    assert!(!d.path().join("t").exists());
+}
+
+#[test]
+fn ctrl_c_or_esc_in_a_list_writes_nothing() {
+    for (at, k) in [("NICs to get VFs", ESC), ("Device type of the VFs", "\x03")] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node?").unwrap();
+        key(&mut p, "y");
+        if at.starts_with("Device") {
+            p.exp_string("NICs to get VFs").unwrap();
+            key(&mut p, ENTER);
+            p.exp_string("VFs on eth0").unwrap();
+            key(&mut p, ENTER);
+        }
+        p.exp_string(at).unwrap();
+        key(&mut p, k);
+        p.exp_string("cancelled, nothing written").unwrap();
+        assert_eq!(exit_code(&mut p), 130, "{at}");
+        assert!(!t.exists());
+    }
+}
