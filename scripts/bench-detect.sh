@@ -45,7 +45,7 @@ lspci_pfs=$(lspci -A linux-sysfs -O "sysfs.path=$tree/bus/pci" -v 2>/dev/null | 
 echo "detect sees $pfs SR-IOV PFs, lspci sees $lspci_pfs"
 [ "$pfs" = 16 ] && [ "$lspci_pfs" = 16 ] || { echo "bench-detect: expected 16 PFs" >&2; exit 1; }
 
-echo "== hyperfine ($(nproc) CPUs)"
+echo "== hyperfine ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 hyperfine --warmup 3 --min-runs 20 --shell bash \
     --export-json "$out/bench-detect.json" --export-markdown "$out/bench-detect.md" \
     -n detect "$bin detect --sysfs $tree --format json > /dev/null" \
@@ -60,5 +60,9 @@ for k in ("detect", "lspci", "floor"):
     print(f"{k:>7}: {ms[k]:8.1f} ms  (median {r[k]['median']*1000:.1f} ms, sd {r[k]['stddev']*1000:.1f})")
 print(f"lspci/detect = {ms['lspci']/ms['detect']:.1f}x   (goal >= 10x)")
 print(f"detect/floor = {ms['detect']/ms['floor']:.2f}     (goal <= 1)")
+# Wall time depends on how busy the machine is; CPU time much less so.
+cpu = {k: (v["user"] + v["system"]) * 1000 for k, v in r.items()}
+print(f"CPU (user+sys): detect {cpu['detect']:.1f} ms, lspci {cpu['lspci']:.1f} ms, "
+      f"floor {cpu['floor']:.1f} ms; lspci/detect = {cpu['lspci']/cpu['detect']:.1f}x")
 PY
 echo "exports: $out/bench-detect.json $out/bench-detect.md"

@@ -8,7 +8,11 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, open, openat, statat};
+use rustix::io::Errno;
 
 use crate::configspace::{self, CapabilityScan};
 use crate::device::{Device, KernelSriov};
@@ -114,6 +118,12 @@ pub fn parse_dec_u16(s: &str) -> Option<u16> {
 /// Collects warnings while reading one function.
 struct Reader<'a> {
     dir: &'a Path,
+    /// `ROOT/bus/pci/devices`, opened once per scan, and this function's
+    /// name in it: the hot path (every function's `config` and
+    /// `sriov_totalvfs`) opens relative to it, so the kernel does not walk
+    /// the whole root path again for each of thousands of functions.
+    devices: BorrowedFd<'a>,
+    address: &'a str,
     warnings: Vec<String>,
 }
 
@@ -180,23 +190,49 @@ impl Reader<'_> {
         names
     }
 
-    fn config(&mut self) -> (CapabilityScan, Option<u64>) {
-        let path = self.path("config");
-        let file = match File::open(&path) {
-            Ok(f) => f,
+    /// Walk the config space; the open file is returned so its size is
+    /// only asked for functions that are listed.
+    fn config(&mut self) -> (CapabilityScan, Option<File>) {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let file = match openat(
+            self.devices,
+            format!("{}/config", self.address),
+            flags,
+            Mode::empty(),
+        ) {
+            Ok(fd) => File::from(fd),
             Err(e) => {
-                if e.kind() != io::ErrorKind::NotFound {
-                    self.warnings.push(format!("{}: {e}", path.display()));
+                if e != Errno::NOENT {
+                    let path = self.path("config");
+                    self.warnings
+                        .push(format!("{}: {}", path.display(), io::Error::from(e)));
                 }
                 return (CapabilityScan::default(), None);
             }
         };
-        let size = file.metadata().ok().map(|m| m.len());
         match configspace::scan(&file) {
-            Ok(scan) => (scan, size),
+            Ok(scan) => (scan, Some(file)),
             Err(e) => {
-                self.warnings.push(format!("{}: {e}", path.display()));
-                (CapabilityScan::default(), size)
+                self.warnings
+                    .push(format!("{}: {e}", self.path("config").display()));
+                (CapabilityScan::default(), Some(file))
+            }
+        }
+    }
+
+    /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
+    fn has_kernel_sriov(&mut self) -> bool {
+        let name = format!("{}/sriov_totalvfs", self.address);
+        match statat(self.devices, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => true,
+            Err(Errno::NOENT) => false,
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{}: {}",
+                    self.path("sriov_totalvfs").display(),
+                    io::Error::from(e)
+                ));
+                false
             }
         }
     }
@@ -208,6 +244,15 @@ pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
     let listing = fs::read_dir(&devices_dir).map_err(|source| ScanError::NoDevices {
         path: devices_dir.clone(),
         source,
+    })?;
+    let devices_fd = open(
+        &devices_dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ScanError::NoDevices {
+        path: devices_dir.clone(),
+        source: e.into(),
     })?;
     let mut inv = Inventory::default();
     let mut addresses = Vec::new();
@@ -237,9 +282,10 @@ pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
             .chunks(chunk)
             .map(|part| {
                 let devices_dir = &devices_dir;
+                let devices_fd = devices_fd.as_fd();
                 s.spawn(move || {
                     part.iter()
-                        .map(|a| read_function(&devices_dir.join(a), a, opts))
+                        .map(|a| read_function(devices_fd, &devices_dir.join(a), a, opts))
                         .collect::<Vec<_>>()
                 })
             })
@@ -258,24 +304,23 @@ pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
 
 /// Read one function. `None` when it is not an SR-IOV PF and `opts.all` is
 /// off, or when it vanished.
-fn read_function(dir: &Path, address: &str, opts: ScanOptions) -> (Option<Device>, Vec<String>) {
+fn read_function(
+    devices: BorrowedFd<'_>,
+    dir: &Path,
+    address: &str,
+    opts: ScanOptions,
+) -> (Option<Device>, Vec<String>) {
     let mut r = Reader {
         dir,
+        devices,
+        address,
         warnings: vec![],
     };
-    let (caps, config_size) = r.config();
-    let has_kernel_sriov = match fs::symlink_metadata(r.path("sriov_totalvfs")) {
-        Ok(_) => true,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => {
-            r.warnings
-                .push(format!("{}: {e}", r.path("sriov_totalvfs").display()));
-            false
-        }
-    };
+    let (caps, config_file) = r.config();
+    let has_kernel_sriov = r.has_kernel_sriov();
     // Checked before the non-SR-IOV early exit: a function that vanished
     // may have been a PF, so it is reported with or without `--all`.
-    if config_size.is_none() && !dir.exists() {
+    if config_file.is_none() && !dir.exists() {
         r.warnings
             .push(format!("{}: vanished during the scan, skipped", dir.display()));
         return (None, r.warnings);
@@ -284,6 +329,7 @@ fn read_function(dir: &Path, address: &str, opts: ScanOptions) -> (Option<Device
     if !opts.all && !capability_seen && !has_kernel_sriov {
         return (None, r.warnings);
     }
+    let config_size = config_file.and_then(|f| f.metadata().ok()).map(|m| m.len());
 
     // Ids: the kernel's attribute files (a VF's own config header reads
     // vendor 0xffff), else the config header.
