@@ -153,6 +153,36 @@ impl Reader<'_> {
         value
     }
 
+    /// The VF address a `virtfnN` link names (read relative to the devices
+    /// directory: a PF can have hundreds of these).
+    fn virtfn(&mut self, i: u32) -> Option<String> {
+        let name = format!("{}/virtfn{i}", self.address);
+        match rustix::fs::readlinkat(self.devices, name.as_str(), Vec::new()) {
+            Ok(t) => {
+                let t = t.to_string_lossy();
+                let addr = t.rsplit('/').next().unwrap_or_default();
+                if is_pci_address(addr) {
+                    Some(addr.to_owned())
+                } else {
+                    self.warnings.push(format!(
+                        "{}: {t:?} does not name a PCI function",
+                        self.path(&format!("virtfn{i}")).display()
+                    ));
+                    None
+                }
+            }
+            Err(Errno::NOENT) => None,
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{}: {}",
+                    self.path(&format!("virtfn{i}")).display(),
+                    io::Error::from(e)
+                ));
+                None
+            }
+        }
+    }
+
     /// Basename of a symlink target (`driver` -> `igb`, `iommu_group` -> `12`).
     fn link_name(&mut self, name: &str) -> Option<String> {
         let path = self.path(name);
@@ -221,6 +251,19 @@ impl Reader<'_> {
     }
 
     /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
+    /// A virtual function (it has a `physfn` link). The PCIe spec does not
+    /// let a VF carry an SR-IOV capability, so without `--all` a VF is
+    /// skipped on this one lookup, without reading its config space: on a
+    /// node with hundreds of VFs enabled that is most of the functions.
+    fn is_vf(&self) -> bool {
+        statat(
+            self.devices,
+            format!("{}/physfn", self.address),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .is_ok()
+    }
+
     fn has_kernel_sriov(&mut self) -> bool {
         let name = format!("{}/sriov_totalvfs", self.address);
         match statat(self.devices, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -316,6 +359,9 @@ fn read_function(
         address,
         warnings: vec![],
     };
+    if !opts.all && r.is_vf() {
+        return (None, r.warnings);
+    }
     let (caps, config_file) = r.config();
     let has_kernel_sriov = r.has_kernel_sriov();
     // Checked before the non-SR-IOV early exit: a function that vanished
@@ -364,7 +410,7 @@ fn read_function(
         .dir_names(".")
         .into_iter()
         .filter_map(|n| n.strip_prefix("virtfn").and_then(|i| i.parse().ok()))
-        .filter_map(|i: u32| r.link_name(&format!("virtfn{i}")).map(|a| (i, a)))
+        .filter_map(|i: u32| r.virtfn(i).map(|a| (i, a)))
         .collect();
     vfs.sort();
 
