@@ -7,7 +7,7 @@
 //!   does), `vendor`/`device` files 8086:10ca, `physfn`, driver igbvf.
 //!
 //! Usage: `cargo run --release --example make-bench-tree -- DIR`
-//! (DIR must not exist yet). Used by `scripts/bench-detect.sh`.
+//! (DIR must not exist yet). Used by `scripts/bench.sh`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
