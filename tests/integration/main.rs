@@ -9,6 +9,7 @@ mod apply;
 mod boot;
 mod configure;
 mod detect;
+mod docs;
 mod e2e;
 mod hook;
 mod hostile;
