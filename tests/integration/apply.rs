@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::space::{EXT_DSN, Space, SriovFields};
 use crate::support::tree::{Function, KernelSriov, Tree};
-use crate::support::{bin, repo, snapshot};
+use crate::support::{apply, bin, repo, snapshot};
 
 const BINARY: &str = "oem/harvester-sriov/harvester-sriov";
 
@@ -181,16 +181,7 @@ fn run_case(case: &Path) -> (tempfile::TempDir, tempfile::TempDir, String) {
     let name = case.file_name().unwrap().to_str().unwrap();
     let sysfs = hardware(name).build();
     let target = tempfile::tempdir().unwrap();
-    let out = bin()
-        .arg("apply")
-        .arg("--config")
-        .arg(case.join("in/config.yaml"))
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = apply(&case.join("in/config.yaml"), sysfs.path(), target.path());
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{name}: apply failed:\n{stderr}");
     (sysfs, target, stderr)
@@ -267,15 +258,7 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
         meta("oem/95_harvester-sriov.yaml"),
         meta(BINARY),
     );
-    let out = bin()
-        .args(["apply", "--config"])
-        .arg(case.join("in/config.yaml"))
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = apply(&case.join("in/config.yaml"), sysfs.path(), target.path());
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -395,89 +378,9 @@ fn a_file_we_do_not_own_is_never_overwritten() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, "options igb max_vfs=7\n").unwrap();
     let before = snapshot(target.path());
-    let out = bin()
-        .args(["apply", "--config"])
-        .arg(case.join("in/config.yaml"))
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = apply(&case.join("in/config.yaml"), sysfs.path(), target.path());
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("harvester-sriov.conf"), "{stderr}");
     assert_eq!(snapshot(target.path()), before);
-}
-
-/// Bad configs: one message naming the file, key and value; exit 2; the
-/// target byte-identical afterwards.
-#[test]
-fn bad_configs_are_refused_with_the_key_named_and_nothing_written() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
-    let cases: &[(&str, &str)] = &[
-        (
-            "sriov:\n  enabled: true\n  num_vfs: eight\n",
-            "sriov.num_vfs: expected a whole number from 1 to 65535, got \"eight\"",
-        ),
-        (
-            "sriov:\n  enabled: true\n  devices:\n    - match: {interface: ens1f0}\n      num_vfs: 8\n",
-            "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0",
-        ),
-        (
-            "sriov:\n  enabled: true\n  resource_name: \"bad.name\"\n",
-            "sriov.resource_name: \"bad.name\" is not a valid resource name",
-        ),
-        (
-            "sriov:\n  enabled: true\n  operater: none\n",
-            "sriov.operater: unknown key (did you mean `operator`?)",
-        ),
-        (
-            "os:\n  hostname: Bad_Host\nsriov:\n  enabled: true\n",
-            "os.hostname: node name \"bad_host\"",
-        ),
-        (
-            "sriov:\n  enabled: true\n  label_capable: false\n",
-            "sriov.label_capable: false does not work with operator sriov-network-operator",
-        ),
-        (
-            "sriov:\n  enabled: true\n  labels:\n    node-role.kubernetes.io/worker: \"true\"\n",
-            "kubelet may not set",
-        ),
-        (
-            "sriov-config: '{\"sriov_enabled\": true'\n",
-            "sriov-config: not valid JSON",
-        ),
-        (": : :\n", "not valid YAML"),
-    ];
-    for (text, want) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.yaml");
-        std::fs::write(&config, text).unwrap();
-        let target = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(target.path().join("oem")).unwrap();
-        std::fs::write(target.path().join("oem/90_custom.yaml"), "x: 1\n").unwrap();
-        let before = snapshot(target.path());
-        let out = bin()
-            .args(["apply", "--config"])
-            .arg(&config)
-            .arg("--sysfs")
-            .arg(sysfs.path())
-            .arg("--target")
-            .arg(target.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{text:?}: {stderr}");
-        assert!(
-            stderr.contains(want),
-            "{text:?}\n  got:  {stderr}\n  want: {want}"
-        );
-        assert!(
-            stderr.contains(&config.display().to_string()),
-            "{text:?}: file not named: {stderr}"
-        );
-        assert_eq!(stderr.lines().count(), 1, "{text:?}: one message: {stderr}");
-        assert_eq!(snapshot(target.path()), before, "{text:?}: target changed");
-    }
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::apply::{Nic, igb, x710};
-use crate::support::bin;
 use crate::support::tree::Tree;
+use crate::support::{apply, bin};
 
 /// Apply `config` on `hardware` into a fresh target; returns (sysfs, target).
 fn applied(hardware: &Tree, config: &str) -> (tempfile::TempDir, tempfile::TempDir) {
@@ -14,15 +14,7 @@ fn applied(hardware: &Tree, config: &str) -> (tempfile::TempDir, tempfile::TempD
     let target = tempfile::tempdir().unwrap();
     let cfg = target.path().join("config.yaml");
     std::fs::write(&cfg, config).unwrap();
-    let out = bin()
-        .args(["apply", "--config"])
-        .arg(&cfg)
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (sysfs, target)
 }
@@ -210,15 +202,7 @@ fn oem_as_a_symlink_out_of_the_target_never_writes_outside() {
     std::os::unix::fs::symlink(outside.path(), target.path().join("oem")).unwrap();
     let cfg = target.path().join("c.yaml");
     std::fs::write(&cfg, NETDEV).unwrap();
-    let out = bin()
-        .args(["apply", "--config"])
-        .arg(&cfg)
-        .arg("--sysfs")
-        .arg(hw.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = apply(&cfg, hw.path(), target.path());
     // Re-rooted inside the target, or refused: never outside.
     assert!(
         std::fs::read_dir(outside.path()).unwrap().next().is_none(),

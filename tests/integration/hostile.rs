@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::apply::{hardware, igb};
 use crate::support::space::{Space, SriovFields};
 use crate::support::tree::{Entry, Function, KernelSriov, Tree};
-use crate::support::{bin, snapshot};
+use crate::support::{apply, bin, snapshot};
 
 /// (config text, what the single error line must contain)
 fn config_rows() -> Vec<(String, &'static str)> {
@@ -188,19 +188,6 @@ fn config_rows() -> Vec<(String, &'static str)> {
     ]
 }
 
-fn apply_in(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
-    bin()
-        .args(["apply", "--config"])
-        .arg(config)
-        .arg("--sysfs")
-        .arg(sysfs)
-        .arg("--target")
-        .arg(target)
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap()
-}
-
 /// A target with an earlier install in it, to prove nothing changes.
 fn installed_target(sysfs: &Path) -> tempfile::TempDir {
     let target = tempfile::tempdir().unwrap();
@@ -210,7 +197,7 @@ fn installed_target(sysfs: &Path) -> tempfile::TempDir {
         "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n",
     )
     .unwrap();
-    assert!(apply_in(&cfg, sysfs, target.path()).status.success());
+    assert!(apply(&cfg, sysfs, target.path()).status.success());
     target
 }
 
@@ -241,7 +228,7 @@ fn every_bad_config_is_refused_with_its_key_and_the_target_unchanged() {
     for (i, (text, want)) in rows.iter().enumerate() {
         let config = dir.path().join(format!("row{i}.yaml"));
         std::fs::write(&config, text).unwrap();
-        let out = apply_in(&config, sysfs.path(), target.path());
+        let out = apply(&config, sysfs.path(), target.path());
         assert_refused(&format!("row {i}: {:.60?}", text), &out, &config, want);
         assert!(snapshot(target.path()) == before, "row {i}: the target changed");
     }
@@ -270,7 +257,7 @@ fn unreadable_huge_and_non_utf8_config_files() {
         (&missing, "cannot read"),
         (&a_dir, "cannot read"),
     ] {
-        let out = apply_in(file, sysfs.path(), target.path());
+        let out = apply(file, sysfs.path(), target.path());
         assert_refused(&file.display().to_string(), &out, file, want);
         assert!(snapshot(target.path()) == before);
     }
@@ -291,7 +278,7 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("etc"), "not a dir").unwrap();
     let before = snapshot(t.path());
-    let out = apply_in(&cfg, sysfs.path(), t.path());
+    let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&t.path().join("etc").display().to_string()));
     assert_eq!(snapshot(t.path()), before);
@@ -301,7 +288,7 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
     std::os::unix::fs::symlink("var2", t.path().join("var")).unwrap();
     std::os::unix::fs::symlink("var", t.path().join("var2")).unwrap();
     let before = snapshot(t.path());
-    let out = apply_in(&cfg, sysfs.path(), t.path());
+    let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -314,13 +301,13 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
     let t = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(t.path().join("oem/95_harvester-sriov.yaml")).unwrap();
     let before = snapshot(t.path());
-    let out = apply_in(&cfg, sysfs.path(), t.path());
+    let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("95_harvester-sriov.yaml"));
     assert_eq!(snapshot(t.path()), before);
 
     // the target does not exist
-    let out = apply_in(&cfg, sysfs.path(), &dir.path().join("no-such-root"));
+    let out = apply(&cfg, sysfs.path(), &dir.path().join("no-such-root"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-root"));
 }
@@ -334,13 +321,13 @@ fn a_concurrent_apply_is_refused_by_the_lock() {
     let held = std::fs::File::open(target.path()).unwrap();
     held.lock().unwrap();
     let before = snapshot(target.path());
-    let out = apply_in(&cfg, sysfs.path(), target.path());
+    let out = apply(&cfg, sysfs.path(), target.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("another harvester-sriov run holds"), "{stderr}");
     assert_eq!(snapshot(target.path()), before);
     drop(held);
-    assert!(apply_in(&cfg, sysfs.path(), target.path()).status.success());
+    assert!(apply(&cfg, sysfs.path(), target.path()).status.success());
 }
 
 /// Sysfs rows: (description, tree, what stderr must name). detect must not
@@ -518,8 +505,8 @@ fn apply_killed_at_any_moment_leaves_old_or_new_files_and_a_rerun_completes() {
     let new_root = work.path().join("new");
     std::fs::create_dir(&old_root).unwrap();
     std::fs::create_dir(&new_root).unwrap();
-    assert!(apply_in(&old_cfg, sysfs.path(), &old_root).status.success());
-    assert!(apply_in(&new_cfg, sysfs.path(), &new_root).status.success());
+    assert!(apply(&old_cfg, sysfs.path(), &old_root).status.success());
+    assert!(apply(&new_cfg, sysfs.path(), &new_root).status.success());
     let (old, new) = (files_of(&old_root), files_of(&new_root));
     assert_ne!(old, new);
     let exe = assert_cmd::cargo::cargo_bin("harvester-sriov");
@@ -557,7 +544,7 @@ fn apply_killed_at_any_moment_leaves_old_or_new_files_and_a_rerun_completes() {
                 path.display()
             );
         }
-        let rerun = apply_in(&new_cfg, sysfs.path(), &t);
+        let rerun = apply(&new_cfg, sysfs.path(), &t);
         assert!(
             rerun.status.success(),
             "kill #{k}: {}",

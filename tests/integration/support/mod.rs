@@ -17,6 +17,20 @@ pub fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("harvester-sriov").unwrap()
 }
 
+/// Run `apply --config CONFIG --sysfs SYSFS --target TARGET` (bounded in time).
+pub fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+    bin()
+        .args(["apply", "--config"])
+        .arg(config)
+        .arg("--sysfs")
+        .arg(sysfs)
+        .arg("--target")
+        .arg(target)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
 /// The shipped sysfs snapshot (a QEMU q35 guest, Linux 6.1, igb with 2 VFs).
 pub fn sample_sysfs() -> PathBuf {
     repo().join("samples/sysfs/qemu-igb-2vfs")
