@@ -331,3 +331,37 @@ fn apply_boot_scenario_passes_as_a_whole() {
         .assert_no_failed_check()
         .assert_lines(&["e2e: all checks passed"]);
 }
+
+/// Scenario 8 of issue 5: two boots. Boot 1 records a state for the card at 0000:01:00.0 and
+/// prints it; boot 2 swaps the two cards' slots and runs `boot` with that state.
+#[test]
+fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
+    let record = run_boot("address-shift-record", &[]);
+    record.assert_harness_ok("address-shift-record");
+    record
+        .assert_code(0)
+        .assert_no_failed_check()
+        .assert_lines(&["ok: PFs in the state = '1'", "--- state.yaml end ---"]);
+    let state: Vec<&str> = record
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "--- state.yaml begin ---")
+        .skip(1)
+        .take_while(|l| *l != "--- state.yaml end ---")
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.yaml");
+    std::fs::write(&file, state.join("\n") + "\n").unwrap();
+
+    let shifted = run_boot("address-shift", &[(file.as_path(), "/state.yaml")]);
+    shifted.assert_harness_ok("address-shift");
+    shifted.assert_code(0).assert_no_failed_check().assert_lines(&[
+        "ok: MAC at 0000:02:00.0 = '52:54:00:e2:e2:0a'",
+        "ok: the state from boot 1 is here",
+        "with MAC 52:54:00:e2:e2:0b, not the recorded 52:54:00:e2:e2:99",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): moved from 0000:01:00.0 to 0000:02:00.0 (same MAC); 2 VFs (was 0: wrote 2)",
+        "ok: 0000:02:00.0 (the recorded card) sriov_numvfs = '2'",
+        "ok: 0000:01:00.0 (the other card) sriov_numvfs = '0'",
+        "e2e: all checks passed",
+    ]);
+}
