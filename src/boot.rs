@@ -128,6 +128,25 @@ pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, 
         return found;
     }
     let here = match at {
+        // Same model, but not the recorded card: say which identity differs.
+        Some(d) if hex(d.vendor_id) == pf.vendor_id && hex(d.device_id) == pf.device_id => {
+            let (what, now, recorded) = match (&pf.serial, d.serial_string()) {
+                (Some(s), Some(now)) => ("serial number", now, s.clone()),
+                _ => (
+                    "MAC",
+                    d.mac.clone().unwrap_or_else(|| "none".into()),
+                    pf.mac.clone().unwrap_or_default(),
+                ),
+            };
+            format!(
+                "{} holds another {}:{} ({} {}) with {what} {now}, not the recorded {recorded}",
+                pf.address,
+                pf.vendor_id,
+                pf.device_id,
+                d.vendor_name(),
+                d.device_name()
+            )
+        }
         Some(d) => format!(
             "{} now holds {}:{} ({} {}), not the planned {}:{}",
             pf.address,

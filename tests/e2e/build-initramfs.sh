@@ -11,6 +11,7 @@
 #   /bin/*                 busybox applets (sh, grep, sed, awk, cat, ls, readlink, ...)
 #   /scenario.sh           the scenario, run as `sh /scenario.sh`
 #   /lib/e2e.sh            helpers, sourced by /init before the scenario
+#   (E2E_FILES)            extra files, "HOST:GUEST" pairs separated by spaces
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache="$here/cache"
@@ -96,6 +97,15 @@ cp "$scenario" "$root/scenario.sh"
 cp "$here/guest/e2e.sh" "$root/lib/e2e.sh"
 cp "$here/guest/init" "$root/init"
 chmod 0755 "$root/init"
+
+# Extra files for the scenario: E2E_FILES="HOST:GUEST ..." (e.g. a state file a previous boot
+# printed, for a scenario spanning two boots with different hardware).
+for pair in ${E2E_FILES:-}; do
+    src=${pair%%:*} dst=${pair#*:}
+    [ -f "$src" ] && [ "${dst#/}" != "$dst" ] || die "E2E_FILES entry '$pair' is not HOST_FILE:/GUEST_PATH"
+    mkdir -p "$root$(dirname "$dst")"
+    cp "$src" "$root$dst"
+done
 
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -17,6 +17,7 @@
 #   E2E_TIMEOUT                 seconds per boot attempt (default 150)
 #   E2E_CONSOLE                 also copy the full guest console to this file
 #   E2E_VERBOSE=1               stream the full guest console to stderr while it runs
+#   E2E_FILES                   "HOST:GUEST ..." extra files in the initramfs (build-initramfs.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)

@@ -119,6 +119,31 @@ fn a_different_device_at_the_address_is_never_touched() {
 }
 
 #[test]
+fn another_card_of_the_same_model_at_the_address_is_named_by_its_mac() {
+    let (_sysfs, target) = applied(
+        &Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),
+        NETDEV,
+    );
+    let other = Tree::new()
+        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:99").function())
+        .build();
+    let (code, log) = boot(other.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains(
+            "0000:01:00.0 holds another 8086:10c9 (Intel Corporation 82576 Gigabit Network Connection) with MAC 52:54:00:12:34:99, not the recorded 52:54:00:12:34:01"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("not the planned 8086:10c9"), "{log}");
+    assert!(
+        log.contains("no SR-IOV function has MAC 52:54:00:12:34:01"),
+        "{log}"
+    );
+    assert_eq!(numvfs(other.path(), "0000:01:00.0"), "0");
+}
+
+#[test]
 fn a_count_above_the_kernel_total_is_refused_before_writing() {
     let (sysfs, target) = applied(
         &Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function()),

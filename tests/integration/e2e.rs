@@ -85,6 +85,37 @@ impl Boot {
         self
     }
 
+    fn assert_harness_ok(&self, scenario: &str) {
+        // 2 = setup error, 3 = no result from the guest: the harness failed, not the scenario.
+        assert!(
+            self.code != 2 && self.code != 3,
+            "e2e harness failure (exit {}) for {scenario}:\n{}",
+            self.code,
+            self.stderr
+        );
+    }
+
+    /// The part of the output from the scenario's `section NAME` (`== NAME ==`) to the next one;
+    /// fails when the scenario never got there.
+    fn section(&self, name: &str) -> Boot {
+        let marker = format!("== {name} ==");
+        let mut lines = self.stdout.lines().skip_while(|l| *l != marker);
+        assert!(
+            lines.next().is_some(),
+            "section {name:?} missing from the guest output (the scenario stopped before it?)\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout,
+            self.stderr
+        );
+        let body: Vec<&str> = lines
+            .take_while(|l| !(l.starts_with("== ") && l.ends_with(" ==")))
+            .collect();
+        Boot {
+            code: self.code,
+            stdout: body.join("\n"),
+            stderr: format!("(section {name} of the scenario)\n{}", self.stderr),
+        }
+    }
+
     fn assert_no_failed_check(&self) -> &Self {
         let failed: Vec<&str> = self.stdout.lines().filter(|l| l.starts_with("FAIL:")).collect();
         assert!(
@@ -98,13 +129,26 @@ impl Boot {
 
 /// Boots `tests/e2e/scenarios/<scenario>.sh` and returns its exit code and output.
 fn boot(scenario: &str) -> Boot {
+    let boot = run_boot(scenario, &[]);
+    boot.assert_harness_ok(scenario);
+    boot
+}
+
+/// Boots a scenario without judging the result; `files` are (host path, guest path) pairs
+/// added to the initramfs (`E2E_FILES`).
+fn run_boot(scenario: &str, files: &[(&std::path::Path, &str)]) -> Boot {
     let _one_at_a_time = serial();
     preflight();
     let started = Instant::now();
+    let extra: Vec<String> = files
+        .iter()
+        .map(|(host, guest)| format!("{}:{guest}", host.display()))
+        .collect();
     let out = Command::new("bash")
         .arg(repo().join("tests/e2e/run.sh"))
         .arg(scenario)
         .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
+        .env("E2E_FILES", extra.join(" "))
         .output()
         .expect("run tests/e2e/run.sh");
     let boot = Boot {
@@ -113,13 +157,14 @@ fn boot(scenario: &str) -> Boot {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
     eprintln!("e2e {scenario}: exit {} in {:.1?}", boot.code, started.elapsed());
-    // 2 = setup error, 3 = no result from the guest: the harness failed, not the scenario.
-    assert!(
-        boot.code != 2 && boot.code != 3,
-        "e2e harness failure (exit {}) for {scenario}:\n{}",
-        boot.code,
-        boot.stderr
-    );
+    boot
+}
+
+/// One boot of `scenario` shared by several tests, each asserting its own section: a boot
+/// costs 10-30 s. A harness failure is cached too (every test sharing it fails, none reboots).
+fn shared_boot(cell: &'static OnceLock<Boot>, scenario: &str) -> &'static Boot {
+    let boot = cell.get_or_init(|| run_boot(scenario, &[]));
+    boot.assert_harness_ok(scenario);
     boot
 }
 
@@ -180,4 +225,143 @@ fn harness_reports_the_scenario_exit_code_and_failed_checks() {
     boot("harness-exit")
         .assert_code(7)
         .assert_lines(&["FAIL: deliberately failed check", "harness-exit: about to exit 7"]);
+}
+
+/// Scenarios 2-7, 9, 10 of issue 5: apply, boot and verify on one 82576, one guest boot.
+static APPLY_BOOT: OnceLock<Boot> = OnceLock::new();
+
+fn apply_boot(section: &str) -> Boot {
+    shared_boot(&APPLY_BOOT, "apply-boot").section(section)
+}
+
+#[test]
+fn apply_then_boot_creates_4_vfs_on_a_real_kernel() {
+    apply_boot("create-4").assert_no_failed_check().assert_lines(&[
+        "ok: apply exit code = '0'",
+        "ok: state file written",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 0: wrote 4)",
+        "ok: boot exit code = '0'",
+        "ok: sriov_numvfs = '4'",
+        "ok: virtfn0 device = '0x10ca'",
+        "ok: virtfn3 device = '0x10ca'",
+        "ok: no virtfn4",
+    ]);
+}
+
+#[test]
+fn boot_changes_the_count_by_writing_0_first() {
+    apply_boot("change-to-2").assert_no_failed_check().assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs (was 4: wrote 0, then 2)",
+        "ok: boot exit code = '0'",
+        "ok: sriov_numvfs = '2'",
+        "ok: no virtfn2",
+    ]);
+}
+
+#[test]
+fn boot_with_the_same_count_writes_nothing() {
+    apply_boot("same-count").assert_no_failed_check().assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs, already as planned, nothing written",
+        "ok: boot exit code = '0'",
+        "ok: sriov_numvfs = '2'",
+    ]);
+}
+
+#[test]
+fn count_above_the_driver_limit_is_refused_by_apply_and_boot() {
+    apply_boot("count-8").assert_no_failed_check().assert_lines(&[
+        "ok: apply exit code = '2'",
+        "but its kernel allows at most 7 (sriov_totalvfs)",
+        "ok: target left empty = '0'",
+        "FAILED: refused: 8 VFs planned, but the kernel allows at most 7 (sriov_totalvfs); nothing written",
+        "ok: boot exit code (a PF not as planned) = '1'",
+        "ok: sriov_numvfs unchanged = '1'",
+    ]);
+}
+
+#[test]
+fn boot_refuses_a_state_for_another_vendor_device() {
+    apply_boot("identity").assert_no_failed_check().assert_lines(&[
+        "FAILED: 0000:01:00.0 now holds 8086:10c9 (Intel Corporation 82576 Gigabit Network Connection), not the planned 15b3:1017",
+        "refusing to touch anything",
+        "ok: boot exit code (a PF not as planned) = '1'",
+        "ok: sriov_numvfs unchanged = '1'",
+    ]);
+}
+
+#[test]
+fn boot_with_the_pf_driver_unbound_says_enoent_and_does_not_hang() {
+    apply_boot("no-driver").assert_no_failed_check().assert_lines(&[
+        "ok: PF has no driver",
+        "FAILED: no driver bound after 2s: load the igb driver (writing sriov_numvfs would fail with ENOENT)",
+        "ok: boot exit code (a PF not as planned) = '1'",
+        "ok: boot returned within 10 s",
+    ]);
+}
+
+#[test]
+fn boot_binds_the_vfs_to_vfio_pci() {
+    apply_boot("vfio").assert_no_failed_check().assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 1: wrote 0, then 4); 4 VFs bound to vfio-pci",
+        "ok: virtfn0 driver = 'vfio-pci'",
+        "ok: virtfn3 driver = 'vfio-pci'",
+        "ok: verify exit code = '0'",
+    ]);
+}
+
+#[test]
+fn verify_after_boot_passes_and_names_a_manual_change() {
+    apply_boot("verify-ok").assert_no_failed_check().assert_lines(&[
+        "verify: node e2e-node as planned: 1 PFs, 4 VFs (netdevice), 5 files",
+        "ok: verify exit code = '0'",
+        "ok: verify prints one line = '1'",
+    ]);
+    apply_boot("verify-diff").assert_no_failed_check().assert_lines(&[
+        "ok: manual write 1",
+        "verify: node e2e-node: 1 differences from the plan:",
+        "  0000:01:00.0 (eth0): 1 VFs, 2 planned",
+        "ok: verify exit code = '1'",
+    ]);
+}
+
+#[test]
+fn apply_boot_scenario_passes_as_a_whole() {
+    let boot = shared_boot(&APPLY_BOOT, "apply-boot");
+    boot.assert_code(0)
+        .assert_no_failed_check()
+        .assert_lines(&["e2e: all checks passed"]);
+}
+
+/// Scenario 8 of issue 5: two boots. Boot 1 records a state for the card at 0000:01:00.0 and
+/// prints it; boot 2 swaps the two cards' slots and runs `boot` with that state.
+#[test]
+fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
+    let record = run_boot("address-shift-record", &[]);
+    record.assert_harness_ok("address-shift-record");
+    record
+        .assert_code(0)
+        .assert_no_failed_check()
+        .assert_lines(&["ok: PFs in the state = '1'", "--- state.yaml end ---"]);
+    let state: Vec<&str> = record
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "--- state.yaml begin ---")
+        .skip(1)
+        .take_while(|l| *l != "--- state.yaml end ---")
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.yaml");
+    std::fs::write(&file, state.join("\n") + "\n").unwrap();
+
+    let shifted = run_boot("address-shift", &[(file.as_path(), "/state.yaml")]);
+    shifted.assert_harness_ok("address-shift");
+    shifted.assert_code(0).assert_no_failed_check().assert_lines(&[
+        "ok: MAC at 0000:02:00.0 = '52:54:00:e2:e2:0a'",
+        "ok: the state from boot 1 is here",
+        "with MAC 52:54:00:e2:e2:0b, not the recorded 52:54:00:e2:e2:99",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): moved from 0000:01:00.0 to 0000:02:00.0 (same MAC); 2 VFs (was 0: wrote 2)",
+        "ok: 0000:02:00.0 (the recorded card) sriov_numvfs = '2'",
+        "ok: 0000:01:00.0 (the other card) sriov_numvfs = '0'",
+        "e2e: all checks passed",
+    ]);
 }

@@ -97,3 +97,8 @@ json_flat() {
 json_get() {
     sed -n "s|^$2=||p" "$1" | head -n1
 }
+
+# section NAME: starts a named part of the output (`== NAME ==`); a test can assert one part.
+section() {
+    echo "== $* =="
+}
