@@ -9,6 +9,8 @@ pub mod configspace;
 pub mod detect;
 pub mod device;
 pub mod exit_codes;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hex;
 pub mod names;
 pub mod report;

@@ -3,4 +3,5 @@
 //! built in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fuzz_replay;
 mod support;
