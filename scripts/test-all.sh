@@ -17,6 +17,7 @@ need() { # need COMMAND PACKAGE
 }
 need lspci pciutils   # the oracle of the differential tests
 need file file        # proves the release binary is static
+need c++ g++          # libfuzzer-sys compiles libFuzzer when the fuzz targets are built
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -31,5 +32,7 @@ echo "size: $size bytes"
 [ "$size" -lt $((8 * 1024 * 1024)) ] || { echo "test-all: $bin is $size bytes, over 8 MiB" >&2; exit 1; }
 echo "== e2e prerequisites (QEMU, Debian kernel)"
 bash tests/e2e/setup.sh
+echo "== fuzz targets build on stable (fuzzing itself needs nightly: scripts/fuzz.sh)"
+cargo build --locked --manifest-path fuzz/Cargo.toml --bins --examples
 echo "== cargo test"
 HARVESTER_SRIOV_STATIC_BIN="$bin" cargo test --locked -- --include-ignored

@@ -15,6 +15,8 @@ pub mod device;
 mod diff;
 pub mod exit_codes;
 pub mod fsx;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hex;
 pub mod hook;
 pub mod labels;

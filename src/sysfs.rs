@@ -92,7 +92,8 @@ pub fn read_attr(path: &Path) -> io::Result<Option<String>> {
 /// `0x8086` (the `vendor`/`device` form) or `8086` (the `sriov_vf_device` form).
 pub fn parse_hex_u16(s: &str) -> Option<u16> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.is_empty() || digits.len() > 4 {
+    // Digits only: `from_str_radix` alone also takes a sign (`0x+1`).
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u16::from_str_radix(digits, 16).ok()
@@ -101,7 +102,7 @@ pub fn parse_hex_u16(s: &str) -> Option<u16> {
 /// `0x020000`.
 pub fn parse_class(s: &str) -> Option<u32> {
     let digits = s.strip_prefix("0x")?;
-    if digits.is_empty() || digits.len() > 6 {
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u32::from_str_radix(digits, 16).ok()
@@ -481,6 +482,10 @@ mod tests {
         assert_eq!(parse_dec_u16("-1"), None);
         assert_eq!(parse_dec_u16("65536"), None);
         assert_eq!(parse_dec_u16("+3"), None);
+        // Found by the sysfs_attrs fuzzer: a sign slipped through from_str_radix.
+        assert_eq!(parse_hex_u16("0x+000"), None);
+        assert_eq!(parse_hex_u16("+1"), None);
+        assert_eq!(parse_class("0x+20000"), None);
     }
 
     proptest::proptest! {

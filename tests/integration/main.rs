@@ -11,6 +11,7 @@ mod configure;
 mod detect;
 mod docs;
 mod e2e;
+mod fuzz_replay;
 mod hook;
 mod hostile;
 mod lspci;
