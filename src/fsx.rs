@@ -1522,6 +1522,7 @@ mod tests {
             assert!(commit(root, &files, &remove, &ours).unwrap().is_noop());
             drop(out);
         }
+        eprintln!("{errors} injected failure points rolled back, {warned} after the commit point");
         // 7 dirs x2, 4 temps x4, 1 link, 5 renames, 6 dir syncs, 2 unlinks.
         assert!(errors >= 40, "only {errors} failing steps");
         assert_eq!(warned, 3, "one per backup deleted in phase 4");

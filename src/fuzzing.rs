@@ -30,6 +30,8 @@ pub const TARGETS: &[Target] = &[
     ("configspace", configspace),
     ("sysfs_attrs", sysfs_attrs),
     ("sysfs_tree", sysfs_tree),
+    ("install_config", install_config),
+    ("boot_state", boot_state),
 ];
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -513,6 +515,108 @@ impl TreeInput {
         }
         out.extend(&self.records);
         out
+    }
+}
+
+/// A small fixed inventory for the config and state targets: an igb PF
+/// with a serial number, an i40e PF, and an NVMe controller with SR-IOV.
+fn inventory() -> Vec<crate::device::Device> {
+    use crate::device::{Device, KernelSriov};
+    let pf = |address: &str, device_id: u16, driver: &str, ifname: &str, total: u16, vf: u16| Device {
+        address: address.into(),
+        vendor_id: Some(0x8086),
+        device_id: Some(device_id),
+        class: Some(0x020000),
+        driver: Some(driver.into()),
+        interfaces: vec![ifname.into()],
+        mac: Some(format!("52:54:00:00:00:{device_id:02x}")),
+        config_readable: true,
+        kernel: Some(KernelSriov {
+            total_vfs: Some(total),
+            num_vfs: Some(0),
+            vf_offset: Some(128),
+            vf_stride: Some(2),
+            vf_device_id: Some(vf),
+            drivers_autoprobe: Some(true),
+        }),
+        ..Device::default()
+    };
+    let mut igb = pf("0000:01:00.0", 0x10c9, "igb", "eth0", 7, 0x10ca);
+    igb.serial = Some(0x001b_21ff_ff2b_46e0);
+    let nvme = Device {
+        class: Some(0x010802),
+        interfaces: vec![],
+        ..pf("0000:02:00.0", 0x0010, "nvme", "-", 2, 0x0010)
+    };
+    vec![
+        igb,
+        pf("0000:3b:00.0", 0x1572, "i40e", "ens2f0", 64, 0x154c),
+        nvme,
+    ]
+}
+
+/// Text -> [`crate::config::parse`]; when it yields a `sriov` section, the
+/// plan, the rendered files (each must parse back as YAML), and the state
+/// file read back by `boot` must equal the plan.
+pub fn install_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let file = std::path::Path::new("fuzz.yaml");
+    let cfg = match crate::config::parse(file, text) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            assert!(
+                e.to_string().starts_with("fuzz.yaml: "),
+                "error does not name the file: {e}"
+            );
+            return;
+        }
+    };
+    let Some(sriov) = cfg.sriov.clone() else { return };
+    assert!(sriov.num_vfs >= 1 && crate::config::valid_resource_name(&sriov.resource_name));
+    let Ok(plan) = crate::plan::build(&inventory(), &cfg, "fuzz-node", &sriov) else {
+        return;
+    };
+    for pf in &plan.pfs {
+        assert!(pf.num_vfs <= pf.total_vfs, "{pf:?}");
+    }
+    for f in crate::render::files(&plan, b"binary") {
+        if f.path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::str::from_utf8(&f.contents).expect("rendered YAML is UTF-8");
+            for doc in serde_yaml::Deserializer::from_str(text) {
+                let parsed: Result<serde_yaml::Value, _> = serde::Deserialize::deserialize(doc);
+                assert!(
+                    parsed.is_ok(),
+                    "{}: rendered YAML does not parse:\n{text}",
+                    f.path.display()
+                );
+            }
+        }
+    }
+    let back = crate::boot::parse_state(file, &crate::render::state(&plan)).expect("the state reads back");
+    let mut expected = plan.clone();
+    expected.notices.clear();
+    expected.warnings.clear();
+    assert_eq!(back, expected, "the state does not round-trip");
+}
+
+/// Text -> [`crate::boot::parse_state`]; an accepted state is rendered
+/// again and must read back equal, and locating its PFs never panics.
+pub fn boot_state(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let file = std::path::Path::new("state.yaml");
+    let Ok(plan) = crate::boot::parse_state(file, text) else {
+        return;
+    };
+    let again =
+        crate::boot::parse_state(file, &crate::render::state(&plan)).expect("a rendered state reads back");
+    assert_eq!(again, plan, "the state does not round-trip");
+    let devices = inventory();
+    for pf in &plan.pfs {
+        let _ = crate::boot::locate(pf, &devices);
     }
 }
 
