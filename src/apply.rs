@@ -32,6 +32,12 @@ pub fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
     Ok(h.trim().to_owned())
 }
 
+/// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
+fn own_binary() -> anyhow::Result<Vec<u8>> {
+    let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
+    std::fs::read(&exe).with_context(|| format!("{}: reading this program to install it", exe.display()))
+}
+
 /// Everything one run decided, ready to preview or commit.
 pub struct Pipeline {
     pub plan: Plan,
@@ -43,8 +49,20 @@ pub struct Pipeline {
 impl Pipeline {
     /// Scan, plan and render. Writes nothing.
     pub fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
-        let inventory = sysfs::scan(&target.sysfs, ScanOptions::default())?;
-        Self::from_inventory(inventory, cfg, sriov)
+        // The program's own bytes (installed under /oem) are read while
+        // sysfs is scanned: both take milliseconds, neither needs the other.
+        let (inventory, binary) = std::thread::scope(|s| {
+            let binary = sriov.enabled.then(|| s.spawn(own_binary));
+            let inventory = sysfs::scan(&target.sysfs, ScanOptions::default());
+            (
+                inventory,
+                binary.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("reading this program failed")))
+                }),
+            )
+        });
+        Self::assemble(inventory?, cfg, sriov, binary.transpose()?)
     }
 
     pub fn from_inventory(
@@ -52,14 +70,23 @@ impl Pipeline {
         cfg: &InstallConfig,
         sriov: &Sriov,
     ) -> anyhow::Result<Pipeline> {
+        Self::assemble(inventory, cfg, sriov, None)
+    }
+
+    /// `binary`: the program's bytes when already read; read here when the
+    /// plan needs them and they were not.
+    fn assemble(
+        inventory: Inventory,
+        cfg: &InstallConfig,
+        sriov: &Sriov,
+        binary: Option<Vec<u8>>,
+    ) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
         let plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
-        let binary = if plan.pfs.is_empty() {
-            vec![]
-        } else {
-            let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
-            std::fs::read(&exe)
-                .with_context(|| format!("{}: reading this program to install it", exe.display()))?
+        let binary = match binary {
+            _ if plan.pfs.is_empty() => vec![],
+            Some(bytes) => bytes,
+            None => own_binary()?,
         };
         let files = render::files(&plan, &binary);
         let remove = render::ALL_PATHS

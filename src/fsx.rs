@@ -419,17 +419,51 @@ fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
 
 /// Read an existing regular file without following a symlink swapped in
 /// since resolution (checked on the open handle).
-fn read_regular(path: &Path) -> Result<Vec<u8>, FsError> {
-    let mut f = File::open(path).map_err(io_err(path, "read"))?;
+/// How much of an existing file the `owned` callback sees: enough for any
+/// header marker, without loading a multi-megabyte binary into memory.
+pub const OWNED_PREFIX: usize = 4096;
+
+/// Open an existing regular file; returns it, its metadata and its first
+/// [`OWNED_PREFIX`] bytes.
+fn open_regular(path: &Path) -> Result<(File, fs::Metadata, Vec<u8>), FsError> {
+    let f = File::open(path).map_err(io_err(path, "read"))?;
     let m = f.metadata().map_err(io_err(path, "read"))?;
     if !m.is_file() {
         return Err(FsError::NotRegular {
             path: path.to_path_buf(),
         });
     }
-    let mut buf = Vec::with_capacity(usize::try_from(m.len()).unwrap_or(0));
-    f.read_to_end(&mut buf).map_err(io_err(path, "read"))?;
-    Ok(buf)
+    let mut prefix = Vec::with_capacity(OWNED_PREFIX.min(usize::try_from(m.len()).unwrap_or(0)));
+    (&f).take(OWNED_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(io_err(path, "read"))?;
+    Ok((f, m, prefix))
+}
+
+/// Whether the rest of `file` (after `prefix`) holds exactly `expected`'s
+/// remaining bytes, compared in chunks: no second copy of a large file.
+fn same_contents(
+    path: &Path,
+    mut file: &File,
+    len: u64,
+    prefix: &[u8],
+    expected: &[u8],
+) -> Result<bool, FsError> {
+    if len != expected.len() as u64 || !expected.starts_with(prefix) {
+        return Ok(false);
+    }
+    let mut rest = &expected[prefix.len()..];
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path, "read"))?;
+        if n == 0 {
+            return Ok(rest.is_empty());
+        }
+        if n > rest.len() || buf[..n] != rest[..n] {
+            return Ok(false);
+        }
+        rest = &rest[n..];
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -462,11 +496,13 @@ fn plan<'a>(
         let change = match &res.meta {
             None => Change::Create,
             Some(m) => {
-                let old = read_regular(&res.host)?;
-                if !owned(&f.path, &old) {
+                let (file, meta, prefix) = open_regular(&res.host)?;
+                if !owned(&f.path, &prefix) {
                     return Err(FsError::NotOwned { path: res.host });
                 }
-                if old == f.contents && m.mode() & 0o7777 == f.mode {
+                if m.mode() & 0o7777 == f.mode
+                    && same_contents(&res.host, &file, meta.len(), &prefix, &f.contents)?
+                {
                     Change::Unchanged
                 } else {
                     Change::Update
@@ -484,8 +520,8 @@ fn plan<'a>(
         if res.meta.is_none() {
             continue;
         }
-        let old = read_regular(&res.host)?;
-        if !owned(p, &old) {
+        let (_, _, prefix) = open_regular(&res.host)?;
+        if !owned(p, &prefix) {
             return Err(FsError::NotOwned { path: res.host });
         }
         out.push(Planned {
@@ -528,7 +564,8 @@ fn outcome(plan: &[Planned<'_>], warnings: Vec<String>) -> Outcome {
 /// Decide, without writing anything (not even the lock), what [`commit`]
 /// would do. Same errors as `commit`'s validation phase.
 ///
-/// `owned(logical_path, existing_bytes)` is asked about every file that
+/// `owned(logical_path, first_bytes)` (the first [`OWNED_PREFIX`] bytes) is
+/// asked about every file that
 /// already exists at a path in `files` (unchanged ones too) or `remove`;
 /// `false` stops everything with [`FsError::NotOwned`]. Note that a
 /// managed binary carries no header marker, so the callback must recognise
