@@ -30,6 +30,8 @@ file "$bin" | grep -Eq 'statically linked|static-pie linked' || { echo "test-all
 size=$(stat -c %s "$bin")
 echo "size: $size bytes"
 [ "$size" -lt $((8 * 1024 * 1024)) ] || { echo "test-all: $bin is $size bytes, over 8 MiB" >&2; exit 1; }
+echo "== the README's demo command"
+bash scripts/demo.sh > /dev/null
 echo "== e2e prerequisites (QEMU, Debian kernel)"
 bash tests/e2e/setup.sh
 echo "== fuzz targets build on stable (fuzzing itself needs nightly: scripts/fuzz.sh)"
