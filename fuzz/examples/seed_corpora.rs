@@ -110,18 +110,8 @@ fn main() {
     }
 
     // One tree per sample function, and the SR-IOV PF with its VFs.
-    let text_attrs = [
-        "vendor",
-        "device",
-        "class",
-        "sriov_totalvfs",
-        "sriov_numvfs",
-        "sriov_offset",
-        "sriov_stride",
-        "sriov_vf_device",
-        "sriov_drivers_autoprobe",
-        "numa_node",
-    ];
+    // The text attributes of fuzzing::ATTRS: "vendor" .. "numa_node".
+    let text_attrs = &harvester_sriov::fuzzing::ATTRS[1..=10];
     let add = |t: &mut TreeInput, dir: &Path, name: &str| {
         let f = t.function(name, Placement::Linked);
         if let Ok(c) = fs::read(dir.join("config")) {
