@@ -209,7 +209,32 @@ fn read_count(path: &Path) -> Result<u16, String> {
 }
 
 /// Make one PF's VF count right. Returns the log line's tail.
-fn enforce(root: &Path, pf: &PlannedPf, d: &Device, device_type: DeviceType) -> Result<String, String> {
+/// Set the PF's MTU when the plan has one: with `externallyManaged`, the
+/// sriov-network-operator refuses a policy whose MTU is above the PF's.
+/// Returns the log line's part, empty when nothing changed.
+fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
+    let Some(mtu) = mtu else { return Ok(String::new()) };
+    let Some(ifname) = d.interfaces.first() else {
+        return Err(format!(
+            "MTU {mtu} planned, but the PF has no network interface to set it on"
+        ));
+    };
+    let path = dir.join("net").join(ifname).join("mtu");
+    let now = match sysfs::read_attr(&path) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(format!("{}: missing", path.display())),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    if now == mtu.to_string() {
+        return Ok(String::new());
+    }
+    write_attr(&path, &mtu.to_string())
+        .map_err(|e| format!("setting MTU {mtu} on {ifname} ({}): {e}", path.display()))?;
+    Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
+}
+
+fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
+    let device_type = plan.device_type;
     let dir = root.join("bus/pci/devices").join(&d.address);
     let numvfs = dir.join("sriov_numvfs");
     let n = pf.num_vfs;
@@ -219,10 +244,14 @@ fn enforce(root: &Path, pf: &PlannedPf, d: &Device, device_type: DeviceType) -> 
             "refused: {n} VFs planned, but the kernel allows at most {total} (sriov_totalvfs); nothing written"
         ));
     }
+    let mtu_line = set_mtu(&dir, d, plan.mtu)?;
     let current = read_count(&numvfs)?;
     if pf.method == Method::ModuleParam {
         return if current == n {
-            Ok(format!("{n} VFs (created by the {} module parameter)", pf.driver))
+            Ok(format!(
+                "{n} VFs (created by the {} module parameter){mtu_line}",
+                pf.driver
+            ))
         } else {
             Err(format!(
                 "{current} VFs, {n} planned: {} creates VFs only from its num_vfs module parameter; reboot to apply /etc/modprobe.d/harvester-sriov.conf",
@@ -254,6 +283,7 @@ fn enforce(root: &Path, pf: &PlannedPf, d: &Device, device_type: DeviceType) -> 
         [] => format!("{n} VFs, already as planned, nothing written"),
         _ => format!("{n} VFs (was {current}: wrote {})", steps.join(", then ")),
     };
+    line.push_str(&mtu_line);
     if device_type == DeviceType::VfioPci && n > 0 {
         line.push_str(&bind_vfio(root, &dir)?);
     }
@@ -348,7 +378,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     pf.driver
                 ));
             }
-            let line = enforce(&opts.sysfs, pf, d, plan.device_type)?;
+            let line = enforce(&opts.sysfs, pf, d, &plan)?;
             Ok(match moved {
                 Some(m) => format!("{m}; {line}"),
                 None => line,

@@ -59,6 +59,23 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
                 pf.num_vfs
             ));
         }
+        if let (Some(mtu), Some(ifname)) = (plan.mtu, d.interfaces.first()) {
+            let path = root
+                .join("bus/pci/devices")
+                .join(&d.address)
+                .join("net")
+                .join(ifname)
+                .join("mtu");
+            let now = sysfs::read_attr(&path)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "unreadable".into());
+            if now != mtu.to_string() {
+                report
+                    .differences
+                    .push(format!("{} ({ifname}): MTU {now}, {mtu} planned", d.address));
+            }
+        }
         for vf in &d.vfs {
             report.vfs_checked += 1;
             let driver = link_name(&root.join("bus/pci/devices").join(vf).join("driver"));

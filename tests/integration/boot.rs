@@ -274,3 +274,32 @@ fn verify_names_each_difference_from_the_plan() {
     assert!(log.contains("0000:01:00.0 (ens1f0): 1 VFs, 4 planned"), "{log}");
     assert!(log.contains("95-harvester-sriov.yaml: missing"), "{log}");
 }
+
+#[test]
+fn the_planned_mtu_is_set_on_the_pf_and_verified() {
+    let hw = Tree::new().function(
+        igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+            .function()
+            .file("net/ens1f0/mtu", "1500\n"),
+    );
+    let (sysfs, target) = applied(&hw, &format!("{NETDEV}  mtu: 9000\n"));
+    let mtu = sysfs.path().join("bus/pci/devices/0000:01:00.0/net/ens1f0/mtu");
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("0000:01:00.0 (ens1f0): MTU 1500, 9000 planned"),
+        "{log}"
+    );
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("4 VFs (was 0: wrote 4); MTU 9000 on ens1f0 (was 1500)"),
+        "{log}"
+    );
+    assert_eq!(std::fs::read_to_string(&mtu).unwrap(), "9000");
+    let (code, log) = boot(sysfs.path(), target.path());
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("already as planned, nothing written"), "{log}");
+    assert!(!log.contains("MTU"), "{log}");
+    assert_eq!(verify(sysfs.path(), target.path()).0, 0);
+}
