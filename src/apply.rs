@@ -222,7 +222,7 @@ fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()
     if !plan.pfs.is_empty() {
         writeln!(
             err,
-            "note: {} is applied by rke2 on server nodes only; on an agent node the objects come from a server (see README, \"Hand-off\")",
+            "note: {} is applied by rke2 on server nodes only; on an agent node the objects come from a server (README: \"Hand-off to the cluster\")",
             render::MANIFEST_PATH
         )?;
     }
