@@ -75,6 +75,19 @@ macro_rules! ask {
     };
 }
 
+/// Ask for one of `options` (value, label), `current` preselected.
+fn choose<T: Copy + PartialEq>(
+    p: &mut dyn Prompter,
+    prompt: &str,
+    options: &[(T, &str)],
+    current: T,
+) -> io::Result<Option<T>> {
+    let labels: Vec<String> = options.iter().map(|(_, label)| (*label).to_owned()).collect();
+    let default = options.iter().position(|(v, _)| *v == current).unwrap_or(0);
+    Ok(p.select_one(prompt, &labels, default)?
+        .map(|i| options[i.min(options.len() - 1)].0))
+}
+
 /// One SR-IOV NIC as the prompt shows it.
 struct Nic<'a> {
     dev: &'a Device,
@@ -83,14 +96,9 @@ struct Nic<'a> {
     management: bool,
 }
 
+/// Cut to a column with an ASCII `~`: a serial console may not show `…`.
 fn cut(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        t.push('~');
-        t
-    }
+    crate::report::cut(s, width, '~')
 }
 
 fn speed(d: &Device) -> String {
@@ -239,8 +247,10 @@ fn check_save_path(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Write next to the file, then rename: a reader sees the old or the new file.
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Write the answers through the same transactional writer as `apply`
+/// (temp file, fsync, rename, directory fsync), over nothing but an earlier
+/// answers file.
+fn save_answers(path: &Path, text: &str) -> anyhow::Result<()> {
     check_save_path(path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -249,18 +259,17 @@ fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = path
         .file_name()
-        .map_or("answers".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let res = (|| -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("writing {}", path.display()))
+        .with_context(|| format!("--save {}: not a file name", path.display()))?;
+    let spec = crate::fsx::FileSpec {
+        path: Path::new("/").join(name),
+        contents: text.as_bytes().to_vec(),
+        mode: 0o644,
+    };
+    crate::fsx::commit(&dir, &[spec], &[], &|_, old| {
+        old.starts_with(ANSWERS_MARKER.as_bytes())
+    })
+    .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// The whole command on a real terminal.
@@ -342,7 +351,7 @@ pub fn run_with(
             WRITING.store(true, Ordering::SeqCst);
             apply::write_out(&pl, &opts.target, opts.dry_run, out, err)?;
             if let Some(save) = &opts.save {
-                write_atomic(save, &render_answers(&sriov)?)?;
+                save_answers(save, &render_answers(&sriov)?)?;
                 writeln!(
                     out,
                     "answers saved to {} (use: harvester-sriov apply --config {})",
@@ -521,32 +530,26 @@ fn wizard(
         writeln!(out, "No NIC chosen: no VFs will be created.")?;
     }
 
-    let types = [DeviceType::VfioPci, DeviceType::Netdevice];
-    let type_items = [
-        "vfio-pci (VMs, passthrough)".to_owned(),
-        "netdevice (kernel network driver)".to_owned(),
-    ];
-    let t = ask!(p.select_one(
+    let device_type = ask!(choose(
+        p,
         "Device type of the VFs",
-        &type_items,
-        types.iter().position(|t| *t == base.device_type).unwrap_or(0)
+        &[
+            (DeviceType::VfioPci, "vfio-pci (VMs, passthrough)"),
+            (DeviceType::Netdevice, "netdevice (kernel network driver)"),
+        ],
+        base.device_type
     ));
-    let ops = [
-        Operator::SriovNetworkOperator,
-        Operator::Pcidevices,
-        Operator::None,
-    ];
-    let op_items = [
-        "sriov-network-operator".to_owned(),
-        "pcidevices (Harvester addon)".to_owned(),
-        "none (only create VFs at boot)".to_owned(),
-    ];
-    let o = ask!(p.select_one(
+    let operator = ask!(choose(
+        p,
         "Hand the VFs over to",
-        &op_items,
-        ops.iter().position(|o| *o == base.operator).unwrap_or(0)
+        &[
+            (Operator::SriovNetworkOperator, "sriov-network-operator"),
+            (Operator::Pcidevices, "pcidevices (Harvester addon)"),
+            (Operator::None, "none (only create VFs at boot)"),
+        ],
+        base.operator
     ));
-    let mut sriov = answers_to_sriov(&base, true, types[t.min(1)], ops[o.min(2)], &chosen, &not_chosen);
+    let mut sriov = answers_to_sriov(&base, true, device_type, operator, &chosen, &not_chosen);
     // The operator needs the capable label to select the node.
     if sriov.operator == Operator::SriovNetworkOperator {
         sriov.label_capable = true;

@@ -20,12 +20,13 @@ fn vfs_cell(d: &Device) -> String {
     }
 }
 
-fn cut(s: &str, width: usize) -> String {
+/// `s` cut to `width` characters, the last one replaced by `mark` when cut.
+pub(crate) fn cut(s: &str, width: usize, mark: char) -> String {
     if s.chars().count() <= width {
         s.to_owned()
     } else {
-        let mut t: String = s.chars().take(width - 1).collect();
-        t.push('…');
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push(mark);
         t
     }
 }
@@ -37,7 +38,11 @@ pub fn table(devices: &[Device]) -> String {
         .map(|d| {
             [
                 d.address.clone(),
-                cut(&format!("{} {}", d.vendor_name(), d.device_name()), NAME_WIDTH),
+                cut(
+                    &format!("{} {}", d.vendor_name(), d.device_name()),
+                    NAME_WIDTH,
+                    '…',
+                ),
                 d.driver.clone().unwrap_or_else(|| "-".into()),
                 if d.interfaces.is_empty() {
                     "-".into()
