@@ -69,7 +69,7 @@ pub fn parse_state(file: &Path, text: &str) -> Result<Plan, StateError> {
 }
 
 fn hex(v: Option<u16>) -> String {
-    v.map_or_else(|| "????".into(), |v| format!("{v:04x}"))
+    crate::hex::id(v).unwrap_or_else(|| "????".into())
 }
 
 /// Whether `d` is the card `pf` describes.

@@ -286,17 +286,13 @@ impl Device {
     }
 }
 
-fn hex_opt(v: Option<u16>) -> Option<String> {
-    v.map(|v| format!("{v:04x}"))
-}
-
 /// The stable JSON contract (README: "JSON output").
 impl Serialize for Device {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Device", 20)?;
         st.serialize_field("address", &self.address)?;
-        st.serialize_field("vendor_id", &hex_opt(self.vendor_id))?;
-        st.serialize_field("device_id", &hex_opt(self.device_id))?;
+        st.serialize_field("vendor_id", &crate::hex::id(self.vendor_id))?;
+        st.serialize_field("device_id", &crate::hex::id(self.device_id))?;
         st.serialize_field("class", &self.class.map(|c| format!("{c:06x}")))?;
         st.serialize_field("vendor_name", &self.vendor_name())?;
         st.serialize_field("device_name", &self.device_name())?;

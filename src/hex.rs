@@ -12,3 +12,8 @@ pub fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Err
         None => s.serialize_none(),
     }
 }
+
+/// An id as every output writes it (`8086`); `None` stays `None`.
+pub fn id(v: Option<u16>) -> Option<String> {
+    v.map(|v| format!("{v:04x}"))
+}

@@ -126,7 +126,7 @@ pub fn vf_driver(pf_driver: &str) -> Option<&'static str> {
 
 fn rule_matches(rule: &Rule, d: &Device) -> bool {
     let m = &rule.matcher;
-    let hex = |v: Option<u16>| v.map(|v| format!("{v:04x}"));
+    let hex = crate::hex::id;
     m.address.as_ref().is_none_or(|a| *a == d.address)
         && m.interface.as_ref().is_none_or(|i| d.interfaces.contains(i))
         && m.vendor
