@@ -229,13 +229,6 @@ fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()
     Ok(())
 }
 
-/// Load the config; a file without an `sriov` section is said and is not an error.
-pub fn load_sriov(config: &Path) -> anyhow::Result<(InstallConfig, Option<Sriov>)> {
-    let cfg = crate::config::load(config)?;
-    let sriov = cfg.sriov.clone();
-    Ok((cfg, sriov))
-}
-
 pub fn cmd_plan(
     config: &Path,
     target: &Target,
@@ -243,8 +236,8 @@ pub fn cmd_plan(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let (cfg, sriov) = load_sriov(config)?;
-    let Some(sriov) = sriov else {
+    let cfg = crate::config::load(config)?;
+    let Some(sriov) = cfg.sriov.clone() else {
         writeln!(out, "{}: no sriov section: nothing to plan", config.display())?;
         return Ok(ExitCode::Success);
     };
@@ -308,8 +301,8 @@ pub fn cmd_apply(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let (cfg, sriov) = load_sriov(config)?;
-    let Some(sriov) = sriov else {
+    let cfg = crate::config::load(config)?;
+    let Some(sriov) = cfg.sriov.clone() else {
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
     };

@@ -53,8 +53,8 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         }
     };
     // A hard error (unreadable or invalid config) returns here: nothing written.
-    let (cfg, sriov) = apply::load_sriov(&config)?;
-    let Some(sriov) = sriov else {
+    let cfg = crate::config::load(&config)?;
+    let Some(sriov) = cfg.sriov.clone() else {
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
     };
