@@ -87,9 +87,11 @@ impl Pipeline {
             None => own_binary()?,
         };
         let files = render::files(&plan, &binary);
-        let remove = render::ALL_PATHS
+        let remove = render::OEM_PATHS
             .iter()
             .map(PathBuf::from)
+            // the log and the answers are not the plan's: a new plan keeps them
+            .filter(|p| *p != Path::new(render::HOOK_LOG_PATH) && *p != Path::new(render::ANSWERS_PATH))
             .filter(|p| !files.iter().any(|f| f.path == *p))
             .collect();
         Ok(Pipeline {
@@ -100,12 +102,39 @@ impl Pipeline {
         })
     }
 
+    /// For a running node (`--now`): also write the files the yip file writes
+    /// at every boot, as it would, and remove those of an earlier plan this
+    /// one no longer has.
+    pub fn materialise(&mut self, root: &Path) {
+        let extra = render::materialised(&self.plan);
+        let mut gone: Vec<PathBuf> = render::MATERIALISED_PATHS.iter().map(PathBuf::from).collect();
+        gone.extend(installed_yip_paths(root));
+        self.files.extend(extra);
+        for p in gone {
+            if !self.files.iter().any(|f| f.path == p) && !self.remove.contains(&p) {
+                self.remove.push(p);
+            }
+        }
+    }
+
     pub fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
         Ok(write::preview(root, &self.files, &self.remove, &render::owned)?)
     }
 
     pub fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
         Ok(write::commit(root, &self.files, &self.remove, &render::owned)?)
+    }
+}
+
+/// The files outside /oem that the yip file installed in `root` writes at
+/// boot (empty when there is none, or it is not ours).
+pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
+    let path = root.join(render::YIP_PATH.trim_start_matches('/'));
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.starts_with(render::MARKER.as_bytes()) => {
+            render::paths_in_yip(&String::from_utf8_lossy(&bytes))
+        }
+        _ => vec![],
     }
 }
 

@@ -10,12 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ExitCode;
 use crate::cli::ConfigureArgs;
+use crate::commands::apply::boot_now;
 use crate::intent::answers::{check_save_path, render_answers, save_answers};
 use crate::intent::config::{self, InstallConfig};
 use crate::intent::prompt::{DialoguerPrompter, Flow, Prompter, wizard};
-use crate::pipeline::{Pipeline, write_out};
+use crate::pipeline::{Pipeline, Target, write_out};
+use crate::render;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
+use crate::write::FileSpec;
 
 /// Set after the last confirmation: a SIGINT no longer cancels.
 static WRITING: AtomicBool = AtomicBool::new(false);
@@ -55,8 +58,27 @@ pub fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
+    let saved = opts.target.join("oem/harvester.config");
     let cfg = match &opts.config {
         Some(f) => config::load(f)?,
+        // On an installed node, the installer's saved config names the
+        // management NIC and the host name (it has no `sriov:` section).
+        None if saved.is_file() => match config::load(&saved) {
+            Ok(c) => {
+                writeln!(out, "management NIC and node name from {}", saved.display())?;
+                c
+            }
+            Err(e) => {
+                writeln!(
+                    err,
+                    "warning: {e}: the management NIC is not known, check the NICs offered"
+                )?;
+                InstallConfig {
+                    file: PathBuf::from("(configure)"),
+                    ..InstallConfig::default()
+                }
+            }
+        },
         None => InstallConfig {
             file: PathBuf::from("(configure)"),
             ..InstallConfig::default()
@@ -73,7 +95,17 @@ pub fn run_with(
         }
         Flow::Go(None) => Ok(ExitCode::Success),
         Flow::Go(Some(sriov)) => {
-            let pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
+            let sysfs = opts.sysfs.clone();
+            let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
+            // The answers stay on the node, next to the state (not *.yaml: yip would load it).
+            pl.files.push(FileSpec {
+                path: PathBuf::from(render::ANSWERS_PATH),
+                contents: render_answers(&sriov)?.into_bytes(),
+                mode: 0o600,
+            });
+            if opts.now {
+                pl.materialise(&opts.target);
+            }
             writeln!(out, "\nThe plan:")?;
             out.write_all(describe(&pl.plan).as_bytes())?;
             for w in &pl.plan.warnings {
@@ -98,6 +130,19 @@ pub fn run_with(
             // From here on, and only here, things are written.
             WRITING.store(true, Ordering::SeqCst);
             write_out(&pl, &opts.target, opts.dry_run, out, err)?;
+            let mut code = ExitCode::Success;
+            if opts.now && !opts.dry_run {
+                let target = Target {
+                    sysfs,
+                    root: opts.target.clone(),
+                };
+                code = boot_now(&pl, &target, out)?;
+            } else if !opts.dry_run && !pl.plan.pfs.is_empty() {
+                writeln!(
+                    out,
+                    "the VFs are created at the next boot (or now: run this again with --now)"
+                )?;
+            }
             if let Some(save) = &opts.save {
                 save_answers(save, &render_answers(&sriov)?)?;
                 writeln!(
@@ -107,7 +152,7 @@ pub fn run_with(
                     save.display()
                 )?;
             }
-            Ok(ExitCode::Success)
+            Ok(code)
         }
     }
 }
@@ -221,6 +266,7 @@ mod tests {
             config,
             save,
             dry_run: false,
+            now: false,
         }
     }
 
@@ -248,7 +294,7 @@ mod tests {
     }
 
     fn state(root: &Path) -> String {
-        std::fs::read_to_string(root.join("oem/harvester-sriov/state.yaml")).unwrap_or_default()
+        std::fs::read_to_string(root.join("oem/harvester-sriov/state.json")).unwrap_or_default()
     }
 
     const HOST: &str = "os:\n  hostname: node-a\n";
@@ -264,9 +310,9 @@ mod tests {
         assert!(out.contains("eth0"), "{out}");
         // default: min(8, kernel total 7) = 7, vfio-pci, sriov-network-operator
         let st = state(&t);
-        assert!(st.contains("num_vfs: 7"), "{st}");
-        assert!(st.contains("device_type: \"vfio-pci\""), "{st}");
-        assert!(st.contains("operator: \"sriov-network-operator\""), "{st}");
+        assert!(st.contains("\"num_vfs\": 7"), "{st}");
+        assert!(st.contains("\"device_type\": \"vfio-pci\""), "{st}");
+        assert!(st.contains("\"operator\": \"sriov-network-operator\""), "{st}");
         assert_eq!(s.asked.len(), 6, "{:?}", s.asked);
     }
 
@@ -292,7 +338,7 @@ mod tests {
         assert!(s.refused[0].contains("from 1 to 7"));
         let st = state(&t);
         assert!(
-            st.contains("num_vfs: 3") && st.contains("\"netdevice\"") && st.contains("\"none\""),
+            st.contains("\"num_vfs\": 3") && st.contains("\"netdevice\"") && st.contains("\"none\""),
             "{st}"
         );
     }
@@ -379,7 +425,7 @@ mod tests {
         assert_eq!(code, ExitCode::Success);
         let st = state(&t);
         assert!(
-            st.contains("num_vfs: 5") && st.contains("\"netdevice\"") && st.contains("\"pcidevices\""),
+            st.contains("\"num_vfs\": 5") && st.contains("\"netdevice\"") && st.contains("\"pcidevices\""),
             "{st}"
         );
         let text = std::fs::read_to_string(&save).unwrap_or_else(|e| panic!("{e}"));

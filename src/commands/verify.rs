@@ -94,9 +94,11 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
     Ok(())
 }
 
-/// The target side: every file of the plan present with the planned bytes.
+/// The target side: every file of the plan present with the planned bytes,
+/// under /oem and (written at boot by the yip file) outside it.
 fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
-    let expected = render::files(plan, &[]);
+    let mut expected = render::files(plan, &[]);
+    expected.extend(render::materialised(plan));
     for f in &expected {
         let host = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
         report.files_checked += 1;
@@ -114,10 +116,16 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
 }
 
 pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let state = opts
-        .state
-        .clone()
-        .unwrap_or_else(|| opts.target.join(render::STATE_PATH.trim_start_matches('/')));
+    let state = match &opts.state {
+        Some(f) => f.clone(),
+        None => {
+            let (f, notice) = crate::state::default_path(&opts.target);
+            if let (Some(n), Format::Table) = (notice, opts.format) {
+                writeln!(out, "verify: {n}")?;
+            }
+            f
+        }
+    };
     let plan = crate::state::load(&state)?;
     let mut report = Report {
         ok: false,

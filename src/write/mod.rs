@@ -662,6 +662,74 @@ pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
 }
 
 // ---------------------------------------------------------------------------
+// Outside the transaction: the hook's log, and the unit's enable symlink
+
+/// Append `bytes` to the file at `logical` (created 0600 with missing parent
+/// directories 0755), resolved as every managed path is, then `fsync` it.
+/// For the hook's log: appending is the point, so no transaction.
+pub fn append(target: &Path, logical: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    check_target(target)?;
+    let res = resolve(target, logical)?;
+    for d in &res.missing_dirs {
+        match DirBuilder::new().mode(0o755).create(d) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(io_err(d, "create directory")(e));
+            }
+            _ => {}
+        }
+    }
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc_o_nofollow())
+        .open(&res.host)
+        .map_err(io_err(&res.host, "append to"))?;
+    f.write_all(bytes).map_err(io_err(&res.host, "append to"))?;
+    f.sync_all().map_err(io_err(&res.host, "fsync"))
+}
+
+/// `O_NOFOLLOW`: a symlink swapped in after resolution is refused by open(2).
+fn libc_o_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+/// What [`remove_link`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Nothing at that path.
+    Absent,
+    /// Our symlink (pointing at the expected destination): removed, or with
+    /// `dry_run` would be.
+    Removed,
+    /// Something else is there (another link, a file): left alone.
+    NotOurs,
+}
+
+/// Remove the symlink at `logical` if it points at `dest` (as `systemctl
+/// enable` makes it); anything else there is left alone.
+pub fn remove_link(target: &Path, logical: &Path, dest: &Path, dry_run: bool) -> Result<LinkState, FsError> {
+    check_target(target)?;
+    match resolve(target, logical) {
+        Ok(r) if r.meta.is_none() => Ok(LinkState::Absent),
+        Ok(_) => Ok(LinkState::NotOurs),
+        Err(FsError::FinalSymlink { path, dest: found }) if found == dest => {
+            if !dry_run {
+                fs::remove_file(&path).map_err(io_err(&path, "remove"))?;
+                if let Some(dir) = path.parent() {
+                    File::open(dir)
+                        .and_then(|d| d.sync_all())
+                        .map_err(io_err(dir, "fsync directory"))?;
+                }
+            }
+            Ok(LinkState::Removed)
+        }
+        Err(FsError::FinalSymlink { .. }) => Ok(LinkState::NotOurs),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Leftovers of a killed run
 
 fn clean_stale(target: &Path, files: &[FileSpec], remove: &[PathBuf]) -> Result<Vec<String>, FsError> {
