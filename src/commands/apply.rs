@@ -38,6 +38,16 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
                     })
                 })
                 .collect();
+            // The files outside /oem, as the yip file writes them at every boot.
+            let mut files = files;
+            for f in render::materialised(&p.plan) {
+                files.push(serde_json::json!({
+                    "path": f.path,
+                    "change": "at-boot",
+                    "mode": format!("{:04o}", f.mode),
+                    "contents": String::from_utf8_lossy(&f.contents),
+                }));
+            }
             let doc = serde_json::json!({"plan": p.plan, "notices": p.plan.notices, "warnings": p.plan.warnings, "files": files});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
@@ -46,6 +56,13 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             out.write_all(describe(&p.plan).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
             out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
+            let at_boot = render::materialised(&p.plan);
+            if !at_boot.is_empty() {
+                writeln!(out, "written at every boot by {}:", render::YIP_PATH)?;
+                for f in at_boot {
+                    writeln!(out, "  at boot   {}", f.path.display())?;
+                }
+            }
         }
     }
     Ok(ExitCode::Success)

@@ -202,13 +202,22 @@ fn every_case_writes_exactly_the_expected_tree() {
         let (_sysfs, target, _) = run_case(&case);
         // apply itself writes under /oem only
         for (p, _) in snapshot(target.path()) {
-            assert!(p.starts_with("oem"), "{}: apply wrote {} outside /oem", case.display(), p.display());
+            assert!(
+                p.starts_with("oem"),
+                "{}: apply wrote {} outside /oem",
+                case.display(),
+                p.display()
+            );
         }
         materialise(target.path());
         let link = target
             .path()
             .join("etc/systemd/system/multi-user.target.wants/harvester-sriov.service");
-        if target.path().join("etc/systemd/system/harvester-sriov.service").exists() {
+        if target
+            .path()
+            .join("etc/systemd/system/harvester-sriov.service")
+            .exists()
+        {
             assert_eq!(
                 std::fs::read_link(&link).unwrap(),
                 Path::new("/etc/systemd/system/harvester-sriov.service")
