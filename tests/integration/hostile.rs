@@ -156,7 +156,19 @@ fn config_rows() -> Vec<(String, &'static str)> {
         ),
         (
             s("sriov:\n  enabled: maybe\n"),
-            "sriov.enabled: expected true or false, got \"maybe\"",
+            "sriov.enabled: expected true or false, got the text \"maybe\"",
+        ),
+        (
+            s("sriov:\n  enabled: yes\n"),
+            "sriov.enabled: expected true or false, got the text \"yes\"",
+        ),
+        (
+            s("sriov:\n  enabled: \"true\"\n"),
+            "sriov.enabled: expected true or false, got the text \"true\"",
+        ),
+        (
+            s("sriov-config: '{\"sriov_enabled\": \"yes\", \"num_vfs\": 8}'\n"),
+            "sriov-config.sriov_enabled: expected true or false, got the text \"yes\"",
         ),
         (s("sriov:\n"), "sriov: is empty"),
         (
@@ -274,19 +286,20 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
     )
     .unwrap();
 
-    // /etc is a regular file: nothing can go under it
+    // /oem is a regular file: nothing can go under it
     let t = tempfile::tempdir().unwrap();
-    std::fs::write(t.path().join("etc"), "not a dir").unwrap();
+    std::fs::write(t.path().join("oem"), "not a dir").unwrap();
     let before = snapshot(t.path());
     let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&t.path().join("etc").display().to_string()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&t.path().join("oem").display().to_string()));
     assert_eq!(snapshot(t.path()), before);
 
     // a symlink loop on the way
     let t = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("var2", t.path().join("var")).unwrap();
-    std::os::unix::fs::symlink("var", t.path().join("var2")).unwrap();
+    std::fs::create_dir(t.path().join("oem")).unwrap();
+    std::os::unix::fs::symlink("loop2", t.path().join("oem/harvester-sriov")).unwrap();
+    std::os::unix::fs::symlink("harvester-sriov", t.path().join("oem/loop2")).unwrap();
     let before = snapshot(t.path());
     let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(
