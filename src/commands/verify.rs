@@ -95,10 +95,17 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
 }
 
 /// The target side: every file of the plan present with the planned bytes,
-/// under /oem and (written at boot by the yip file) outside it.
+/// under /oem and, written at boot by the yip file, outside it. The copies
+/// outside /oem are checked on the running node (`--target /`) or when the
+/// target holds any of them (it has booted, or `apply --now` ran); an
+/// offline root that never ran the yip file cannot have them.
 fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
     let mut expected = render::files(plan, &[]);
-    expected.extend(render::materialised(plan));
+    let at_boot = render::materialised(plan);
+    let host = |p: &Path| target.join(p.strip_prefix("/").unwrap_or(p));
+    if target == Path::new("/") || at_boot.iter().any(|f| host(&f.path).exists()) {
+        expected.extend(at_boot);
+    }
     for f in &expected {
         let host = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
         report.files_checked += 1;
