@@ -384,3 +384,95 @@ pub fn paths_in_yip(text: &str) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_with(pfs: bool) -> Plan {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cases/sno-vfio-sriov-operator/out/oem/harvester-sriov/state.json"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut plan: Plan = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        if !pfs {
+            plan.pfs.clear();
+        }
+        plan
+    }
+
+    #[test]
+    fn escape_template_turns_every_open_into_an_action_printing_it() {
+        assert_eq!(escape_template("no braces"), "no braces");
+        assert_eq!(escape_template("a {{ b }} c"), "a {{\"{{\"}} b }} c");
+        assert_eq!(escape_template("{{{{"), "{{\"{{\"}}{{\"{{\"}}");
+        assert_eq!(escape_template("{ { }}"), "{ { }}");
+    }
+
+    #[test]
+    fn the_yip_file_is_the_only_yaml_under_oem_and_has_no_boot_stage() {
+        let plan = plan_with(true);
+        let files = files(&plan, b"bin");
+        let under_oem_yaml: Vec<_> = files
+            .iter()
+            .filter(|f| f.path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .map(|f| f.path.clone())
+            .collect();
+        assert_eq!(under_oem_yaml, [PathBuf::from(YIP_PATH)]);
+        assert!(files.iter().all(|f| f.path.starts_with("/oem")));
+        let yip = files
+            .iter()
+            .find(|f| f.path == Path::new(YIP_PATH))
+            .map(|f| &f.contents);
+        let doc: serde_yaml::Value = serde_yaml::from_slice(yip.unwrap_or_else(|| panic!("no yip file")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stages = doc["stages"].as_mapping().unwrap_or_else(|| panic!("stages"));
+        assert_eq!(stages.len(), 1, "initramfs only: {stages:?}");
+        let step = &doc["stages"]["initramfs"][0];
+        assert_eq!(step["systemctl"]["enable"][0].as_str(), Some(UNIT_NAME));
+        let paths: Vec<&str> = step["files"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("files"))
+            .iter()
+            .filter_map(|f| f["path"].as_str())
+            .collect();
+        assert_eq!(paths, [MODPROBE_PATH, LABELS_PATH, MANIFEST_PATH, UNIT_PATH]);
+        assert_eq!(
+            paths_in_yip(&String::from_utf8_lossy(yip.unwrap_or_else(|| panic!()))),
+            paths.iter().map(PathBuf::from).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn without_vfs_no_unit_no_binary() {
+        let plan = plan_with(false);
+        let files = files(&plan, b"bin");
+        assert!(!files.iter().any(|f| f.path == Path::new(BINARY_PATH)));
+        assert!(!materialised(&plan).iter().any(|f| f.path == Path::new(UNIT_PATH)));
+        let yip = files
+            .iter()
+            .find(|f| f.path == Path::new(YIP_PATH))
+            .map(|f| f.contents.clone());
+        let text = String::from_utf8(yip.unwrap_or_default()).unwrap_or_default();
+        assert!(!text.contains("systemctl"), "{text}");
+    }
+
+    #[test]
+    fn the_unit_runs_boot_before_rke2() {
+        let u = unit();
+        for line in [
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            "ExecStart=/oem/harvester-sriov/harvester-sriov boot --state /oem/harvester-sriov/state.json",
+            "Before=rke2-server.service rke2-agent.service",
+            "WantedBy=multi-user.target",
+        ] {
+            assert!(u.lines().any(|l| l == line), "{line} missing:\n{u}");
+        }
+        assert!(
+            u.lines()
+                .any(|l| l.starts_with("After=") && l.contains("systemd-udev-settle.service"))
+        );
+    }
+}
