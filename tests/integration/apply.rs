@@ -391,6 +391,16 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    for gone in [
+        "oem/95_harvester-sriov.yaml",
+        "oem/harvester-sriov/state.json",
+        "etc/systemd/system/harvester-sriov.service",
+        "var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml",
+        "(the unit's enable link)",
+    ] {
+        assert!(said.contains(gone), "{gone} not in: {said}");
+    }
     let files: Vec<PathBuf> = snapshot(target.path())
         .into_iter()
         .map(|(p, _)| p)

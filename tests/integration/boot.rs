@@ -365,3 +365,19 @@ fn apply_now_on_a_running_node_writes_what_boot_would_and_creates_the_vfs() {
     assert_eq!(outside(target.path()), outside(at_boot.path()));
     assert_eq!(verify(sysfs.path(), target.path()).0, 0);
 }
+
+#[test]
+fn verify_reads_an_older_state_yaml_with_a_notice() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let (sysfs, target) = applied(&hw, NETDEV);
+    let dir = target.path().join("oem/harvester-sriov");
+    // an older version's state: YAML (JSON is YAML), named state.yaml
+    std::fs::rename(dir.join("state.json"), dir.join("state.yaml")).unwrap();
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("notice: reading") && log.contains("state.yaml written by an older harvester-sriov"),
+        "{log}"
+    );
+    assert!(log.contains("state.json: missing"), "{log}");
+}
