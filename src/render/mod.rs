@@ -313,6 +313,15 @@ pub fn yip(materialised: &[FileSpec]) -> String {
     )
 }
 
+/// The hand-off manifests as (path, bytes): whatever their names, the yip
+/// file writes them at boot and `remove` finds them in the installed yip file.
+pub fn manifest_files(plan: &Plan) -> Vec<FileSpec> {
+    manifests(plan)
+        .map(|t| spec(MANIFEST_PATH, t, 0o600))
+        .into_iter()
+        .collect()
+}
+
 /// The files outside /oem a node with this plan needs, as the yip file
 /// writes them at every boot (and `apply --now` on a running node).
 pub fn materialised(plan: &Plan) -> Vec<FileSpec> {
@@ -323,9 +332,7 @@ pub fn materialised(plan: &Plan) -> Vec<FileSpec> {
     if let Some(t) = labels(plan) {
         out.push(spec(LABELS_PATH, t, 0o644));
     }
-    if let Some(t) = manifests(plan) {
-        out.push(spec(MANIFEST_PATH, t, 0o600));
-    }
+    out.extend(manifest_files(plan));
     if !plan.pfs.is_empty() {
         out.push(spec(UNIT_PATH, unit(), 0o644));
     }
