@@ -87,6 +87,12 @@ pub fn cmd_apply(args: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     if args.now && !args.dry_run {
         return boot_now(&p, target, out);
     }
+    if !args.now && target.root == Path::new("/") {
+        writeln!(
+            err,
+            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan) and creates the VFs now"
+        )?;
+    }
     Ok(ExitCode::Success)
 }
 

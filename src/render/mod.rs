@@ -258,6 +258,7 @@ Description=harvester-sriov: create the planned SR-IOV VFs before rke2 starts
 After=systemd-modules-load.service systemd-udev-trigger.service systemd-udev-settle.service
 Before=rke2-server.service rke2-agent.service
 ConditionPathExists={STATE_PATH}
+ConditionPathExists={BINARY_PATH}
 
 [Service]
 Type=oneshot
