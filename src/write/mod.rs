@@ -1264,6 +1264,57 @@ mod tests {
     }
 
     #[test]
+    fn append_creates_appends_and_never_follows_a_final_symlink() {
+        let (_t, target, outside) = with_canary();
+        let log = Path::new("/oem/harvester-sriov/hook.log");
+        append(&target, log, b"one\n").unwrap();
+        append(&target, log, b"two\n").unwrap();
+        let host = target.join("oem/harvester-sriov/hook.log");
+        assert_eq!(fs::read(&host).unwrap(), b"one\ntwo\n");
+        assert_eq!(mode_of(&host), 0o600);
+        fs::remove_file(&host).unwrap();
+        symlink(outside.join("canary"), &host).unwrap();
+        assert!(matches!(
+            append(&target, log, b"x"),
+            Err(FsError::FinalSymlink { .. })
+        ));
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn remove_link_takes_only_our_link() {
+        let (_t, target, outside) = with_canary();
+        let wants = target.join("etc/systemd/system/multi-user.target.wants");
+        fs::create_dir_all(&wants).unwrap();
+        let (link, dest) = (
+            Path::new("/etc/systemd/system/multi-user.target.wants/u.service"),
+            Path::new("/etc/systemd/system/u.service"),
+        );
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::Absent
+        );
+        symlink("/somewhere/else.service", wants.join("u.service")).unwrap();
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::NotOurs
+        );
+        fs::remove_file(wants.join("u.service")).unwrap();
+        symlink(dest, wants.join("u.service")).unwrap();
+        assert_eq!(
+            remove_link(&target, link, dest, true).unwrap(),
+            LinkState::Removed
+        );
+        assert!(wants.join("u.service").is_symlink(), "dry run removed it");
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::Removed
+        );
+        assert!(!wants.join("u.service").is_symlink());
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
     fn dotdot_link_cannot_climb_out_of_the_target() {
         let (_t, target, outside) = with_canary();
         symlink("../outside", target.join("oem")).unwrap();
