@@ -107,25 +107,28 @@ pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
 /// Where the install config comes from.
 enum Source {
     File(PathBuf),
-    Url(String),
+    /// The URL, and where it came from.
+    Url(String, &'static str),
 }
 
 fn source(args: &HookArgs) -> Option<Source> {
     if let Some(f) = &args.config {
         return Some(Source::File(f.clone()));
     }
-    let url = args
-        .config_url
-        .clone()
-        .or_else(|| std::env::var(CONFIG_URL_ENV).ok())
-        .filter(|u| !u.trim().is_empty())?;
-    Some(Source::Url(url.trim().to_owned()))
+    let given = |u: &String| !u.trim().is_empty();
+    if let Some(u) = args.config_url.as_ref().filter(|u| given(u)) {
+        return Some(Source::Url(u.trim().to_owned(), "--config-url"));
+    }
+    let u = std::env::var(CONFIG_URL_ENV).ok().filter(given)?;
+    Some(Source::Url(u.trim().to_owned(), CONFIG_URL_ENV))
 }
 
 /// Fetch the raw install config with curl (in Harvester's OS image; the
 /// chroot has IP networking but no DNS).
 fn fetch(url: &str) -> anyhow::Result<String> {
     let output = Command::new("curl")
+        // http(s) only, as the installer's own fetch (Go's HTTP client)
+        .args(["--proto", "=http,https", "--proto-redir", "=http,https"])
         .args([
             "-fsSL",
             "--retry",
@@ -184,8 +187,8 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             writeln!(out, "install config: {}", f.display())?;
             config::load(&f)?
         }
-        Some(Source::Url(url)) => {
-            writeln!(out, "install config: {url} (from {CONFIG_URL_ENV})")?;
+        Some(Source::Url(url, from)) => {
+            writeln!(out, "install config: {url} (from {from})")?;
             let text = fetch(&url)?;
             config::parse(Path::new(&url), &text)?
         }
