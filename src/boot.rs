@@ -393,5 +393,9 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush().context("writing the log")?;
-    Ok(if ok { ExitCode::Success } else { ExitCode::NotFound })
+    Ok(if ok {
+        ExitCode::Success
+    } else {
+        ExitCode::BootIncomplete
+    })
 }

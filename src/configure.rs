@@ -290,7 +290,7 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         if !WRITING.load(Ordering::SeqCst) {
             let _ = dialoguer::console::Term::stderr().show_cursor();
             eprintln!("\nharvester-sriov configure: cancelled, nothing written");
-            std::process::exit(ExitCode::Interrupted as i32);
+            std::process::exit(i32::from(ExitCode::Interrupted.code()));
         }
     });
     let mut p = DialoguerPrompter::new();

@@ -33,6 +33,6 @@ pub fn run(
     Ok(if found {
         ExitCode::Success
     } else {
-        ExitCode::NotFound
+        ExitCode::NoSriovFound
     })
 }

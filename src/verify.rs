@@ -159,6 +159,6 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(if report.ok {
         ExitCode::Success
     } else {
-        ExitCode::NotFound
+        ExitCode::VerifyDiffers
     })
 }

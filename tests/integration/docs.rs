@@ -39,3 +39,33 @@ fn readme_documents_every_subcommand_and_flag() {
         }
     }
 }
+
+/// Each exit code has its own row in the README's table, under its name,
+/// with the value it really has.
+#[test]
+fn readme_documents_every_exit_code_by_name() {
+    use harvester_sriov::ExitCode;
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").nth(1))
+        .expect("README has an Exit codes table");
+    let mut rows = vec![];
+    for code in ExitCode::ALL {
+        let name = format!("{code:?}");
+        let row = table
+            .lines()
+            .find(|l| l.contains(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("README's exit code table has no row for `{name}`:\n{table}"));
+        assert!(
+            row.starts_with(&format!("| {} |", code.code())),
+            "README row for {name} does not give its value {}: {row}",
+            code.code()
+        );
+        rows.push(row);
+    }
+    rows.sort();
+    rows.dedup();
+    assert_eq!(rows.len(), ExitCode::ALL.len(), "two codes share a README row");
+}
