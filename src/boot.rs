@@ -347,14 +347,16 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = load_state(&opts.state)?;
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;
-    let deadline = Instant::now() + opts.wait;
+    // A wait too long for the clock (`--wait 18446744073709551615`) has no
+    // deadline: it waits until the drivers appear. Never an overflow panic.
+    let deadline = Instant::now().checked_add(opts.wait);
     // Wait (bounded) until every planned PF that is present has a driver.
     loop {
         let waiting = plan
             .pfs
             .iter()
             .any(|pf| locate(pf, &inv.devices).is_ok_and(|(d, _)| d.driver.is_none()));
-        if !waiting || Instant::now() >= deadline {
+        if !waiting || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         std::thread::sleep(Duration::from_millis(250));

@@ -303,3 +303,23 @@ fn the_planned_mtu_is_set_on_the_pf_and_verified() {
     assert!(!log.contains("MTU"), "{log}");
     assert_eq!(verify(sysfs.path(), target.path()).0, 0);
 }
+
+#[test]
+fn the_longest_wait_does_not_panic() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let (sysfs, target) = applied(&hw, NETDEV);
+    for wait in [u64::MAX.to_string(), (u64::MAX / 2).to_string()] {
+        let out = bin()
+            .args(["boot", "--wait", &wait, "--sysfs"])
+            .arg(sysfs.path())
+            .arg("--state")
+            .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--wait {wait}: {stderr}");
+        assert!(!stderr.contains("panicked"), "--wait {wait}: {stderr}");
+        assert_eq!(numvfs(sysfs.path(), "0000:01:00.0"), "4");
+    }
+}
