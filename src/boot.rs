@@ -28,8 +28,9 @@ pub enum StateError {
     Invalid { file: PathBuf, message: String },
 }
 
-/// State files are small; anything larger is not ours.
-const MAX_STATE_BYTES: u64 = 1024 * 1024;
+/// State files are small; anything larger is not ours (at most this many
+/// bytes + 1 are read).
+pub const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
 pub fn load_state(file: &Path) -> Result<Plan, StateError> {
@@ -37,14 +38,16 @@ pub fn load_state(file: &Path) -> Result<Plan, StateError> {
         file: file.to_owned(),
         source,
     };
-    let meta = fs::metadata(file).map_err(read)?;
-    if meta.len() > MAX_STATE_BYTES {
+    let Some(bytes) = crate::fsx::read_file_at_most(file, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
-            message: format!("{} bytes, larger than any state file", meta.len()),
+            message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),
         });
-    }
-    let text = fs::read_to_string(file).map_err(read)?;
+    };
+    let text = String::from_utf8(bytes).map_err(|e| StateError::Invalid {
+        file: file.to_owned(),
+        message: format!("not UTF-8 text (byte offset {})", e.utf8_error().valid_up_to()),
+    })?;
     parse_state(file, &text)
 }
 

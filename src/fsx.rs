@@ -467,6 +467,25 @@ fn same_contents(
 }
 
 // ---------------------------------------------------------------------------
+// Bounded reads
+
+/// Read all of `reader` when it holds at most `limit` bytes: `Ok(None)`
+/// when it holds more. Reads at most `limit + 1` bytes, so an endless
+/// source (`/dev/zero`, a FIFO fed forever) returns promptly.
+pub fn read_at_most(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
+/// [`read_at_most`] on a file given by path (an install config, a state
+/// file: inputs, not the target). Never trusts the size the metadata gives:
+/// a device or a FIFO says 0.
+pub fn read_file_at_most(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    read_at_most(File::open(path)?, limit)
+}
+
+// ---------------------------------------------------------------------------
 // Phase 1: validate
 
 struct Planned<'a> {
