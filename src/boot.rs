@@ -22,7 +22,7 @@ use crate::sysfs::{self, ScanOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("{file}: cannot read the state file: {source}")]
+    #[error("{file}: cannot read the state file")]
     Read { file: PathBuf, source: io::Error },
     #[error("{file}: not a harvester-sriov state file: {message}")]
     Invalid { file: PathBuf, message: String },

@@ -19,7 +19,7 @@ pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read { file: PathBuf, source: std::io::Error },
     #[error("{file}: more than {MAX_CONFIG_BYTES} bytes, too large for an install config")]
     TooLarge { file: PathBuf },
