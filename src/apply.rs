@@ -88,7 +88,7 @@ impl Pipeline {
             Some(bytes) => bytes,
             None => own_binary()?,
         };
-        let files = render::files(&plan, &binary);
+        let files = render::files(&plan, &binary).context("rendering the state file")?;
         let remove = render::ALL_PATHS
             .iter()
             .map(PathBuf::from)

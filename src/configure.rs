@@ -163,7 +163,8 @@ struct Prefill {
     enabled: bool,
     sriov: Sriov,
     /// VFs per address from the prior config's plan.
-    counts: Vec<(String, u16)>,
+    /// `None` when the prior config does not plan on this node.
+    counts: Option<Vec<(String, u16)>>,
 }
 
 /// The answers, as the `sriov` section `apply` would read.
@@ -286,18 +287,33 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
     // (an `Interrupted` error); between two reads the terminal is cooked and
     // it arrives as SIGINT. Until the last confirmation nothing is written,
     // so then: one line, exit 130. Once writing has begun, it is let finish.
-    let _ = ctrlc::set_handler(|| {
+    catch_ctrl_c(err)?;
+    let mut p = DialoguerPrompter::new();
+    let code = run_with(opts, &mut p, out, err);
+    // dialoguer hides the cursor in its lists; give it back whatever happened.
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    code
+}
+
+/// Make a SIGINT between two questions exit 130 with nothing written. If
+/// the handler cannot be installed, say so: Ctrl-C then still stops the
+/// program (nothing is written before the last confirmation), but with the
+/// default signal exit instead of the message and 130.
+fn catch_ctrl_c(err: &mut dyn Write) -> io::Result<()> {
+    let installed = ctrlc::set_handler(|| {
         if !WRITING.load(Ordering::SeqCst) {
             let _ = dialoguer::console::Term::stderr().show_cursor();
             eprintln!("\nharvester-sriov configure: cancelled, nothing written");
             std::process::exit(i32::from(ExitCode::Interrupted.code()));
         }
     });
-    let mut p = DialoguerPrompter::new();
-    let code = run_with(opts, &mut p, out, err);
-    // dialoguer hides the cursor in its lists; give it back whatever happened.
-    let _ = dialoguer::console::Term::stderr().show_cursor();
-    code
+    if let Err(e) = installed {
+        writeln!(
+            err,
+            "warning: cannot catch Ctrl-C ({e}): Ctrl-C between questions ends the program without the usual message"
+        )?;
+    }
+    Ok(())
 }
 
 /// The command with any [`Prompter`]: scan, ask, confirm, write.
@@ -410,14 +426,14 @@ fn wizard(
         .iter()
         .map(|d| {
             let skipped = probe_plan.skipped.iter().find(|k| k.address == d.address);
-            let management = skipped.is_some_and(|k| k.reason.starts_with("management NIC"));
+            let management = skipped.is_some_and(|k| matches!(k.reason, plan::SkipReason::Management));
             Nic {
                 dev: d,
                 unusable: skipped.map(|k| {
                     if management {
                         "management NIC (install.management_interface): not offered".to_owned()
                     } else {
-                        k.reason.clone()
+                        k.reason.to_string()
                     }
                 }),
                 management,
@@ -437,25 +453,33 @@ fn wizard(
     writeln!(out)?;
     out.flush()?;
 
-    let prefill = cfg.sriov.as_ref().map(|s| {
-        let counts = plan::build(
-            &inv.devices,
-            cfg,
-            "probe",
-            &Sriov {
-                enabled: true,
-                label_capable: true,
-                ..s.clone()
-            },
-        )
-        .map(|pl| pl.pfs.iter().map(|f| (f.address.clone(), f.num_vfs)).collect())
-        .unwrap_or_default();
-        Prefill {
+    let mut prefill = None;
+    if let Some(s) = &cfg.sriov {
+        let probe = Sriov {
+            enabled: true,
+            label_capable: true,
+            ..s.clone()
+        };
+        // A config whose section does not plan on this node still pre-fills
+        // the settings; the per-NIC counts cannot come from it, and the
+        // person is told why instead of silently getting the defaults.
+        let counts = match plan::build(&inv.devices, cfg, "probe", &probe) {
+            Ok(pl) => Some(pl.pfs.iter().map(|f| (f.address.clone(), f.num_vfs)).collect()),
+            Err(e) => {
+                writeln!(
+                    out,
+                    "note: the VF counts of {} are not offered as defaults: {e}",
+                    cfg.file.display()
+                )?;
+                None
+            }
+        };
+        prefill = Some(Prefill {
             enabled: s.enabled,
             sriov: s.clone(),
             counts,
-        }
-    });
+        });
+    }
     let base = prefill.as_ref().map_or_else(Sriov::default, |f| f.sriov.clone());
 
     let enabled = ask!(p.confirm(
@@ -491,7 +515,8 @@ fn wizard(
         .map(|n| {
             prefill
                 .as_ref()
-                .is_none_or(|f| f.counts.iter().any(|(a, _)| *a == n.dev.address))
+                .and_then(|f| f.counts.as_ref())
+                .is_none_or(|c| c.iter().any(|(a, _)| *a == n.dev.address))
         })
         .collect();
     let picked = ask!(p.select_many("NICs to get VFs (space toggles, enter accepts)", &items, &checked));
@@ -510,7 +535,7 @@ fn wizard(
         let total = n.dev.kernel_total();
         let default = prefill
             .as_ref()
-            .and_then(|f| f.counts.iter().find(|(a, _)| *a == n.dev.address))
+            .and_then(|f| f.counts.as_ref()?.iter().find(|(a, _)| *a == n.dev.address))
             .map_or(total.min(config::DEFAULT_NUM_VFS), |(_, c)| *c)
             .clamp(1, total);
         let validate = move |s: &str| -> Result<u16, String> {
@@ -905,6 +930,40 @@ mod tests {
         let back = config::parse(&save, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let sr = back.sriov.unwrap_or_else(|| panic!("no sriov in {text}"));
         assert_eq!((sr.mtu, sr.devices[0].num_vfs), (Some(9000), Some(5)));
+    }
+
+    #[test]
+    fn a_prior_config_that_does_not_plan_here_is_said_not_hidden() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let t = d.path().join("t");
+        // 9 VFs on a PF whose kernel allows 7: that config's plan fails here.
+        let c = cfg_file(
+            d.path(),
+            "os:\n  hostname: node-a\nsriov:\n  enabled: true\n  devices:\n    - match: {address: \"0000:01:00.0\"}\n      num_vfs: 9\n",
+        );
+        let mut s = Script::new(&[A::Enter, A::Enter, A::Enter, A::Enter, A::Enter, A::Enter]);
+        let (code, out, _) = go(&opts(&t, Some(c.clone()), None), &mut s);
+        assert_eq!(code, ExitCode::Success, "{out}");
+        let want = format!(
+            "note: the VF counts of {} are not offered as defaults: {}: sriov.devices[0].num_vfs: 9 VFs asked for 0000:01:00.0",
+            c.display(),
+            c.display()
+        );
+        assert!(out.contains(&want), "{out}");
+        // Every NIC still offered, with the default count.
+        assert!(state(&t).contains("num_vfs: 7"), "{}", state(&t));
+    }
+
+    #[test]
+    fn a_ctrl_c_handler_that_cannot_be_installed_is_reported() {
+        // The first install takes the process's one handler; the second
+        // fails (ctrlc allows one) and must say so.
+        let (mut first, mut second) = (vec![], vec![]);
+        catch_ctrl_c(&mut first).unwrap_or_else(|e| panic!("{e}"));
+        catch_ctrl_c(&mut second).unwrap_or_else(|e| panic!("{e}"));
+        let all = String::from_utf8_lossy(&[first, second].concat()).into_owned();
+        assert!(all.starts_with("warning: cannot catch Ctrl-C ("), "{all}");
+        assert_eq!(all.lines().count(), 1, "{all}");
     }
 
     #[test]

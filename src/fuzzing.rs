@@ -581,7 +581,7 @@ pub fn install_config(data: &[u8]) {
     for pf in &plan.pfs {
         assert!(pf.num_vfs <= pf.total_vfs, "{pf:?}");
     }
-    for f in crate::render::files(&plan, b"binary") {
+    for f in crate::render::files(&plan, b"binary").expect("the plan renders") {
         if f.path.extension().is_some_and(|e| e == "yaml") {
             let text = std::str::from_utf8(&f.contents).expect("rendered YAML is UTF-8");
             for doc in serde_yaml::Deserializer::from_str(text) {
@@ -594,7 +594,8 @@ pub fn install_config(data: &[u8]) {
             }
         }
     }
-    let back = crate::boot::parse_state(file, &crate::render::state(&plan)).expect("the state reads back");
+    let back = crate::boot::parse_state(file, &crate::render::state(&plan).expect("the state renders"))
+        .expect("the state reads back");
     let mut expected = plan.clone();
     expected.notices.clear();
     expected.warnings.clear();
@@ -611,8 +612,8 @@ pub fn boot_state(data: &[u8]) {
     let Ok(plan) = crate::boot::parse_state(file, text) else {
         return;
     };
-    let again =
-        crate::boot::parse_state(file, &crate::render::state(&plan)).expect("a rendered state reads back");
+    let again = crate::boot::parse_state(file, &crate::render::state(&plan).expect("the state renders"))
+        .expect("a rendered state reads back");
     assert_eq!(again, plan, "the state does not round-trip");
     let devices = inventory();
     for pf in &plan.pfs {

@@ -229,9 +229,19 @@ pub fn manifests(plan: &Plan) -> Option<String> {
     Some(format!("{}---\n{}", header(), docs.join("---\n")))
 }
 
-pub fn state(plan: &Plan) -> String {
-    let value = serde_json::to_value(plan).unwrap_or(Value::Null);
-    format!("{}{}", header(), yaml::to_string(&value))
+/// The state file. An error when the plan cannot be serialised (never
+/// `null`: `boot` would then enforce nothing).
+pub fn state(plan: &Plan) -> Result<String, serde_json::Error> {
+    document(plan)
+}
+
+/// Our header and `value` as YAML.
+fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    Ok(format!(
+        "{}{}",
+        header(),
+        yaml::to_string(&serde_json::to_value(value)?)
+    ))
 }
 
 /// The Elemental cloud-config: re-create the tmpfs files, run `boot`.
@@ -271,7 +281,7 @@ pub fn yip(plan: &Plan, tmpfs_files: &[&FileSpec]) -> String {
 
 /// Every file of the plan. `binary` is the tool's own executable, copied to
 /// /oem so that `boot` runs at every start.
-pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
+pub fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Error> {
     let mut out = vec![];
     if let Some(t) = modprobe(plan) {
         out.push(spec(MODPROBE_PATH, t, 0o644));
@@ -284,16 +294,33 @@ pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
     }
     if plan.pfs.is_empty() {
         // Nothing to create at boot: the label (persistent /etc/rancher) is all.
-        return out;
+        return Ok(out);
     }
     let tmpfs: Vec<&FileSpec> = out.iter().collect();
     let yip = spec(YIP_PATH, yip(plan, &tmpfs), 0o600);
-    out.push(spec(STATE_PATH, state(plan), 0o600));
+    out.push(spec(STATE_PATH, state(plan)?, 0o600));
     out.push(FileSpec {
         path: PathBuf::from(BINARY_PATH),
         contents: binary.to_vec(),
         mode: 0o755,
     });
     out.push(yip);
-    out
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A value serde_json cannot turn into a document (a map with
+    /// non-string keys) is an error, not a `null` file.
+    #[test]
+    fn an_unserialisable_value_is_an_error_not_null() {
+        let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(super::document(&bad).is_err());
+        let good: std::collections::BTreeMap<String, u8> = [("a".to_owned(), 1)].into();
+        let text = super::document(&good).unwrap_or_default();
+        assert!(
+            text.starts_with(super::MARKER) && text.ends_with("a: 1\n"),
+            "{text}"
+        );
+    }
 }

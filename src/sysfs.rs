@@ -24,6 +24,16 @@ const MAX_ATTR_LEN: u64 = 256;
 pub enum ScanError {
     #[error("{path}: cannot list PCI devices (is this a sysfs mount?)")]
     NoDevices { path: PathBuf, source: io::Error },
+    #[error(
+        "{path}: reading {count} PCI functions ({first}..{last}) failed with a panic ({message}); this is a bug in harvester-sriov, please report it"
+    )]
+    WorkerPanicked {
+        path: PathBuf,
+        count: usize,
+        first: String,
+        last: String,
+        message: String,
+    },
 }
 
 /// What a scan found, and what it had to leave out.
@@ -321,29 +331,57 @@ pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
     // Reading sysfs is syscall-bound: spread the functions over the cores.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let chunk = addresses.len().div_ceil(threads).max(64);
-    let results: Vec<(Option<Device>, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = addresses
+    let results = std::thread::scope(|s| {
+        let workers: Vec<_> = addresses
             .chunks(chunk)
             .map(|part| {
                 let devices_dir = &devices_dir;
                 let devices_fd = devices_fd.as_fd();
-                s.spawn(move || {
+                let handle = s.spawn(move || {
                     part.iter()
                         .map(|a| read_function(devices_fd, &devices_dir.join(a), a, opts))
                         .collect::<Vec<_>>()
-                })
+                });
+                (part, handle)
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+        join_workers(&devices_dir, workers)
+    })?;
     for (device, warnings) in results {
         inv.warnings.extend(warnings);
         inv.devices.extend(device);
     }
     Ok(inv)
+}
+
+/// The results of the scan's workers, in order. A worker that panicked
+/// lost its functions: that is an error naming them, never a silently
+/// shorter inventory.
+fn join_workers<T>(
+    devices_dir: &Path,
+    workers: Vec<(&[String], std::thread::ScopedJoinHandle<'_, Vec<T>>)>,
+) -> Result<Vec<T>, ScanError> {
+    let mut out = Vec::new();
+    for (part, handle) in workers {
+        match handle.join() {
+            Ok(results) => out.extend(results),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(ScanError::WorkerPanicked {
+                    path: devices_dir.to_owned(),
+                    count: part.len(),
+                    first: part.first().cloned().unwrap_or_default(),
+                    last: part.last().cloned().unwrap_or_default(),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Read one function. `None` when it is not an SR-IOV PF and `opts.all` is
@@ -486,6 +524,40 @@ mod tests {
         assert_eq!(parse_hex_u16("0x+000"), None);
         assert_eq!(parse_hex_u16("+1"), None);
         assert_eq!(parse_class("0x+20000"), None);
+    }
+
+    #[test]
+    fn a_worker_that_panics_is_an_error_naming_its_functions() {
+        let addresses: Vec<String> = ["0000:01:00.0", "0000:01:00.1", "0000:02:00.0"]
+            .map(String::from)
+            .to_vec();
+        let result = std::thread::scope(|s| {
+            let workers = addresses
+                .chunks(2)
+                .map(|part| {
+                    let h = s.spawn(move || {
+                        assert!(part.len() == 2, "worker fault injected by the test");
+                        part.to_vec()
+                    });
+                    (part, h)
+                })
+                .collect();
+            join_workers(Path::new("/sys/bus/pci/devices"), workers)
+        });
+        let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("1 PCI functions (0000:02:00.0..0000:02:00.0)")
+                && err.contains("worker fault injected by the test"),
+            "{err}"
+        );
+        let ok = std::thread::scope(|s| {
+            let workers = addresses
+                .chunks(2)
+                .map(|part| (part, s.spawn(move || part.to_vec())))
+                .collect();
+            join_workers(Path::new("/sys/bus/pci/devices"), workers)
+        });
+        assert_eq!(ok.ok(), Some(addresses.clone()));
     }
 
     proptest::proptest! {

@@ -102,8 +102,8 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
 }
 
 /// The target side: every file of the plan present with the planned bytes.
-fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
-    let expected = render::files(plan, &[]);
+fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let expected = render::files(plan, &[])?;
     for f in &expected {
         let host = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
         report.files_checked += 1;
@@ -118,6 +118,7 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
             Ok(_) => {}
         }
     }
+    Ok(())
 }
 
 pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -135,7 +136,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         differences: vec![],
     };
     check_node(&plan, &opts.sysfs, &mut report)?;
-    check_files(&plan, &opts.target, &mut report);
+    check_files(&plan, &opts.target, &mut report)?;
     report.ok = report.differences.is_empty();
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
