@@ -21,11 +21,21 @@ pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
 pub fn load(file: &Path) -> Result<Plan, StateError> {
+    let opened = std::fs::File::open(file).map_err(|source| StateError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    load_from(file, opened)
+}
+
+/// Load the state from an open file (the one inside the target, opened by
+/// the writer's resolver); `file` names it in messages.
+pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
     let read = |source| StateError::Read {
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_file_at_most(file, MAX_STATE_BYTES).map_err(read)? else {
+    let Some(bytes) = crate::write::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
             message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),

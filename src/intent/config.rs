@@ -744,11 +744,21 @@ fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
 
 /// Read and parse an install config file.
 pub fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
+    let opened = std::fs::File::open(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    load_from(file, opened)
+}
+
+/// Read and parse an install config from an open file (one inside the
+/// target, opened by the writer's resolver); `file` names it in messages.
+pub fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfig, ConfigError> {
     let read_err = |source| ConfigError::Read {
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_file_at_most(file, MAX_CONFIG_BYTES).map_err(read_err)? else {
+    let Some(bytes) = crate::write::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
         return Err(ConfigError::TooLarge {
             file: file.to_owned(),
         });
