@@ -262,8 +262,14 @@ mod tests {
         std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none())
     }
 
+    fn state_path(root: &Path) -> PathBuf {
+        root.join(crate::render::STATE_PATH.trim_start_matches('/'))
+    }
+
+    /// The state file, which must have been written.
     fn state(root: &Path) -> String {
-        std::fs::read_to_string(root.join("oem/harvester-sriov/state.yaml")).unwrap_or_default()
+        let p = state_path(root);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     const HOST: &str = "os:\n  hostname: node-a\n";
@@ -349,7 +355,14 @@ mod tests {
         assert!(out.contains("No NIC chosen"), "{out}");
         let text = std::fs::read_to_string(&save).unwrap_or_else(|e| panic!("{e}"));
         assert!(text.contains("enabled: false"), "{text}");
-        assert!(!state(&t).contains("address: \"0000:01:00.0\"\n    vendor_id"));
+        // The rule turns the NIC off: the plan says so, no PF gets VFs, and
+        // so no state file (nothing for boot to do) is written at all.
+        assert!(
+            out.contains("0000:01:00.0  eth0       Intel Corporation 82576 Gigabit Network Connection: turned off by sriov.devices[0] (match {address: 0000:01:00.0})"),
+            "{out}"
+        );
+        assert!(out.contains("VFs at every boot: none"), "{out}");
+        assert!(!state_path(&t).exists());
     }
 
     #[test]
