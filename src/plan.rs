@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::intent::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
+use crate::scan::pci::hex16;
 
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
@@ -84,7 +85,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::NotNetwork { class } => write!(
                 f,
                 "not a network controller (class {}): only NICs get VFs",
-                class.map_or("unknown".into(), |c| format!("{c:06x}"))
+                class.map_or("unknown".into(), crate::scan::pci::class)
             ),
             SkipReason::NotUsable { status, hint } => write!(f, "{status}: {hint}"),
             SkipReason::NoVfDeviceId => {
@@ -336,8 +337,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         let driver = d.driver.clone().unwrap_or_default();
         plan.pfs.push(PlannedPf {
             address: d.address.clone(),
-            vendor_id: format!("{:04x}", d.vendor_id.unwrap_or(0)),
-            device_id: format!("{:04x}", d.device_id.unwrap_or(0)),
+            vendor_id: hex16(d.vendor_id.unwrap_or(0)),
+            device_id: hex16(d.device_id.unwrap_or(0)),
             serial: d.serial_string(),
             mac: d.mac.clone(),
             interface: d.interfaces.first().cloned(),
@@ -350,7 +351,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             driver,
             num_vfs,
             total_vfs: total,
-            vf_device_id: format!("{:04x}", d.vf_device_id().unwrap_or(0)),
+            vf_device_id: hex16(d.vf_device_id().unwrap_or(0)),
         });
     }
     for (i, used) in rule_used.iter().enumerate() {

@@ -161,7 +161,6 @@ fn read_count(path: &Path) -> Result<u16, String> {
     }
 }
 
-/// Make one PF's VF count right. Returns the log line's tail.
 /// Set the PF's MTU when the plan has one: with `externallyManaged`, the
 /// sriov-network-operator refuses a policy whose MTU is above the PF's.
 /// Returns the log line's part, empty when nothing changed.
@@ -186,6 +185,7 @@ fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
     Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
 }
 
+/// Make one PF's VF count right. Returns the log line's tail.
 fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
     let device_type = plan.device_type;
     let dir = root.join("bus/pci/devices").join(&d.address);
@@ -260,15 +260,10 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
     vfs.sort();
     for link in vfs {
         let vf_dir = pf_dir.join(&link);
-        let Some(addr) = fs::read_link(&vf_dir)
-            .ok()
-            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
-        else {
+        let Some(addr) = sysfs::link_name(&vf_dir).ok().flatten() else {
             continue;
         };
-        let driver = fs::read_link(vf_dir.join("driver"))
-            .ok()
-            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
+        let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
         if driver.as_deref() == Some("vfio-pci") {
             continue;
         }

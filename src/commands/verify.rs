@@ -26,12 +26,6 @@ struct Report {
     differences: Vec<String>,
 }
 
-fn link_name(p: &Path) -> Option<String> {
-    std::fs::read_link(p)
-        .ok()
-        .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
-}
-
 /// The node side: VF counts and VF drivers.
 fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<()> {
     let inv = sysfs::scan(root, ScanOptions { all: true })?;
@@ -72,7 +66,9 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
         }
         for vf in &d.vfs {
             report.vfs_checked += 1;
-            let driver = link_name(&root.join("bus/pci/devices").join(vf).join("driver"));
+            let driver = sysfs::link_name(&root.join("bus/pci/devices").join(vf).join("driver"))
+                .ok()
+                .flatten();
             let wrong = match (plan.device_type, driver.as_deref()) {
                 (DeviceType::VfioPci, Some("vfio-pci")) => None,
                 (DeviceType::VfioPci, other) => Some(other.unwrap_or("no driver").to_owned()),

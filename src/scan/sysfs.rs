@@ -72,6 +72,16 @@ pub fn read_attr(path: &Path) -> io::Result<Option<String>> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// Basename of a symlink's target (`driver` -> `igb`, `iommu_group` ->
+/// `12`, `virtfn0` -> `0000:01:10.0`); `Ok(None)` when there is no link.
+pub(crate) fn link_name(path: &Path) -> io::Result<Option<String>> {
+    match fs::read_link(path) {
+        Ok(t) => Ok(t.file_name().map(|n| n.to_string_lossy().into_owned())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `0x8086` (the `vendor`/`device` form) or `8086` (the `sriov_vf_device` form).
 pub fn parse_hex_u16(s: &str) -> Option<u16> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
@@ -167,19 +177,19 @@ impl Reader<'_> {
         }
     }
 
-    /// Basename of a symlink target (`driver` -> `igb`, `iommu_group` -> `12`).
-    fn link_name(&mut self, name: &str) -> Option<String> {
+    /// [`link_name`] of the function's `name`, which must lead somewhere:
+    /// a dangling or looping link is no driver.
+    fn link(&mut self, name: &str) -> Option<String> {
         let path = self.path(name);
-        match fs::read_link(&path) {
-            // The link must lead somewhere: a dangling or looping link is no driver.
-            Ok(t) => match fs::metadata(&path) {
-                Ok(_) => t.file_name().map(|n| n.to_string_lossy().into_owned()),
+        match link_name(&path) {
+            Ok(Some(t)) => match fs::metadata(&path) {
+                Ok(_) => Some(t),
                 Err(e) => {
                     self.warnings.push(format!("{}: {e}", path.display()));
                     None
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Ok(None) => None,
             Err(e) => {
                 self.warnings.push(format!("{}: {e}", path.display()));
                 None
@@ -234,7 +244,6 @@ impl Reader<'_> {
         }
     }
 
-    /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
     /// A virtual function (it has a `physfn` link). The PCIe spec does not
     /// let a VF carry an SR-IOV capability, so without `--all` a VF is
     /// skipped on this one lookup, without reading its config space: on a
@@ -248,6 +257,7 @@ impl Reader<'_> {
         .is_ok()
     }
 
+    /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
     fn has_kernel_sriov(&mut self) -> bool {
         let name = format!("{}/sriov_totalvfs", self.address);
         match statat(self.devices, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -431,12 +441,12 @@ fn read_function(
         vendor_id,
         device_id,
         class,
-        driver: r.link_name("driver"),
+        driver: r.link("driver"),
         numa_node: r
             .parsed("numa_node", "a NUMA node number", |s| s.parse::<i32>().ok())
             .and_then(|n| u32::try_from(n).ok()),
-        iommu_group: r.link_name("iommu_group").and_then(|g| g.parse().ok()),
-        physfn: r.link_name("physfn"),
+        iommu_group: r.link("iommu_group").and_then(|g| g.parse().ok()),
+        physfn: r.link("physfn"),
         mac: match (&first_if, is_pf) {
             (Some(ifname), true) => r.text(&format!("net/{ifname}/address")),
             _ => None,
