@@ -84,12 +84,13 @@
 //!
 //! # Testing hook
 //!
-//! [`commit_with`] takes `fail_at: Option<usize>`: every mutating step of
-//! phases 2–4 (create directory, create temp, write, chmod, fsync, link,
-//! rename, unlink, fsync directory) is numbered from 0 and step `fail_at`
-//! fails with an injected I/O error. Rollback steps count too but run after
-//! the fault, so they succeed (the unit tests also fail rollback steps,
-//! through a private variant taking a list of steps).
+//! The unit tests' `commit_with` takes `fail_at: Option<usize>`: every
+//! mutating step of phases 2–4 (create directory, create temp, write,
+//! chmod, fsync, link, rename, unlink, fsync directory) is numbered from 0
+//! and step `fail_at` fails with an injected I/O error. Rollback steps
+//! count too but run after the fault, so they succeed (the tests also fail
+//! rollback steps, through a variant taking a list of steps). They run
+//! both with `openat2` and with the component walk.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
