@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Make SR-IOV NICs usable by VMs on Harvester nodes, decided once at install time.\n\n\
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
-    after_help = "Exit codes: 0 success (detect: SR-IOV found), 1 nothing found / a difference, 2 error, 130 interrupted."
+    after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
+        boot: a PF not as planned; 2 error (nothing changed); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -86,7 +86,7 @@ impl Pipeline {
             Some(bytes) => bytes,
             None => own_binary()?,
         };
-        let files = render::files(&plan, &binary);
+        let files = render::files(&plan, &binary).context("rendering the state file")?;
         let remove = render::OEM_PATHS
             .iter()
             .map(PathBuf::from)
@@ -129,9 +129,9 @@ impl Pipeline {
 /// The files outside /oem that the yip file installed in `root` writes at
 /// boot (empty when there is none, or it is not ours).
 pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
-    let path = root.join(render::YIP_PATH.trim_start_matches('/'));
-    match std::fs::read(&path) {
-        Ok(bytes) if bytes.starts_with(render::MARKER.as_bytes()) => {
+    // through the writer's resolver, like every read of the target
+    match crate::write::read_file(root, Path::new(render::YIP_PATH), 4 * 1024 * 1024) {
+        Ok(Some((_, bytes))) if bytes.starts_with(render::MARKER.as_bytes()) => {
             render::paths_in_yip(&String::from_utf8_lossy(&bytes))
         }
         _ => vec![],

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::intent::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
+use crate::scan::pci::hex16;
 
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
@@ -53,7 +54,78 @@ pub struct Skipped {
     pub name: String,
     #[serde(default)]
     pub interface: Option<String>,
-    pub reason: String,
+    pub reason: SkipReason,
+}
+
+/// Why the plan leaves an SR-IOV function alone. The state file keeps the
+/// text (its `Display`); code asks the variant, never the wording.
+#[derive(Debug, Clone)]
+pub enum SkipReason {
+    /// Not a network controller (PCI class): only NICs get VFs.
+    NotNetwork { class: Option<u32> },
+    /// The kernel cannot create VFs on it now: its status and what to do.
+    NotUsable { status: Status, hint: String },
+    /// No `sriov_vf_device` and no readable capability.
+    NoVfDeviceId,
+    /// The pcidevices hand-off needs the PF's interface name.
+    NoInterfaceForPcidevices,
+    /// `sriov.enabled: false`.
+    Disabled,
+    /// A rule with `enabled: false` matched it.
+    TurnedOff { rule: usize, matcher: String },
+    /// The install's management NIC, not selected with `allow_management`.
+    Management,
+    /// A reason read back from a state file: only its text is known.
+    Recorded(String),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::NotNetwork { class } => write!(
+                f,
+                "not a network controller (class {}): only NICs get VFs",
+                class.map_or("unknown".into(), crate::scan::pci::class)
+            ),
+            SkipReason::NotUsable { status, hint } => write!(f, "{status}: {hint}"),
+            SkipReason::NoVfDeviceId => {
+                f.write_str("the VF device id is unknown (no sriov_vf_device, no readable capability)")
+            }
+            SkipReason::NoInterfaceForPcidevices => {
+                f.write_str("pcidevices names its objects after the PF's interface, and this PF has none")
+            }
+            SkipReason::Disabled => f.write_str("SR-IOV is not enabled (sriov.enabled: false)"),
+            SkipReason::TurnedOff { rule, matcher } => {
+                write!(f, "turned off by sriov.devices[{rule}] (match {matcher})")
+            }
+            SkipReason::Management => f.write_str(
+                "management NIC (install.management_interface): a rule naming it with allow_management: true selects it",
+            ),
+            SkipReason::Recorded(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Two reasons are the same when they say the same (a reason read back
+/// from a state file equals the one that was written).
+impl PartialEq for SkipReason {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for SkipReason {}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SkipReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(SkipReason::Recorded)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,22 +226,22 @@ fn display_name(d: &Device) -> String {
 }
 
 /// Why a PF cannot be used, or `None` when it can.
-fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<String> {
+fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
     if !d.is_network() {
-        return Some(format!(
-            "not a network controller (class {}): only NICs get VFs",
-            d.class.map_or("unknown".into(), |c| format!("{c:06x}"))
-        ));
+        return Some(SkipReason::NotNetwork { class: d.class });
     }
     let status = d.status();
     if !status.sysfs_usable() && status != Status::DriverParamOnly {
-        return Some(format!("{status}: {}", d.hint()));
+        return Some(SkipReason::NotUsable {
+            status,
+            hint: d.hint(),
+        });
     }
     if d.vf_device_id().is_none() {
-        return Some("the VF device id is unknown (no sriov_vf_device, no readable capability)".into());
+        return Some(SkipReason::NoVfDeviceId);
     }
     if sriov.operator == Operator::Pcidevices && d.interfaces.is_empty() {
-        return Some("pcidevices names its objects after the PF's interface, and this PF has none".into());
+        return Some(SkipReason::NoInterfaceForPcidevices);
     }
     None
 }
@@ -210,7 +282,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         if let Some(i) = rule {
             rule_used[i] = true;
         }
-        let skip = |reason: String| Skipped {
+        let skip = |reason: SkipReason| Skipped {
             address: d.address.clone(),
             name: display_name(d),
             interface: d.interfaces.first().cloned(),
@@ -223,11 +295,14 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         any_usable = true;
         let rule = rule.map(|i| (i, &sriov.devices[i]));
         let reason = if !sriov.enabled {
-            Some("SR-IOV is not enabled (sriov.enabled: false)".to_owned())
+            Some(SkipReason::Disabled)
         } else if let Some((i, r)) = rule.filter(|(_, r)| r.enabled == Some(false)) {
-            Some(format!("turned off by sriov.devices[{i}] (match {})", r.matcher))
+            Some(SkipReason::TurnedOff {
+                rule: i,
+                matcher: r.matcher.to_string(),
+            })
         } else if is_management(cfg, d) && !rule.is_some_and(|(_, r)| r.allow_management) {
-            Some("management NIC (install.management_interface): a rule naming it with allow_management: true selects it".into())
+            Some(SkipReason::Management)
         } else {
             None
         };
@@ -262,8 +337,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         let driver = d.driver.clone().unwrap_or_default();
         plan.pfs.push(PlannedPf {
             address: d.address.clone(),
-            vendor_id: format!("{:04x}", d.vendor_id.unwrap_or(0)),
-            device_id: format!("{:04x}", d.device_id.unwrap_or(0)),
+            vendor_id: hex16(d.vendor_id.unwrap_or(0)),
+            device_id: hex16(d.device_id.unwrap_or(0)),
             serial: d.serial_string(),
             mac: d.mac.clone(),
             interface: d.interfaces.first().cloned(),
@@ -276,7 +351,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             driver,
             num_vfs,
             total_vfs: total,
-            vf_device_id: format!("{:04x}", d.vf_device_id().unwrap_or(0)),
+            vf_device_id: hex16(d.vf_device_id().unwrap_or(0)),
         });
     }
     for (i, used) in rule_used.iter().enumerate() {

@@ -77,10 +77,10 @@ pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         r
     };
     let code = match &result {
-        Ok(c) => *c as u8,
+        Ok(c) => c.code(),
         Err(e) => {
             let _ = writeln!(said, "error: {e:#}");
-            ExitCode::Error as u8
+            ExitCode::Error.code()
         }
     };
     let mut entry = format!(

@@ -13,15 +13,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
-/// A config file larger than this is refused before parsing.
+/// A config file larger than this is refused before parsing (at most this
+/// many bytes + 1 are read).
 pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read { file: PathBuf, source: std::io::Error },
-    #[error("{file}: {size} bytes is too large for an install config (limit {MAX_CONFIG_BYTES})")]
-    TooLarge { file: PathBuf, size: u64 },
+    #[error("{file}: more than {MAX_CONFIG_BYTES} bytes, too large for an install config")]
+    TooLarge { file: PathBuf },
     #[error("{file}: not valid UTF-8 text (byte offset {offset})")]
     NotUtf8 { file: PathBuf, offset: usize },
     #[error("{file}: not valid YAML: {message}")]
@@ -830,18 +831,25 @@ fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
 
 /// Read and parse an install config file.
 pub fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
+    let opened = std::fs::File::open(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    load_from(file, opened)
+}
+
+/// Read and parse an install config from an open file (one inside the
+/// target, opened by the writer's resolver); `file` names it in messages.
+pub fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfig, ConfigError> {
     let read_err = |source| ConfigError::Read {
         file: file.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(file).map_err(read_err)?;
-    if meta.len() > MAX_CONFIG_BYTES {
+    let Some(bytes) = crate::write::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
         return Err(ConfigError::TooLarge {
             file: file.to_owned(),
-            size: meta.len(),
         });
-    }
-    let bytes = std::fs::read(file).map_err(read_err)?;
+    };
     let text = String::from_utf8(bytes).map_err(|e| ConfigError::NotUtf8 {
         file: file.to_owned(),
         offset: e.utf8_error().valid_up_to(),

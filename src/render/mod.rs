@@ -342,9 +342,9 @@ pub fn materialised(plan: &Plan) -> Vec<FileSpec> {
 
 /// The files under /oem: the yip file, the state, and (when VFs are
 /// planned) the tool itself for the unit to run. `binary` is its bytes.
-pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
+pub fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Error> {
     let materialised = materialised(plan);
-    let mut out = vec![spec(STATE_PATH, crate::state::render(plan), 0o600)];
+    let mut out = vec![spec(STATE_PATH, crate::state::render(plan)?, 0o600)];
     if !plan.pfs.is_empty() {
         out.push(FileSpec {
             path: PathBuf::from(BINARY_PATH),
@@ -355,7 +355,7 @@ pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
     if !materialised.is_empty() {
         out.push(spec(YIP_PATH, yip(&materialised), 0o600));
     }
-    out
+    Ok(out)
 }
 
 /// The paths of the files an installed yip file of ours writes (so that
@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn the_yip_file_is_the_only_yaml_under_oem_and_has_no_boot_stage() {
         let plan = plan_with(true);
-        let files = files(&plan, b"bin");
+        let files = files(&plan, b"bin").unwrap_or_else(|e| panic!("{e}"));
         let under_oem_yaml: Vec<_> = files
             .iter()
             .filter(|f| f.path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
@@ -455,7 +455,7 @@ mod tests {
     #[test]
     fn without_vfs_no_unit_no_binary() {
         let plan = plan_with(false);
-        let files = files(&plan, b"bin");
+        let files = files(&plan, b"bin").unwrap_or_else(|e| panic!("{e}"));
         assert!(!files.iter().any(|f| f.path == Path::new(BINARY_PATH)));
         assert!(!materialised(&plan).iter().any(|f| f.path == Path::new(UNIT_PATH)));
         let yip = files

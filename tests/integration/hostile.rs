@@ -264,7 +264,7 @@ fn unreadable_huge_and_non_utf8_config_files() {
     let a_dir = dir.path().join("a-directory.yaml");
     std::fs::create_dir(&a_dir).unwrap();
     for (file, want) in [
-        (&huge, "5242880 bytes is too large for an install config"),
+        (&huge, "more than 4194304 bytes, too large for an install config"),
         (&binary, "not valid UTF-8 text (byte offset 27)"),
         (&missing, "cannot read"),
         (&a_dir, "cannot read"),
@@ -273,6 +273,81 @@ fn unreadable_huge_and_non_utf8_config_files() {
         assert_refused(&file.display().to_string(), &out, file, want);
         assert!(snapshot(target.path()) == before);
     }
+}
+
+/// A FIFO at `path` fed with `#` lines by a thread until its reader goes
+/// away (or 64 MiB, so a reader that never stops cannot fill the memory).
+fn endless_fifo(path: &Path) -> std::thread::JoinHandle<()> {
+    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+    let path = path.to_owned();
+    std::thread::spawn(move || {
+        // Blocks until the reader opens it.
+        let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            return;
+        };
+        let line = [b'#'; 4096];
+        for _ in 0..(64 * 1024 * 1024 / line.len()) {
+            if f.write_all(&line).is_err() {
+                return; // the reader closed it: EPIPE
+            }
+        }
+    })
+}
+
+/// `/dev/zero` and a FIFO report a size of 0: the limit holds on the bytes
+/// read, not on the metadata, so both are refused at once instead of read
+/// without end. The same for the state file of `boot` and `verify`.
+#[test]
+fn endless_config_and_state_files_are_refused_promptly() {
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let target = installed_target(sysfs.path());
+    let before = snapshot(target.path());
+    let dir = tempfile::tempdir().unwrap();
+    let zero = Path::new("/dev/zero");
+    let fifo = dir.path().join("config.fifo");
+    let writer = endless_fifo(&fifo);
+    for file in [zero, fifo.as_path()] {
+        let start = std::time::Instant::now();
+        let out = bin()
+            .args(["apply", "--config"])
+            .arg(file)
+            .arg("--sysfs")
+            .arg(sysfs.path())
+            .arg("--target")
+            .arg(target.path())
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_refused(
+            &file.display().to_string(),
+            &out,
+            file,
+            "more than 4194304 bytes, too large for an install config",
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        assert!(snapshot(target.path()) == before);
+    }
+    writer.join().unwrap();
+    let state_fifo = dir.path().join("state.fifo");
+    let writer = endless_fifo(&state_fifo);
+    for (cmd, state) in [("boot", zero), ("verify", zero), ("boot", state_fifo.as_path())] {
+        let out = bin()
+            .args([cmd, "--sysfs"])
+            .arg(sysfs.path())
+            .arg("--state")
+            .arg(state)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_refused(
+            &format!("{cmd} --state {}", state.display()),
+            &out,
+            state,
+            "more than 4194304 bytes, larger than any state file",
+        );
+    }
+    writer.join().unwrap();
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod support;
 
 mod apply;
 mod boot;
+mod cli;
 mod configure;
 mod detect;
 mod docs;
