@@ -43,7 +43,9 @@ fn set_numvfs(sysfs: &Path, addr: &str, n: &str) {
     std::fs::write(sysfs.join("bus/pci/devices").join(addr).join("sriov_numvfs"), n).unwrap();
 }
 
-const NETDEV: &str = "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 4\n  device_type: netdevice\n";
+/// `operator: none`: the tool alone owns the VFs (with pcidevices, the default,
+/// its controller writes the count and `boot` leaves it alone).
+const NETDEV: &str = "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 4\n  device_type: netdevice\n  operator: none\n";
 
 #[test]
 fn writes_zero_first_when_another_count_is_set_then_is_a_no_op() {
