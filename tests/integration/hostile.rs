@@ -176,7 +176,7 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0 (Intel Corporation 82576 Gigabit Network Connection), but its kernel allows at most 7",
         ),
         (
-            s("sriov:\n  enabled: true\n  label_capable: false\n"),
+            s("sriov:\n  enabled: true\n  label_capable: false\n  operator: sriov-network-operator\n"),
             "sriov.label_capable: false does not work with operator sriov-network-operator",
         ),
         (deep, "not valid YAML"),
