@@ -131,17 +131,27 @@ impl Pipeline {
     }
 }
 
-/// This tool's hand-off files now in `root`'s manifests directory (by
-/// name; the writer removes only those that carry the marker).
+/// This tool's hand-off files now in `root`'s manifests directory: our
+/// name prefix and our marker (someone else's file of a similar name stays).
 pub fn stale_manifests(root: &Path) -> Vec<PathBuf> {
     let dir = render::handoff::MANIFEST_DIR;
-    let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else {
+    let host_dir = root.join(dir.trim_start_matches('/'));
+    let Ok(entries) = std::fs::read_dir(&host_dir) else {
         return vec![];
+    };
+    let ours = |name: &str| {
+        use std::io::Read as _;
+        let mut head = vec![0; render::MARKER.len()];
+        std::fs::symlink_metadata(host_dir.join(name)).is_ok_and(|m| m.is_file())
+            && std::fs::File::open(host_dir.join(name))
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok()
+            && render::owned(&Path::new(dir).join(name), &head)
     };
     let mut out: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(render::handoff::MANIFEST_PREFIX) && n.ends_with(".yaml"))
+        .filter(|n| n.starts_with(render::handoff::MANIFEST_PREFIX) && n.ends_with(".yaml") && ours(n))
         .map(|n| Path::new(dir).join(n))
         .collect();
     out.sort();

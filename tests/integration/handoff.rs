@@ -222,3 +222,42 @@ fn a_changed_plan_removes_the_old_policy_file() {
     assert_eq!(second.len(), 1);
     assert_ne!(first, second, "the policy's content changed, so did its name");
 }
+
+#[test]
+fn someone_elses_manifest_with_a_similar_name_stays() {
+    let hw = two_igb();
+    let sysfs = hw.build();
+    let target = tempfile::tempdir().unwrap();
+    let theirs = target.path().join(MANIFESTS).join("harvester-sriov-custom.yaml");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}")).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "kubectl patch sriovnetworkdevice n1-ens1f0 --type merge -p '{\"spec\":{\"numVFs\":0}}'"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kubectl -n kube-system delete addon harvester-sriov-node-n1"),
+        "{stdout}"
+    );
+    assert!(theirs.exists());
+    assert!(
+        !target
+            .path()
+            .join(MANIFESTS)
+            .join("harvester-sriov-node-n1.yaml")
+            .exists()
+    );
+}
