@@ -1050,6 +1050,42 @@ mod tests {
     }
 
     #[test]
+    fn hand_off_keys_and_defaults() {
+        let p = |t: &str| parse(Path::new("c.yaml"), t);
+        let d = p("sriov:\n  enabled: true\n").unwrap().sriov.unwrap();
+        assert_eq!(d.operator, Operator::Pcidevices);
+        assert_eq!(d.operator_namespace, "sriov-network-operator");
+        assert!(!d.operator_extra_nics && d.network.is_none());
+        let c = p("install:\n  mode: create\n  addons:\n    harvester_pcidevices_controller:\n      enabled: \"yes\"\nos:\n  additionalKernelArguments: \"intel_iommu=on\"\nsriov:\n  enabled: true\n  operator: sriov-network-operator\n  operatorNamespace: sriov-system\n  operatorExtraNics: true\n  network: {name: vms, namespace: tenant-a, vlan: 12}\n").unwrap();
+        assert_eq!(c.pcidevices_addon, Some(true));
+        assert_eq!(c.kernel_args.as_deref(), Some("intel_iommu=on"));
+        let s = c.sriov.unwrap();
+        assert_eq!(s.operator_namespace, "sriov-system");
+        assert!(s.operator_extra_nics);
+        assert_eq!(
+            s.network,
+            Some(Network {
+                name: "vms".into(),
+                namespace: "tenant-a".into(),
+                vlan: Some(12)
+            })
+        );
+        // `-` is fine for pcidevices, refused for the released operator
+        assert!(p("sriov:\n  resource_name: a-b\n").is_ok());
+        assert!(p("sriov:\n  resource_name: a-b\n  operator: sriov-network-operator\n").is_err());
+        // the IOMMU switched off matters only for the operator with vfio-pci
+        let off = "os:\n  additional_kernel_arguments: iommu=off\nsriov:\n  enabled: true\n";
+        assert!(p(off).is_ok());
+        assert!(p(&format!("{off}  operator: sriov-network-operator\n")).is_err());
+        assert!(
+            p(&format!(
+                "{off}  operator: sriov-network-operator\n  device_type: netdevice\n"
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn resource_names() {
         assert!(valid_resource_name("sriovnics"));
         assert!(valid_resource_name("a_b-c9"));
