@@ -347,7 +347,8 @@ pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 ));
             }
             let line = if plan.operator == Operator::Pcidevices {
-                owned_by_pcidevices(pf, d, &plan)
+                let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
+                owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?
             } else {
                 enforce(&opts.sysfs, pf, d, &plan)?
             };
