@@ -345,6 +345,12 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_label_is_one_kubelet_may_set_on_itself() {
+        let label = format!("{POLICY_LABEL_PREFIX}{}", "0123456789");
+        assert_eq!(crate::intent::labels::check(&label, "true"), Ok(()));
+    }
+
+    #[test]
     fn pcidevices_names_are_the_generators() {
         assert_eq!(pcidevices_name("Node-D", "ENS1f0"), "node-d-ens1f0");
     }
