@@ -110,6 +110,10 @@ pub enum PlanError {
         "{file}: sriov.label_capable: false does not work with operator sriov-network-operator: its config daemon selects nodes by the {label} label"
     )]
     LabelNeeded { file: String, label: &'static str },
+    #[error(
+        "{file}: sriov.resource_name: {name:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'"
+    )]
+    ResourceName { file: String, name: String },
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
@@ -236,6 +240,16 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         return Err(PlanError::LabelNeeded {
             file,
             label: crate::intent::labels::CAPABLE,
+        });
+    }
+    // The config loader checks this too; answers from the console reach here directly.
+    if sriov.enabled
+        && sriov.operator == Operator::SriovNetworkOperator
+        && !crate::intent::config::released_resource_name(&sriov.resource_name)
+    {
+        return Err(PlanError::ResourceName {
+            file,
+            name: sriov.resource_name.clone(),
         });
     }
     let mut plan = Plan {
