@@ -364,6 +364,13 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             crate::intent::config::PCIDEVICES_ADDON_KEY
         ));
     }
+    if sriov.enabled && !plan.pfs.is_empty() && sriov.operator == Operator::Pcidevices && plan.node.len() > 63
+    {
+        plan.warnings.push(format!(
+            "operator pcidevices: node name {:?} is longer than 63 characters, so it cannot be the value of pcidevices' `nodename` label: its controller cannot track this node's objects",
+            plan.node
+        ));
+    }
     if sriov.enabled && plan.pfs.is_empty() {
         plan.warnings.push(
             "SR-IOV is enabled, but no SR-IOV NIC on this node can be used (see the skipped list)".into(),
