@@ -55,7 +55,12 @@ pub enum Command {
     /// nothing to do (no URL, no sriov section); 2: nothing written (bad config, failed download,
     /// --strict with warnings).
     Hook(HookArgs),
-    /// Remove exactly what `apply` wrote.
+    /// Print this node's hand-off objects (from its state) for `kubectl apply -f -`.
+    ///
+    /// rke2 applies the manifests directory on server nodes only: on a join
+    /// (agent) node, pipe this into `kubectl apply -f -` with cluster access.
+    Handoff(HandoffArgs),
+    /// Remove exactly what `apply` wrote, and say what stays in the cluster.
     Remove(RemoveArgs),
     /// Compare the node with the plan: VF counts, VF drivers, the files in the target.
     Verify(VerifyArgs),
@@ -119,6 +124,15 @@ pub struct BootArgs {
     /// Seconds to wait for a PF's driver to appear.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait: u64,
+}
+
+// The options of `handoff`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct HandoffArgs {
+    /// The state written by `apply` [default: /oem/harvester-sriov/state.json; an older
+    /// version's state.yaml there is read].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 // The options of `configure`, as parsed: the command reads them as they are.

@@ -67,6 +67,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Boot(args) => commands::boot::run(args, &mut stdout),
         Command::Configure(args) => commands::configure::run(args, &mut stdout, &mut stderr),
         Command::Hook(args) => commands::hook::run(args, &mut stdout, &mut stderr),
+        Command::Handoff(args) => commands::handoff::run(args, &mut stdout),
         Command::Remove(args) => commands::apply::cmd_remove(args, &mut stdout),
         Command::Verify(args) => commands::verify::run(args, &mut stdout),
     }

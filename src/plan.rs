@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::intent::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
+use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
@@ -75,6 +75,8 @@ pub enum SkipReason {
     TurnedOff { rule: usize, matcher: String },
     /// The install's management NIC, not selected with `allow_management`.
     Management,
+    /// The chosen hand-off cannot take this PF (its reason, with what to do).
+    HandoffRefuses(String),
     /// A reason read back from a state file: only its text is known.
     Recorded(String),
 }
@@ -101,7 +103,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Management => f.write_str(
                 "management NIC (install.management_interface): a rule naming it with allow_management: true selects it",
             ),
-            SkipReason::Recorded(text) => f.write_str(text),
+            SkipReason::HandoffRefuses(text) | SkipReason::Recorded(text) => f.write_str(text),
         }
     }
 }
@@ -136,6 +138,12 @@ pub struct Plan {
     pub device_type: DeviceType,
     pub operator: Operator,
     pub resource_name: String,
+    /// Namespace of sriov-network-operator's objects.
+    #[serde(default = "default_namespace")]
+    pub operator_namespace: String,
+    /// The optional `SriovNetwork`.
+    #[serde(default)]
+    pub network: Option<Network>,
     #[serde(default)]
     pub mtu: Option<u32>,
     /// Node labels to write (empty: no label file).
@@ -176,6 +184,10 @@ pub enum PlanError {
         "{file}: sriov.label_capable: false does not work with operator sriov-network-operator: its config daemon selects nodes by the {label} label"
     )]
     LabelNeeded { file: String, label: &'static str },
+    #[error(
+        "{file}: sriov.resource_name: {name:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'"
+    )]
+    ResourceName { file: String, name: String },
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
@@ -225,6 +237,50 @@ fn display_name(d: &Device) -> String {
     format!("{} {}", d.vendor_name(), d.device_name())
 }
 
+fn default_namespace() -> String {
+    crate::intent::config::DEFAULT_OPERATOR_NAMESPACE.into()
+}
+
+/// Why the chosen cluster-side owner cannot take this PF, or `None`.
+fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<String>) -> Option<String> {
+    let vendor = crate::scan::pci::id(d.vendor_id).unwrap_or_default();
+    let device = crate::scan::pci::id(d.device_id).unwrap_or_default();
+    match sriov.operator {
+        // harvester/pcidevices:pkg/util/nichelper/helper.go generates objects
+        // only for non-management NICs, and its controller deletes any other
+        // object labelled with the node every 30 s; it writes sriov_numvfs,
+        // which mlx4_core refuses (ENOENT).
+        Operator::Pcidevices if management => Some(
+            "management NIC: pcidevices skips members of mgmt-bo/mgmt-br and deletes an object for one; use operator: none for it".into(),
+        ),
+        Operator::Pcidevices if d.status() == Status::DriverParamOnly => Some(format!(
+            "{}: VFs only from the module parameter, and pcidevices writes sriov_numvfs (ENOENT): use operator: none",
+            d.driver.as_deref().unwrap_or("the driver")
+        )),
+        // The operator's daemon skips a PF without a netdev, so a policy
+        // for it would select nothing.
+        Operator::SriovNetworkOperator if d.interfaces.is_empty() => Some(
+            "no network interface: sriov-network-operator skips such a PF, a policy would select nothing".into(),
+        ),
+        Operator::SriovNetworkOperator if !crate::render::handoff::operator_supports(&vendor, &device) => {
+            let vf = crate::scan::pci::id(d.vf_device_id()).unwrap_or_default();
+            let line = crate::render::handoff::supported_extra_nics_line(&vendor, &device, &vf);
+            if sriov.operator_extra_nics {
+                notices.push(format!(
+                    "{} ({vendor}:{device}) is not in sriov-network-operator's default supported-nic-ids; handed over because sriov.operator_extra_nics is true: the chart needs {line}",
+                    d.address
+                ));
+                None
+            } else {
+                Some(format!(
+                    "{vendor}:{device} is not in sriov-network-operator's supported-nic-ids (its webhook refuses the policy, its daemon skips the NIC): install the chart with {line} and set sriov.operator_extra_nics: true"
+                ))
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Why a PF cannot be used, or `None` when it can.
 fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
     if !d.is_network() {
@@ -260,6 +316,16 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             label: crate::intent::labels::CAPABLE,
         });
     }
+    // The config loader checks this too; answers from the console reach here directly.
+    if sriov.enabled
+        && sriov.operator == Operator::SriovNetworkOperator
+        && !crate::intent::config::released_resource_name(&sriov.resource_name)
+    {
+        return Err(PlanError::ResourceName {
+            file,
+            name: sriov.resource_name.clone(),
+        });
+    }
     let mut plan = Plan {
         version: STATE_VERSION,
         node,
@@ -267,6 +333,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         device_type: sriov.device_type,
         operator: sriov.operator,
         resource_name: sriov.resource_name.clone(),
+        operator_namespace: sriov.operator_namespace.clone(),
+        network: sriov.network.clone(),
         mtu: sriov.mtu,
         labels: BTreeMap::new(),
         pfs: vec![],
@@ -304,7 +372,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         } else if is_management(cfg, d) && !rule.is_some_and(|(_, r)| r.allow_management) {
             Some(SkipReason::Management)
         } else {
-            None
+            owner_refuses(d, sriov, is_management(cfg, d), &mut plan.notices).map(SkipReason::HandoffRefuses)
         };
         if let Some(reason) = reason {
             plan.skipped.push(skip(reason));
@@ -361,6 +429,24 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
                 sriov.devices[i].matcher
             ));
         }
+    }
+    if sriov.enabled
+        && !plan.pfs.is_empty()
+        && sriov.operator == Operator::Pcidevices
+        && cfg.install_mode.as_deref() == Some("create")
+        && cfg.pcidevices_addon != Some(true)
+    {
+        plan.warnings.push(format!(
+            "operator pcidevices: Harvester's pcidevices addon is off unless {} is true in this create node's config (harvester/addons:pkg/templates/rancherd-22-addons.yaml); without it nothing creates the VFs",
+            crate::intent::config::PCIDEVICES_ADDON_KEY
+        ));
+    }
+    if sriov.enabled && !plan.pfs.is_empty() && sriov.operator == Operator::Pcidevices && plan.node.len() > 63
+    {
+        plan.warnings.push(format!(
+            "operator pcidevices: node name {:?} is longer than 63 characters, so it cannot be the value of pcidevices' `nodename` label: its controller cannot track this node's objects",
+            plan.node
+        ));
     }
     if sriov.enabled && plan.pfs.is_empty() {
         plan.warnings.push(

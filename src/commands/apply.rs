@@ -122,12 +122,23 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
 /// unit's enable symlink. Files without our marker are never touched.
 pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, dry_run) = (args.target.as_path(), args.dry_run);
+    // The state says what was handed over: read it before it goes.
+    let mut handed_over = None;
+    for logical in [render::STATE_PATH, render::OLD_STATE_PATH] {
+        if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
+            handed_over = Some(crate::state::load_from(&host, file)?);
+            break;
+        }
+    }
     let mut remove: Vec<PathBuf> = render::OEM_PATHS
         .iter()
         .chain(render::MATERIALISED_PATHS)
         .map(PathBuf::from)
         .collect();
-    for p in installed_yip_paths(root) {
+    for p in installed_yip_paths(root)
+        .into_iter()
+        .chain(crate::pipeline::stale_manifests(root))
+    {
         if !remove.contains(&p) {
             remove.push(p);
         }
@@ -176,6 +187,18 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             out,
             "the VFs that exist now stay until the next boot; run `systemctl daemon-reload` to forget the unit"
         )?;
+    }
+    if let Some(plan) = handed_over {
+        let commands = render::handoff::leftovers(&plan);
+        if !commands.is_empty() {
+            writeln!(
+                out,
+                "stays in the cluster (rke2 deletes nothing when a manifest file goes); to take it out, with cluster access:"
+            )?;
+            for c in commands {
+                writeln!(out, "  {c}")?;
+            }
+        }
     }
     Ok(ExitCode::Success)
 }

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 
 use crate::ExitCode;
 use crate::cli::BootArgs;
-use crate::intent::config::DeviceType;
+use crate::intent::config::{DeviceType, Operator};
 use crate::plan::{Method, Plan, PlannedPf};
 use crate::scan::device::Device;
 use crate::scan::sysfs::{self, ScanOptions};
@@ -185,6 +185,27 @@ fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
     Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
 }
 
+/// With pcidevices the controller is the one writer of `sriov_numvfs` (it
+/// writes `spec.numVFs` without 0 first: a count written here would fight a
+/// count changed in the UI) and binds VFs itself
+/// (harvester/pcidevices:pkg/controller/sriovdevice/sriovdevice_controller.go).
+fn owned_by_pcidevices(pf: &PlannedPf, d: &Device, plan: &Plan) -> String {
+    let name = pf.interface.as_deref().map_or_else(
+        || "its SRIOVNetworkDevice".to_owned(),
+        |nic| {
+            format!(
+                "SRIOVNetworkDevice {}",
+                crate::render::handoff::pcidevices_name(&plan.node, nic)
+            )
+        },
+    );
+    format!(
+        "{} VFs now; the count is pcidevices' ({name}, {} in the hand-off): nothing written",
+        d.kernel_num(),
+        pf.num_vfs
+    )
+}
+
 /// Make one PF's VF count right. Returns the log line's tail.
 fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
     let device_type = plan.device_type;
@@ -332,7 +353,12 @@ pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     pf.driver
                 ));
             }
-            let line = enforce(&opts.sysfs, pf, d, &plan)?;
+            let line = if plan.operator == Operator::Pcidevices {
+                let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
+                owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?
+            } else {
+                enforce(&opts.sysfs, pf, d, &plan)?
+            };
             Ok(match moved {
                 Some(m) => format!("{m}; {line}"),
                 None => line,

@@ -336,11 +336,11 @@ mod tests {
         let (code, out, _) = go(&opts(&t, Some(c), None), &mut s);
         assert_eq!(code, ExitCode::Success, "{out}");
         assert!(out.contains("eth0"), "{out}");
-        // default: min(8, kernel total 7) = 7, vfio-pci, sriov-network-operator
+        // default: min(8, kernel total 7) = 7, vfio-pci, pcidevices
         let st = state(&t);
         assert!(st.contains("\"num_vfs\": 7"), "{st}");
         assert!(st.contains("\"device_type\": \"vfio-pci\""), "{st}");
-        assert!(st.contains("\"operator\": \"sriov-network-operator\""), "{st}");
+        assert!(st.contains("\"operator\": \"pcidevices\""), "{st}");
         assert_eq!(s.asked.len(), 6, "{:?}", s.asked);
     }
 

@@ -38,6 +38,11 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
             }
         };
         report.pfs_checked += 1;
+        if plan.operator == crate::intent::config::Operator::Pcidevices {
+            // The pcidevices controller owns the count (the UI may change it)
+            // and binds only claimed VFs: nothing of ours to compare.
+            continue;
+        }
         let now = d.kernel_num();
         if now != pf.num_vfs {
             report.differences.push(format!(

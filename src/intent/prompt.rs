@@ -333,8 +333,14 @@ pub(crate) fn wizard(
         p,
         "Hand the VFs over to",
         &[
-            (Operator::SriovNetworkOperator, "sriov-network-operator"),
-            (Operator::Pcidevices, "pcidevices (Harvester addon)"),
+            (
+                Operator::Pcidevices,
+                "pcidevices (Harvester's addon: its controller creates the VFs)"
+            ),
+            (
+                Operator::SriovNetworkOperator,
+                "sriov-network-operator (installed separately)"
+            ),
             (Operator::None, "none (only create VFs at boot)"),
         ],
         base.operator

@@ -26,7 +26,14 @@ pub fn describe(plan: &Plan) -> String {
     if plan.pfs.is_empty() {
         let _ = writeln!(s, "VFs at every boot: none");
     } else {
-        let _ = writeln!(s, "VFs at every boot:");
+        if plan.operator == crate::intent::config::Operator::Pcidevices {
+            let _ = writeln!(
+                s,
+                "VFs (created by the pcidevices controller from the hand-off; boot leaves the count to it):"
+            );
+        } else {
+            let _ = writeln!(s, "VFs at every boot:");
+        }
         for p in &plan.pfs {
             let _ = writeln!(
                 s,

@@ -166,6 +166,45 @@ pub fn hardware(case: &str) -> Tree {
             }
             .function(),
         ),
+        // pcidevices on a node whose name has dots: the hand-off file name
+        // must not be cut at the first dot (rke2's Addon name); a management
+        // NIC let in by a rule and an mlx4 card are refused in this mode.
+        "pcidevices-dotted-node" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(igb("0000:03:00.0", "eno2", "52:54:00:12:34:03").function())
+            .function(
+                Nic {
+                    address: "0000:5e:00.0",
+                    ids: (0x15b3, 0x1007),
+                    vf_device: 0x1004,
+                    driver: Some("mlx4_core"),
+                    ifname: Some("ens3"),
+                    mac: "24:8a:07:00:00:01",
+                    total: (16, 16),
+                    num_vfs: 0,
+                    serial: None,
+                }
+                .function(),
+            ),
+        // sriov-network-operator: an I350 (not in the chart's supported-nic-ids)
+        // and a PF without a netdev are refused; the 82576 gets a policy.
+        "operator-unsupported-nics" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(
+                Nic {
+                    ids: (0x8086, 0x1521),
+                    vf_device: 0x1520,
+                    ..igb("0000:04:00.0", "ens4f0", "a0:36:9f:00:00:01")
+                }
+                .function(),
+            )
+            .function(
+                Nic {
+                    ifname: None,
+                    ..igb("0000:05:00.0", "unused", "52:54:00:12:34:05")
+                }
+                .function(),
+            ),
         other => panic!("no hardware for case {other}"),
     }
 }
@@ -582,7 +621,7 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         "oem/95_harvester-sriov.yaml",
         "oem/harvester-sriov/state.json",
         "etc/systemd/system/harvester-sriov.service",
-        "var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml",
+        "var/lib/rancher/rke2/server/manifests/harvester-sriov-",
         "(the unit's enable link)",
     ] {
         assert!(said.contains(gone), "{gone} not in: {said}");
@@ -593,6 +632,18 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
         .collect();
     assert_eq!(files, [PathBuf::from("etc/modprobe.d/other.conf")]);
+    // rke2 deletes nothing when a manifest goes: remove says what stays and how
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("stays in the cluster"), "{stdout}");
+    for want in [
+        "kubectl -n sriov-network-operator delete sriovnetworknodepolicy harvester-sriov-",
+        "kubectl -n sriov-network-operator delete sriovnetwork sriov-vms",
+        "kubectl -n kube-system delete addon harvester-sriov-policy-",
+        "kubectl -n kube-system delete addon harvester-sriov-network-sriov-vms",
+        "kubectl label node node-a harvester-sriov.io/policy-",
+    ] {
+        assert!(stdout.contains(want), "{want}\n{stdout}");
+    }
     let again = bin()
         .args(["remove", "--target"])
         .arg(target.path())

@@ -90,7 +90,7 @@ fn happy_path_then_saved_answers_give_identical_files() {
     key(&mut p, DOWN);
     key(&mut p, ENTER);
     p.exp_string("Hand the VFs over to").unwrap();
-    key(&mut p, DOWN);
+    // pcidevices, the default
     key(&mut p, ENTER);
     p.exp_string("3 of 7 VFs").unwrap();
     p.exp_string("Write these files into").unwrap();
@@ -303,6 +303,7 @@ fn now_writes_what_boot_would_and_creates_the_vfs() {
     key(&mut p, DOWN); // netdevice: no vfio-pci binding on this copy of sysfs
     key(&mut p, ENTER);
     p.exp_string("Hand the VFs over to").unwrap();
+    key(&mut p, DOWN); // sriov-network-operator: boot writes the count (pcidevices' controller would)
     key(&mut p, ENTER);
     p.exp_string("Write these files into").unwrap();
     key(&mut p, ENTER);

@@ -315,6 +315,13 @@ fn every_config_sample_applies_against_the_sample_sysfs() {
             );
         }
         assert!(files.iter().all(|f| f.starts_with("oem/")), "{files:?}");
+        // the hand-off (a per-node or per-policy file) is written at boot by the yip file
+        let yip = std::fs::read_to_string(t.path().join("oem/95_harvester-sriov.yaml")).unwrap();
+        assert!(
+            yip.contains("path: \"/var/lib/rancher/rke2/server/manifests/harvester-sriov-"),
+            "{}: no hand-off file in the yip file",
+            cfg.display()
+        );
         let state = std::fs::read_to_string(t.path().join("oem/harvester-sriov/state.json")).unwrap();
         assert!(
             state.contains("\"address\": \"0000:01:00.0\""),

@@ -123,6 +123,44 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "sriov-config: not valid JSON",
         ),
         (
+            s("sriov:\n  operator: sriov-network-operator\n  resource_name: sriov-nics\n"),
+            "sriov.resource_name: \"sriov-nics\" is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$)",
+        ),
+        (
+            s("sriov:\n  resource_name: sriov-nics\n  operatorNamespace: Sriov\n"),
+            "sriov.operator_namespace: \"Sriov\" is not a valid namespace",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  operator_extra_nics: maybe\n"),
+            "sriov.operator_extra_nics: expected true or false",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {namespace: default}\n"),
+            "sriov.network.name: is missing",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {name: vms, vlan: 4095}\n"),
+            "sriov.network.vlan: expected a whole number from 0 to 4094, got 4095",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {name: vms.a}\n"),
+            "sriov.network.name: \"vms.a\" is not a valid name",
+        ),
+        (
+            s("sriov:\n  network: {name: vms, vlann: 3}\n"),
+            "sriov.network.vlann: unknown key (did you mean `vlan`?)",
+        ),
+        (
+            s("sriov:\n  operator: pcidevices\n  network: {name: vms}\n"),
+            "sriov.network: a SriovNetwork is an object of sriov-network-operator, but sriov.operator is pcidevices",
+        ),
+        (
+            s(
+                "os:\n  additional_kernel_arguments: \"intel_iommu=off quiet\"\nsriov:\n  enabled: true\n  operator: sriov-network-operator\n",
+            ),
+            "os.additional_kernel_arguments: \"intel_iommu=off\" turns off what sriov-network-operator needs for vfio-pci",
+        ),
+        (
             s("sriov-config: '{\"sriov_enabled\": true, \"num_vfs\": 0}'\n"),
             "sriov-config.num_vfs: must be at least 1 when sriov_enabled is true",
         ),
@@ -188,7 +226,7 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0 (Intel Corporation 82576 Gigabit Network Connection), but its kernel allows at most 7",
         ),
         (
-            s("sriov:\n  enabled: true\n  label_capable: false\n"),
+            s("sriov:\n  enabled: true\n  label_capable: false\n  operator: sriov-network-operator\n"),
             "sriov.label_capable: false does not work with operator sriov-network-operator",
         ),
         (deep, "not valid YAML"),

@@ -13,6 +13,7 @@ mod detect;
 mod docs;
 mod e2e;
 mod fuzz_replay;
+mod handoff;
 mod hook;
 mod hostile;
 mod lspci;

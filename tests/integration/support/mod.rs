@@ -60,7 +60,7 @@ pub fn materialise(target: &Path) -> Vec<PathBuf> {
             let wants = target.join("etc/systemd/system/multi-user.target.wants");
             std::fs::create_dir_all(&wants).unwrap();
             let link = wants.join(unit);
-            if !link.exists() {
+            if std::fs::symlink_metadata(&link).is_err() {
                 std::os::unix::fs::symlink(format!("/etc/systemd/system/{unit}"), &link).unwrap();
             }
         }
