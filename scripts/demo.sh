@@ -23,5 +23,6 @@ echo
 echo "\$ harvester-sriov verify --sysfs $sysfs --target $root   # before boot: VFs not yet as planned"
 "$bin" verify --sysfs "$sysfs" --target "$root" || true
 echo
-echo "== $root/oem/95_harvester-sriov.yaml (the cloud-init file Elemental runs at every boot)"
+echo "== $root/oem/95_harvester-sriov.yaml (the yip file Elemental runs at every boot: it writes the"
+echo "== files outside /oem and enables harvester-sriov.service, which creates the VFs before rke2)"
 cat "$root/oem/95_harvester-sriov.yaml"

@@ -35,7 +35,10 @@ pub enum Command {
     Detect(DetectArgs),
     /// Show what `apply` would do for an install config, with a diff against the target. Writes nothing.
     Plan(PlanArgs),
-    /// Write the node's SR-IOV files (cloud-init, state, modprobe.d, labels, operator manifests) into the target.
+    /// Write the node's SR-IOV files under ROOT/oem (the yip file, the state, the tool itself).
+    ///
+    /// Everything outside /oem (modprobe.d, the rke2 label file, the manifests, the systemd unit)
+    /// is written by the yip file at every boot; --now also writes it and creates the VFs now.
     Apply(ApplyArgs),
     /// Create the planned VFs now (run at every boot by the cloud-init file).
     Boot(BootArgs),
@@ -45,8 +48,12 @@ pub enum Command {
     Configure(ConfigureArgs),
     /// Installer hook (os.after_install_chroot_commands): apply the install config's `sriov` section.
     ///
-    /// The config is FILE, else ROOT/oem/harvester.config, else ROOT/oem/userdata.yaml.
-    /// Warnings exit 0 (a non-zero exit aborts the Harvester installation) unless --strict.
+    /// The config is --config FILE, else --config-url URL, else the URL in
+    /// $HARVESTER_STREAMDISK_CLOUDINIT_URL (the installer's install.config_url), fetched with curl.
+    /// Every run is appended to ROOT/oem/harvester-sriov/hook.log: the installer ignores the exit
+    /// status and the output of these commands, so the log is the record. Exit 0: applied, or
+    /// nothing to do (no URL, no sriov section); 2: nothing written (bad config, failed download,
+    /// --strict with warnings).
     Hook(HookArgs),
     /// Print this node's hand-off objects (from its state) for `kubectl apply -f -`.
     ///
@@ -99,6 +106,10 @@ pub struct ApplyArgs {
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// On a running node: also write the files outside /oem (as the yip file does at every boot)
+    /// and create the VFs now, as the unit would.
+    #[arg(long)]
+    pub now: bool,
 }
 
 // The options of `boot`, as parsed: the command reads them as they are.
@@ -106,8 +117,10 @@ pub struct ApplyArgs {
 pub struct BootArgs {
     #[arg(long, value_name = "DIR", default_value = "/sys")]
     pub sysfs: PathBuf,
-    #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
-    pub state: PathBuf,
+    /// The state written by `apply` [default: /oem/harvester-sriov/state.json; an older
+    /// version's state.yaml there is read with a notice].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Seconds to wait for a PF's driver to appear.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait: u64,
@@ -116,8 +129,10 @@ pub struct BootArgs {
 // The options of `handoff`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct HandoffArgs {
-    #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
-    pub state: PathBuf,
+    /// The state written by `apply` [default: /oem/harvester-sriov/state.json; an older
+    /// version's state.yaml there is read].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 // The options of `configure`, as parsed: the command reads them as they are.
@@ -136,19 +151,27 @@ pub struct ConfigureArgs {
     /// Show what would change; write nothing into the target.
     #[arg(long)]
     pub dry_run: bool,
+    /// On a running node: also write the files outside /oem (as the yip file does at every boot)
+    /// and create the VFs now, as the unit would.
+    #[arg(long)]
+    pub now: bool,
 }
 
 // The options of `hook`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// The install config; default: looked up under --target.
+    /// The install config file (instead of fetching the URL).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Fetch the install config from URL [default: $HARVESTER_STREAMDISK_CLOUDINIT_URL].
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
+    pub config_url: Option<String>,
     #[arg(long, value_name = "DIR", default_value = "/sys")]
     pub sysfs: PathBuf,
     #[arg(long, value_name = "ROOT", default_value = "/")]
     pub target: PathBuf,
-    /// Treat warnings (a rule matching nothing, no usable NIC) as failures: exit 2, write nothing.
+    /// Treat warnings (a rule matching nothing, no usable NIC) as failures: write nothing, exit 2.
+    /// It cannot stop the installation (nothing checks the exit status): hook.log says why.
     #[arg(long)]
     pub strict: bool,
 }
@@ -167,7 +190,7 @@ pub struct RemoveArgs {
 pub struct VerifyArgs {
     #[arg(long, value_name = "DIR", default_value = "/sys")]
     pub sysfs: PathBuf,
-    /// The state written by `apply` (default: ROOT/oem/harvester-sriov/state.yaml).
+    /// The state written by `apply` (default: ROOT/oem/harvester-sriov/state.json).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     #[arg(long, value_name = "ROOT", default_value = "/")]

@@ -87,9 +87,11 @@ impl Pipeline {
             None => own_binary()?,
         };
         let files = render::files(&plan, &binary).context("rendering the state file")?;
-        let remove = render::ALL_PATHS
+        let remove = render::OEM_PATHS
             .iter()
             .map(PathBuf::from)
+            // the log and the answers are not the plan's: a new plan keeps them
+            .filter(|p| *p != Path::new(render::HOOK_LOG_PATH) && *p != Path::new(render::ANSWERS_PATH))
             .filter(|p| !files.iter().any(|f| f.path == *p))
             .collect();
         Ok(Pipeline {
@@ -100,15 +102,38 @@ impl Pipeline {
         })
     }
 
-    /// What to remove in `root`: the fixed paths this plan does not write,
-    /// and hand-off files of an earlier plan (another policy hash, a renamed node).
+    /// For a running node (`--now`): also write the files the yip file writes
+    /// at every boot, as it would, and remove those of an earlier plan this
+    /// one no longer has (the fixed paths, the ones the installed yip file
+    /// names, and our hand-off files of another name).
+    pub fn materialise(&mut self, root: &Path) {
+        let extra = render::materialised(&self.plan);
+        let mut gone: Vec<PathBuf> = render::MATERIALISED_PATHS.iter().map(PathBuf::from).collect();
+        gone.extend(installed_yip_paths(root));
+        gone.extend(stale_manifests(root));
+        self.files.extend(extra);
+        for p in gone {
+            if !self.files.iter().any(|f| f.path == p) && !self.remove.contains(&p) {
+                self.remove.push(p);
+            }
+        }
+    }
+
+    /// What to remove in `root`: the paths this plan does not write (under
+    /// /oem, and with `--now` outside it), and our hand-off files of an
+    /// earlier plan (another policy hash, a renamed node) that the yip file
+    /// wrote at boot: the yip file writes the new ones but deletes nothing.
     fn removals(&self, root: &Path) -> Vec<PathBuf> {
         let mut remove = self.remove.clone();
-        remove.extend(
-            stale_manifests(root)
-                .into_iter()
-                .filter(|p| !self.files.iter().any(|f| f.path == *p)),
-        );
+        let wanted: Vec<PathBuf> = render::manifests(&self.plan)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        for p in stale_manifests(root) {
+            if !wanted.contains(&p) && !self.files.iter().any(|f| f.path == p) && !remove.contains(&p) {
+                remove.push(p);
+            }
+        }
         remove
     }
 
@@ -128,6 +153,18 @@ impl Pipeline {
             &self.removals(root),
             &render::owned,
         )?)
+    }
+}
+
+/// The files outside /oem that the yip file installed in `root` writes at
+/// boot (empty when there is none, or it is not ours).
+pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
+    // through the writer's resolver, like every read of the target
+    match crate::write::read_file(root, Path::new(render::YIP_PATH), 4 * 1024 * 1024) {
+        Ok(Some((_, bytes))) if bytes.starts_with(render::MARKER.as_bytes()) => {
+            render::paths_in_yip(&String::from_utf8_lossy(&bytes))
+        }
+        _ => vec![],
     }
 }
 

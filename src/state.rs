@@ -1,11 +1,14 @@
 //! The state file: the resolved plan that `boot` enforces at every start
 //! and `verify` compares with. Its format is rendered and parsed here only.
+//!
+//! It is JSON in `/oem/harvester-sriov/state.json`: not a `*.yaml`, which yip
+//! would load as a cloud-config at every stage (mudler/yip:`pkg/executor/default.go`
+//! `dirOps`). A `state.yaml` of an older version is still read, with a notice.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::plan::{Plan, STATE_VERSION};
-use crate::render::{header, yaml};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -53,7 +56,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
         file: file.to_owned(),
         message,
     };
-    let plan: Plan = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let plan: Plan = if file.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?
+    } else {
+        serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?
+    };
     if plan.version != STATE_VERSION {
         return Err(invalid(format!(
             "version {} (this harvester-sriov reads version {STATE_VERSION})",
@@ -68,19 +75,34 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     Ok(plan)
 }
 
-/// The state file's bytes. An error when the plan cannot be serialised
-/// (never `null`: `boot` would then enforce nothing).
+/// The state file's bytes: pretty JSON, one field per line, ending in a
+/// newline. An error when the plan cannot be serialised (never `null`:
+/// `boot` would then enforce nothing).
 pub fn render(plan: &Plan) -> Result<String, serde_json::Error> {
     document(plan)
 }
 
-/// Our header and `value` as YAML.
 fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    Ok(format!(
-        "{}{}",
-        header(),
-        yaml::to_string(&serde_json::to_value(value)?)
-    ))
+    let mut text = serde_json::to_string_pretty(&serde_json::to_value(value)?)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The state file to read when none is named: `state.json` under `root`, else
+/// an older version's `state.yaml` (with a notice for the caller to print).
+pub fn default_path(root: &Path) -> (PathBuf, Option<String>) {
+    let at = |p: &str| root.join(p.trim_start_matches('/'));
+    let json = at(crate::render::STATE_PATH);
+    let old = at(crate::render::OLD_STATE_PATH);
+    if !json.exists() && old.is_file() {
+        let notice = format!(
+            "notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
+            old.display(),
+            json.display()
+        );
+        return (old, Some(notice));
+    }
+    (json, None)
 }
 
 #[cfg(test)]
@@ -93,9 +115,6 @@ mod tests {
         assert!(super::document(&bad).is_err());
         let good: std::collections::BTreeMap<String, u8> = [("a".to_owned(), 1)].into();
         let text = super::document(&good).unwrap_or_default();
-        assert!(
-            text.starts_with(crate::render::MARKER) && text.ends_with("a: 1\n"),
-            "{text}"
-        );
+        assert_eq!(text, "{\n  \"a\": 1\n}\n");
     }
 }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::ExitCode;
 use crate::cli::{ApplyArgs, Format, PlanArgs, RemoveArgs};
-use crate::pipeline::{Pipeline, Target, warn, write_out};
+use crate::pipeline::{Pipeline, Target, installed_yip_paths, warn, write_out};
 use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
-use crate::write::{self, Change};
+use crate::write::{self, Change, LinkState};
 
 pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (config, format) = (&args.config, args.format);
@@ -38,6 +38,16 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
                     })
                 })
                 .collect();
+            // The files outside /oem, as the yip file writes them at every boot.
+            let mut files = files;
+            for f in render::materialised(&p.plan) {
+                files.push(serde_json::json!({
+                    "path": f.path,
+                    "change": "at-boot",
+                    "mode": format!("{:04o}", f.mode),
+                    "contents": String::from_utf8_lossy(&f.contents),
+                }));
+            }
             let doc = serde_json::json!({"plan": p.plan, "notices": p.plan.notices, "warnings": p.plan.warnings, "files": files});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
@@ -46,6 +56,13 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             out.write_all(describe(&p.plan).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
             out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
+            let at_boot = render::materialised(&p.plan);
+            if !at_boot.is_empty() {
+                writeln!(out, "written at every boot by {}:", render::YIP_PATH)?;
+                for f in at_boot {
+                    writeln!(out, "  at boot   {}", f.path.display())?;
+                }
+            }
         }
     }
     Ok(ExitCode::Success)
@@ -62,42 +79,114 @@ pub fn cmd_apply(args: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
     };
-    let p = Pipeline::build(target, &cfg, &sriov)?;
+    let mut p = Pipeline::build(target, &cfg, &sriov)?;
+    if args.now {
+        p.materialise(&target.root);
+    }
     write_out(&p, &target.root, args.dry_run, out, err)?;
+    if args.now && !args.dry_run {
+        return boot_now(&p, target, out);
+    }
+    if !args.now && target.root == Path::new("/") {
+        writeln!(
+            err,
+            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan) and creates the VFs now"
+        )?;
+    }
     Ok(ExitCode::Success)
 }
 
+/// `--now`: create the VFs right away, as the unit does at boot.
+pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if p.plan.pfs.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    writeln!(
+        out,
+        "creating the VFs now (as {} does at every boot):",
+        render::UNIT_NAME
+    )?;
+    crate::commands::boot::run(
+        &crate::cli::BootArgs {
+            sysfs: target.sysfs.clone(),
+            state: Some(target.root.join(render::STATE_PATH.trim_start_matches('/'))),
+            wait: 30,
+        },
+        out,
+    )
+}
+
+/// Remove everything of the tool: its files under /oem (so nothing re-creates
+/// the rest at the next boot), the copies the yip file wrote outside /oem at
+/// boot (modprobe.d, the rke2 label file, the manifests, the unit), and the
+/// unit's enable symlink. Files without our marker are never touched.
 pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, dry_run) = (args.target.as_path(), args.dry_run);
     // The state says what was handed over: read it before it goes.
-    let state = root.join(render::STATE_PATH.trim_start_matches('/'));
-    let handed_over = state.exists().then(|| crate::state::load(&state)).transpose()?;
-    let mut remove: Vec<PathBuf> = render::ALL_PATHS.iter().map(PathBuf::from).collect();
-    remove.extend(crate::pipeline::stale_manifests(root));
+    let mut handed_over = None;
+    for logical in [render::STATE_PATH, render::OLD_STATE_PATH] {
+        if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
+            handed_over = Some(crate::state::load_from(&host, file)?);
+            break;
+        }
+    }
+    let mut remove: Vec<PathBuf> = render::OEM_PATHS
+        .iter()
+        .chain(render::MATERIALISED_PATHS)
+        .map(PathBuf::from)
+        .collect();
+    for p in installed_yip_paths(root)
+        .into_iter()
+        .chain(crate::pipeline::stale_manifests(root))
+    {
+        if !remove.contains(&p) {
+            remove.push(p);
+        }
+    }
     let outcome = if dry_run {
         write::preview(root, &[], &remove, &render::owned)?
     } else {
         write::commit(root, &[], &remove, &render::owned)?
     };
+    let link = write::remove_link(
+        root,
+        Path::new(render::UNIT_WANTS_LINK),
+        Path::new(render::UNIT_PATH),
+        dry_run,
+    )?;
     let removed = outcome
         .changes
         .iter()
         .filter(|(_, c)| *c == Change::Remove)
         .count();
-    if removed == 0 {
+    if removed == 0 && link != LinkState::Removed {
         writeln!(out, "nothing of harvester-sriov in {}", root.display())?;
-    } else {
+        return Ok(ExitCode::Success);
+    }
+    writeln!(
+        out,
+        "{} {}:",
+        if dry_run {
+            "dry run: would remove from"
+        } else {
+            "removed from"
+        },
+        root.display()
+    )?;
+    out.write_all(describe_changes(root, &[], &outcome, false).as_bytes())?;
+    if link == LinkState::Removed {
         writeln!(
             out,
-            "{} {}:",
-            if dry_run {
-                "dry run: would remove from"
-            } else {
-                "removed from"
-            },
-            root.display()
+            "  remove    {} (the unit's enable link)",
+            root.join(render::UNIT_WANTS_LINK.trim_start_matches('/'))
+                .display()
         )?;
-        out.write_all(describe_changes(root, &[], &outcome, false).as_bytes())?;
+    }
+    if !dry_run && root == Path::new("/") && link == LinkState::Removed {
+        writeln!(
+            out,
+            "the VFs that exist now stay until the next boot; run `systemctl daemon-reload` to forget the unit"
+        )?;
     }
     if let Some(plan) = handed_over {
         let commands = render::handoff::leftovers(&plan);

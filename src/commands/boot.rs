@@ -306,7 +306,17 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
 }
 
 pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = crate::state::load(&opts.state)?;
+    let state = match &opts.state {
+        Some(f) => f.clone(),
+        None => {
+            let (f, notice) = crate::state::default_path(std::path::Path::new("/"));
+            if let Some(n) = notice {
+                writeln!(out, "harvester-sriov boot: {n}")?;
+            }
+            f
+        }
+    };
+    let plan = crate::state::load(&state)?;
     let wait = Duration::from_secs(opts.wait);
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;

@@ -5,17 +5,20 @@
 //! leaves the target (and `--save`) untouched.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ExitCode;
 use crate::cli::ConfigureArgs;
+use crate::commands::apply::boot_now;
 use crate::intent::answers::{check_save_path, render_answers, save_answers};
 use crate::intent::config::{self, InstallConfig};
 use crate::intent::prompt::{DialoguerPrompter, Flow, Prompter, wizard};
-use crate::pipeline::{Pipeline, write_out};
+use crate::pipeline::{Pipeline, Target, write_out};
+use crate::render;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
+use crate::write::FileSpec;
 
 /// Set after the last confirmation: a SIGINT no longer cancels.
 static WRITING: AtomicBool = AtomicBool::new(false);
@@ -70,9 +73,35 @@ pub fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = match &opts.config {
-        Some(f) => config::load(f)?,
-        None => InstallConfig {
+    // On an installed node, the installer's saved config names the
+    // management NIC and the host name (it has no `sriov:` section); read
+    // through the writer's resolver, like every read of the target.
+    let saved = match &opts.config {
+        // a missing target is reported when writing, after the questions
+        None if opts.target.is_dir() => {
+            crate::write::open_file(&opts.target, Path::new("/oem/harvester.config"))?
+        }
+        _ => None,
+    };
+    let cfg = match (&opts.config, saved) {
+        (Some(f), _) => config::load(f)?,
+        (None, Some((host, file))) => match config::load_from(&host, file) {
+            Ok(c) => {
+                writeln!(out, "management NIC and node name from {}", host.display())?;
+                c
+            }
+            Err(e) => {
+                writeln!(
+                    err,
+                    "warning: {e}: the management NIC is not known, check the NICs offered"
+                )?;
+                InstallConfig {
+                    file: PathBuf::from("(configure)"),
+                    ..InstallConfig::default()
+                }
+            }
+        },
+        (None, None) => InstallConfig {
             file: PathBuf::from("(configure)"),
             ..InstallConfig::default()
         },
@@ -88,7 +117,17 @@ pub fn run_with(
         }
         Flow::Go(None) => Ok(ExitCode::Success),
         Flow::Go(Some(sriov)) => {
-            let pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
+            let sysfs = opts.sysfs.clone();
+            let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
+            // The answers stay on the node, next to the state (not *.yaml: yip would load it).
+            pl.files.push(FileSpec {
+                path: PathBuf::from(render::ANSWERS_PATH),
+                contents: render_answers(&sriov)?.into_bytes(),
+                mode: 0o600,
+            });
+            if opts.now {
+                pl.materialise(&opts.target);
+            }
             writeln!(out, "\nThe plan:")?;
             out.write_all(describe(&pl.plan).as_bytes())?;
             for w in &pl.plan.warnings {
@@ -113,6 +152,19 @@ pub fn run_with(
             // From here on, and only here, things are written.
             WRITING.store(true, Ordering::SeqCst);
             write_out(&pl, &opts.target, opts.dry_run, out, err)?;
+            let mut code = ExitCode::Success;
+            if opts.now && !opts.dry_run {
+                let target = Target {
+                    sysfs,
+                    root: opts.target.clone(),
+                };
+                code = boot_now(&pl, &target, out)?;
+            } else if !opts.dry_run && !pl.plan.pfs.is_empty() {
+                writeln!(
+                    out,
+                    "the VFs are created at the next boot (or now: run this again with --now)"
+                )?;
+            }
             if let Some(save) = &opts.save {
                 save_answers(save, &render_answers(&sriov)?)?;
                 writeln!(
@@ -122,7 +174,7 @@ pub fn run_with(
                     save.display()
                 )?;
             }
-            Ok(ExitCode::Success)
+            Ok(code)
         }
     }
 }
@@ -236,6 +288,7 @@ mod tests {
             config,
             save,
             dry_run: false,
+            now: false,
         }
     }
 
@@ -285,9 +338,9 @@ mod tests {
         assert!(out.contains("eth0"), "{out}");
         // default: min(8, kernel total 7) = 7, vfio-pci, pcidevices
         let st = state(&t);
-        assert!(st.contains("num_vfs: 7"), "{st}");
-        assert!(st.contains("device_type: \"vfio-pci\""), "{st}");
-        assert!(st.contains("operator: \"pcidevices\""), "{st}");
+        assert!(st.contains("\"num_vfs\": 7"), "{st}");
+        assert!(st.contains("\"device_type\": \"vfio-pci\""), "{st}");
+        assert!(st.contains("\"operator\": \"pcidevices\""), "{st}");
         assert_eq!(s.asked.len(), 6, "{:?}", s.asked);
     }
 
@@ -313,7 +366,7 @@ mod tests {
         assert!(s.refused[0].contains("from 1 to 7"));
         let st = state(&t);
         assert!(
-            st.contains("num_vfs: 3") && st.contains("\"netdevice\"") && st.contains("\"none\""),
+            st.contains("\"num_vfs\": 3") && st.contains("\"netdevice\"") && st.contains("\"none\""),
             "{st}"
         );
     }
@@ -356,13 +409,22 @@ mod tests {
         let text = std::fs::read_to_string(&save).unwrap_or_else(|e| panic!("{e}"));
         assert!(text.contains("enabled: false"), "{text}");
         // The rule turns the NIC off: the plan says so, no PF gets VFs, and
-        // so no state file (nothing for boot to do) is written at all.
+        // so nothing for boot to do: no binary, no unit, no PF in the state.
         assert!(
             out.contains("0000:01:00.0  eth0       Intel Corporation 82576 Gigabit Network Connection: turned off by sriov.devices[0] (match {address: 0000:01:00.0})"),
             "{out}"
         );
         assert!(out.contains("VFs at every boot: none"), "{out}");
-        assert!(!state_path(&t).exists());
+        assert!(
+            !t.join(crate::render::BINARY_PATH.trim_start_matches('/'))
+                .exists()
+        );
+        assert!(!t.join(crate::render::UNIT_PATH.trim_start_matches('/')).exists());
+        assert!(
+            !state_path(&t).exists() || state(&t).contains("\"pfs\": []"),
+            "{}",
+            state(&t)
+        );
     }
 
     #[test]
@@ -407,7 +469,7 @@ mod tests {
         assert_eq!(code, ExitCode::Success);
         let st = state(&t);
         assert!(
-            st.contains("num_vfs: 5") && st.contains("\"netdevice\"") && st.contains("\"pcidevices\""),
+            st.contains("\"num_vfs\": 5") && st.contains("\"netdevice\"") && st.contains("\"pcidevices\""),
             "{st}"
         );
         let text = std::fs::read_to_string(&save).unwrap_or_else(|e| panic!("{e}"));
@@ -436,7 +498,7 @@ mod tests {
         );
         assert!(out.contains(&want), "{out}");
         // Every NIC still offered, with the default count.
-        assert!(state(&t).contains("num_vfs: 7"), "{}", state(&t));
+        assert!(state(&t).contains("\"num_vfs\": 7"), "{}", state(&t));
     }
 
     #[test]

@@ -9,7 +9,12 @@ use crate::cli::HandoffArgs;
 use crate::render;
 
 pub fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = crate::state::load(&args.state)?;
+    let state = match &args.state {
+        Some(f) => f.clone(),
+        // stdout is for kubectl: an older state.yaml is read without a word
+        None => crate::state::default_path(std::path::Path::new("/")).0,
+    };
+    let plan = crate::state::load(&state)?;
     let files = render::manifests(&plan);
     if files.is_empty() {
         writeln!(

@@ -97,10 +97,22 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
 }
 
 /// The target side: every file of the plan present with the planned bytes,
-/// read through the writer's resolver (a `/oem -> /data/oem` link inside
-/// the target leads where `apply` wrote).
+/// under /oem and, written at boot by the yip file, outside it; read through
+/// the writer's resolver (a `/oem -> /data/oem` link inside the target leads
+/// where `apply` wrote). The copies outside /oem are checked on the running
+/// node (`--target /`) or when the target holds any of them (it has booted,
+/// or `apply --now` ran): an offline root that never ran the yip file cannot
+/// have them.
 fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let expected = render::files(plan, &[])?;
+    let mut expected = render::files(plan, &[])?;
+    let at_boot = render::materialised(plan);
+    let booted = target == Path::new("/")
+        || at_boot
+            .iter()
+            .any(|f| matches!(write::open_file(target, &f.path), Ok(Some(_))));
+    if booted {
+        expected.extend(at_boot);
+    }
     for f in &expected {
         report.files_checked += 1;
         let shown = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
@@ -130,12 +142,30 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
 pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = match &opts.state {
         Some(file) => crate::state::load(file)?,
-        // Inside the target: resolved like the writer resolves it.
+        // Inside the target: resolved like the writer resolves it; an older
+        // version's state.yaml is read with a notice.
         None => {
-            let logical = Path::new(render::STATE_PATH);
-            match write::open_file(&opts.target, logical)? {
-                Some((host, file)) => crate::state::load_from(&host, file)?,
+            let mut found = None;
+            for logical in [render::STATE_PATH, render::OLD_STATE_PATH] {
+                if let Some((host, file)) = write::open_file(&opts.target, Path::new(logical))? {
+                    found = Some((logical, host, file));
+                    break;
+                }
+            }
+            match found {
+                Some((logical, host, file)) => {
+                    if logical == render::OLD_STATE_PATH && opts.format == Format::Table {
+                        writeln!(
+                            out,
+                            "verify: notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
+                            host.display(),
+                            render::STATE_PATH
+                        )?;
+                    }
+                    crate::state::load_from(&host, file)?
+                }
                 None => {
+                    let logical = Path::new(render::STATE_PATH);
                     let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
                     return Err(crate::state::StateError::Read {
                         file: host,

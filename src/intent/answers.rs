@@ -90,6 +90,15 @@ pub fn render_answers(s: &Sriov) -> anyhow::Result<String> {
 
 /// `--save` may create a file or replace an earlier answers file, nothing else.
 pub(crate) fn check_save_path(path: &Path) -> anyhow::Result<()> {
+    let yaml_name = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    if yaml_name && path.starts_with("/oem") {
+        anyhow::bail!(
+            "--save {}: yip loads every *.yaml and *.yml under /oem as a cloud-config at every boot; \
+             use another name (the node's own answers are kept as {})",
+            path.display(),
+            crate::render::ANSWERS_PATH
+        );
+    }
     match std::fs::read(path) {
         Ok(old) if old.starts_with(ANSWERS_MARKER.as_bytes()) => Ok(()),
         Ok(_) => anyhow::bail!(

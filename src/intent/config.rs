@@ -341,16 +341,20 @@ impl Ctx<'_> {
         Ok(entries)
     }
 
-    /// Booleans; YAML 1.1 words too, because the Go installer reads this
-    /// same file as YAML 1.1 and would see `yes` as true.
+    /// Booleans: YAML's `true`/`false` only. A string is never a boolean
+    /// here: `"true"`, `"yes"`, and unquoted `yes`/`on`/`y` (which this YAML
+    /// 1.2 reader, like Harvester's yaml.v3, reads as text) are refused with
+    /// the key and the value, instead of being guessed one way or the other.
     fn bool(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
         match v {
             Value::Bool(b) => Ok(*b),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "yes" | "y" | "on" | "true" => Ok(true),
-                "no" | "n" | "off" | "false" => Ok(false),
-                _ => Err(self.err(key, format!("expected true or false, got {}", describe(v)))),
-            },
+            Value::String(_) => Err(self.err(
+                key,
+                format!(
+                    "expected true or false, got the text {} (write true or false without quotes; yes/no/on/off are text to this reader)",
+                    describe(v)
+                ),
+            )),
             _ => Err(self.err(key, format!("expected true or false, got {}", describe(v)))),
         }
     }
@@ -602,9 +606,10 @@ fn parse_labels(ctx: &Ctx, key: &str, v: &Value) -> Result<BTreeMap<String, Stri
         };
         let kp = join(key, k);
         let val = match val {
-            // Unquoted, these are booleans to the Go (YAML 1.1) installer
-            // reading this same file; quoted, they are not: we cannot tell
-            // which, so they are refused either way.
+            // Unquoted, these are booleans to a YAML 1.1 reader and text to
+            // this one (YAML 1.2); quoted, text to both. This reader cannot
+            // tell the two apart, so the label value is refused either way
+            // rather than guessed.
             Value::String(s)
                 if matches!(
                     s.to_ascii_lowercase().as_str(),
@@ -612,7 +617,7 @@ fn parse_labels(ctx: &Ctx, key: &str, v: &Value) -> Result<BTreeMap<String, Stri
                 ) =>
             {
                 return Err(ctx.err(&kp, format!(
-                    "{s:?} is a boolean to YAML 1.1 readers (Harvester's installer reads this file too): use another value, e.g. \"true\" in quotes"
+                    "{s:?} is a boolean to YAML 1.1 readers and text to YAML 1.2 readers: use another value, e.g. \"true\" in quotes"
                 )));
             }
             Value::String(s) => s.clone(),
@@ -803,47 +808,154 @@ pub fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
                     parse_seed(&ctx, k, v)?
                 });
             }
-            "os" => {
-                if let Some(h) = lookup(&ctx, "os", v, "hostname")? {
-                    let h = ctx.string("os.hostname", h)?;
-                    if !h.is_empty() {
-                        cfg.hostname = Some(h);
-                    }
-                }
-                if let Some(a) = lookup(&ctx, "os", v, "additional_kernel_arguments")? {
-                    cfg.kernel_args = Some(ctx.string("os.additional_kernel_arguments", a)?);
-                }
-            }
-            "install" => {
-                if let Some(m) = lookup(&ctx, "install", v, "mode")? {
-                    cfg.install_mode = Some(ctx.string("install.mode", m)?);
-                }
-                if let Some(r) = lookup(&ctx, "install", v, "role")? {
-                    cfg.install_role = Some(ctx.string("install.role", r)?);
-                }
-                if let Some(mi) = lookup(&ctx, "install", v, "management_interface")?
-                    && let Some(ifs) = lookup(&ctx, "install.management_interface", mi, "interfaces")?
-                {
-                    cfg.management = parse_mgmt(&ctx, ifs)?;
-                }
-                if let Some(addons) = lookup(&ctx, "install", v, "addons")?
-                    && let Some(pd) =
-                        lookup(&ctx, "install.addons", addons, "harvester_pcidevices_controller")?
-                    && let Some(on) = lookup(
-                        &ctx,
-                        "install.addons.harvester_pcidevices_controller",
-                        pd,
-                        "enabled",
-                    )?
-                {
-                    cfg.pcidevices_addon = Some(ctx.bool(PCIDEVICES_ADDON_KEY, on)?);
-                }
-            }
             _ => {} // Harvester's own keys: not ours.
         }
     }
+    harvester_keys(&ctx, &doc, &mut cfg)?;
     check_iommu(&ctx, &cfg)?;
     Ok(cfg)
+}
+
+/// rancher/mapper:`convert/convert.go` `ToYAMLKey`, rule for rule:
+/// `hwAddr` -> `hw_addr`, `managementInterface` -> `management_interface`.
+fn to_yaml_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut cap = false;
+    for (i, c) in name.chars().enumerate() {
+        if i == 0 {
+            cap = c.is_uppercase();
+            out.extend(c.to_lowercase());
+        } else if c.is_uppercase() {
+            if !cap {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            cap = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every spelling Harvester's installer accepts for one of its config fields
+/// (harvester/harvester-installer:`pkg/config/rename.go` `FuzzyNames`): the
+/// field's JSON name, its lower case, its snake_case and that lower-cased;
+/// the same for the name without a trailing "s" and without "es".
+pub fn harvester_spellings(field: &str) -> Vec<String> {
+    let mut bases = vec![field.to_owned()];
+    if field.len() > 1
+        && let Some(b) = field.strip_suffix('s')
+    {
+        bases.push(b.to_owned());
+    }
+    if field.len() > 2
+        && let Some(b) = field.strip_suffix("es")
+    {
+        bases.push(b.to_owned());
+    }
+    let mut out: Vec<String> = vec![];
+    for b in bases {
+        let y = to_yaml_key(&b);
+        for s in [b.clone(), b.to_lowercase(), y.to_lowercase(), y] {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The value of Harvester field `field` (its JSON name) in mapping `v`, in
+/// any spelling Harvester accepts. Two spellings with different values are
+/// an error (Harvester would keep one of them, depending on map order).
+fn harvester_get<'v>(
+    ctx: &Ctx,
+    key: &str,
+    v: &'v Value,
+    field: &str,
+) -> Result<Option<&'v Value>, ConfigError> {
+    let Value::Mapping(m) = v else {
+        return Ok(None);
+    };
+    let names = harvester_spellings(field);
+    let mut found: Option<(&str, &Value)> = None;
+    for (k, val) in m {
+        let Value::String(k) = k else { continue };
+        if !names.contains(k) || val.is_null() {
+            continue;
+        }
+        match found {
+            Some((first, before)) if before != val => {
+                return Err(ctx.err(
+                    &join(key, k),
+                    format!(
+                        "conflicts with `{}`: the same Harvester key given twice with different values",
+                        join(key, first)
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => found = Some((k, val)),
+        }
+    }
+    Ok(found.map(|(_, v)| v))
+}
+
+/// The Harvester keys the tool reads, in every spelling Harvester accepts:
+/// `os.hostname`, `install.mode`, `install.role`,
+/// `install.managementInterface.interfaces[].name/hwAddr`.
+fn harvester_keys(ctx: &Ctx, doc: &Value, cfg: &mut InstallConfig) -> Result<(), ConfigError> {
+    if let Some(os) = harvester_get(ctx, "", doc, "os")? {
+        if let Some(h) = harvester_get(ctx, "os", os, "hostname")? {
+            let h = ctx.string("os.hostname", h)?;
+            if !h.is_empty() {
+                cfg.hostname = Some(h);
+            }
+        }
+        if let Some(a) = harvester_get(ctx, "os", os, "additionalKernelArguments")? {
+            cfg.kernel_args = Some(ctx.string("os.additional_kernel_arguments", a)?);
+        }
+    }
+    let Some(install) = harvester_get(ctx, "", doc, "install")? else {
+        return Ok(());
+    };
+    if let Some(m) = harvester_get(ctx, "install", install, "mode")? {
+        cfg.install_mode = Some(ctx.string("install.mode", m)?);
+    }
+    if let Some(r) = harvester_get(ctx, "install", install, "role")? {
+        cfg.install_role = Some(ctx.string("install.role", r)?);
+    }
+    if let Some(mi) = harvester_get(ctx, "install", install, "managementInterface")?
+        && let Some(ifs) = harvester_get(ctx, "install.management_interface", mi, "interfaces")?
+    {
+        cfg.management = parse_mgmt(ctx, ifs)?;
+    }
+    // `addons` is a map: its keys are addon names, taken as they are.
+    if let Some(Value::Mapping(addons)) = harvester_get(ctx, "install", install, "addons")?
+        && let Some(pd) = addons.get("harvester_pcidevices_controller")
+        && let Some(on) = harvester_get(
+            ctx,
+            "install.addons.harvester_pcidevices_controller",
+            pd,
+            "enabled",
+        )?
+    {
+        cfg.pcidevices_addon = Some(harvester_bool(on));
+    }
+    Ok(())
+}
+
+/// A Harvester boolean as Harvester reads it: rancher/mapper:`convert/convert.go`
+/// `ToBool` (through harvester/harvester-installer:`pkg/config/coerce.go`
+/// `NewToBool`): a YAML boolean, or text `true`/`t`/`yes`/`y` in any case;
+/// anything else is false.
+pub fn harvester_bool(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_lowercase().as_str(), "true" | "t" | "yes" | "y"),
+        _ => false,
+    }
 }
 
 /// sriov-network-operator's daemon wants `intel_iommu=on iommu=pt` for
@@ -876,18 +988,6 @@ fn check_iommu(ctx: &Ctx, cfg: &InstallConfig) -> Result<(), ConfigError> {
     }
 }
 
-fn lookup<'v>(ctx: &Ctx, key: &str, v: &'v Value, want: &str) -> Result<Option<&'v Value>, ConfigError> {
-    if v.is_null() {
-        return Ok(None);
-    }
-    Ok(ctx
-        .entries(key, v)?
-        .into_iter()
-        .find(|(k, _)| k == want)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_null()))
-}
-
 fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
     let key = "install.management_interface.interfaces";
     let Value::Sequence(items) = v else {
@@ -897,12 +997,11 @@ fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
     for (i, item) in items.iter().enumerate() {
         let ik = format!("{key}[{i}]");
         let mut nic = MgmtNic::default();
-        for (k, val) in ctx.entries(&ik, item)? {
-            match k.as_str() {
-                "name" => nic.name = Some(ctx.string(&join(&ik, "name"), val)?),
-                "hw_addr" => nic.hw_addr = Some(ctx.string(&join(&ik, "hwAddr"), val)?.to_ascii_lowercase()),
-                _ => {}
-            }
+        if let Some(n) = harvester_get(ctx, &ik, item, "name")? {
+            nic.name = Some(ctx.string(&join(&ik, "name"), n)?);
+        }
+        if let Some(a) = harvester_get(ctx, &ik, item, "hwAddr")? {
+            nic.hw_addr = Some(ctx.string(&join(&ik, "hwAddr"), a)?.to_ascii_lowercase());
         }
         out.push(nic);
     }
@@ -1032,7 +1131,7 @@ mod tests {
             ("sriov: [1]\n", "sriov: expected a mapping, got a list"),
             (
                 "sriov:\n  enabled: maybe\n",
-                "sriov.enabled: expected true or false, got \"maybe\"",
+                "sriov.enabled: expected true or false, got the text \"maybe\"",
             ),
             (
                 "sriov:\n  enabled: true\nsriov-config: {\"sriov_enabled\": true, \"num_vfs\": 2}\n",
@@ -1052,9 +1151,133 @@ mod tests {
     }
 
     #[test]
-    fn yaml11_booleans_are_read_as_go_reads_them() {
-        assert!(p("sriov:\n  enabled: yes\n").unwrap().sriov.unwrap().enabled);
-        assert!(!p("sriov:\n  enabled: off\n").unwrap().sriov.unwrap().enabled);
+    fn no_string_becomes_a_boolean() {
+        assert!(p("sriov:\n  enabled: true\n").unwrap().sriov.unwrap().enabled);
+        assert!(!p("sriov:\n  enabled: false\n").unwrap().sriov.unwrap().enabled);
+        // unquoted YAML 1.1 words are text to this reader (as to Harvester's
+        // yaml.v3), quoted ones are text to every reader: all refused
+        for (text, key) in [
+            ("sriov:\n  enabled: yes\n", "sriov.enabled"),
+            ("sriov:\n  enabled: \"yes\"\n", "sriov.enabled"),
+            ("sriov:\n  enabled: \"true\"\n", "sriov.enabled"),
+            ("sriov:\n  enabled: on\n", "sriov.enabled"),
+            ("sriov:\n  label_capable: 'false'\n", "sriov.label_capable"),
+            (
+                "sriov:\n  devices:\n    - match: {interface: a}\n      enabled: n\n",
+                "sriov.devices[0].enabled",
+            ),
+            (
+                "sriov:\n  devices:\n    - match: {interface: a}\n      allow_management: Y\n",
+                "sriov.devices[0].allow_management",
+            ),
+            (
+                "sriov-config: '{\"sriov_enabled\": \"yes\", \"num_vfs\": 8}'\n",
+                "sriov-config.sriov_enabled",
+            ),
+            (
+                "sriov-config: '{\"sriov_enabled\": \"true\", \"num_vfs\": 8}'\n",
+                "sriov-config.sriov_enabled",
+            ),
+        ] {
+            let e = p(text).unwrap_err();
+            assert!(
+                e.contains(&format!("c.yaml: {key}: expected true or false, got the text")),
+                "{text:?}: {e}"
+            );
+        }
+        assert!(
+            p("sriov:\n  enabled: 1\n")
+                .unwrap_err()
+                .contains("expected true or false, got 1")
+        );
+    }
+
+    #[test]
+    fn the_addon_boolean_is_read_as_harvester_reads_it() {
+        // rancher/mapper ToBool: true/t/yes/y (any case) or a YAML true; all else false
+        for (v, want) in [
+            ("true", true),
+            ("\"yes\"", true),
+            ("Y", true),
+            ("\"T\"", true),
+            ("false", false),
+            ("maybe", false),
+            ("1", false),
+            ("\"on\"", false),
+        ] {
+            let c = p(&format!(
+                "install:\n  addons:\n    harvester_pcidevices_controller:\n      enabled: {v}\n"
+            ))
+            .unwrap();
+            assert_eq!(c.pcidevices_addon, Some(want), "enabled: {v}");
+        }
+        // the addon's name is a map key, not a fuzzy field name
+        let c = p("install:\n  addons:\n    harvesterPcidevicesController:\n      enabled: true\n").unwrap();
+        assert_eq!(c.pcidevices_addon, None);
+    }
+
+    #[test]
+    fn harvester_spellings_as_fuzzy_names() {
+        assert_eq!(
+            harvester_spellings("managementInterface"),
+            [
+                "managementInterface",
+                "managementinterface",
+                "management_interface"
+            ]
+        );
+        assert_eq!(harvester_spellings("hwAddr"), ["hwAddr", "hwaddr", "hw_addr"]);
+        assert_eq!(
+            harvester_spellings("interfaces"),
+            ["interfaces", "interface", "interfac"]
+        );
+        assert_eq!(harvester_spellings("os"), ["os", "o"]);
+        assert_eq!(to_yaml_key("ABCd"), "abcd");
+    }
+
+    #[test]
+    fn harvester_keys_in_every_form_harvester_accepts() {
+        let want = |c: InstallConfig| {
+            assert_eq!(c.hostname.as_deref(), Some("n1"));
+            assert_eq!(c.install_mode.as_deref(), Some("join"));
+            assert_eq!(c.install_role.as_deref(), Some("worker"));
+            assert_eq!(
+                c.management,
+                [MgmtNic {
+                    name: Some("eno1".into()),
+                    hw_addr: Some("aa:bb:cc:dd:ee:ff".into())
+                }]
+            );
+        };
+        // as written by people (snake, camel) and as the installer saves it
+        // (/oem/harvester.config: lower-cased Go names)
+        for (mi, hw) in [
+            ("management_interface", "hwAddr"),
+            ("managementInterface", "hw_addr"),
+            ("managementinterface", "hwaddr"),
+        ] {
+            want(
+                p(&format!(
+                    "os:\n  hostname: n1\ninstall:\n  mode: join\n  role: worker\n  {mi}:\n    interfaces:\n      - name: eno1\n        {hw}: AA:BB:CC:DD:EE:FF\n"
+                ))
+                .unwrap(),
+            );
+        }
+        // a spelling Harvester does not accept is not a Harvester key
+        let c = p("install:\n  ManagementInterface:\n    interfaces:\n      - name: eno1\n").unwrap();
+        assert!(c.management.is_empty());
+        assert!(
+            p("install:\n  mode: join\n  Mode: create\n")
+                .unwrap()
+                .install_mode
+                .as_deref()
+                == Some("join")
+        );
+        let e = p("install:\n  management_interface:\n    interfaces: [{name: a}]\n  managementinterface:\n    interfaces: [{name: b}]\n").unwrap_err();
+        assert!(
+            e.contains("install.managementinterface: conflicts with `install.management_interface`"),
+            "{e}"
+        );
     }
 
     #[test]

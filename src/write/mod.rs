@@ -5,8 +5,9 @@
 //!
 //! Every managed path is absolute *inside* the target (`/oem/x.yaml` means
 //! `TARGET/oem/x.yaml`) and is resolved chroot-style. Every access to the
-//! target — the writer's, and the reads of `verify`, `plan`'s diff and the
-//! hook's config lookup ([`open_file`]) — goes through this one resolver:
+//! target — the writer's, the reads of `verify`, `plan`'s diff, `configure`
+//! and `remove` ([`open_file`]), the hook's log ([`append`]) and the unit's
+//! enable link ([`remove_link`]) — goes through this one resolver:
 //!
 //! - a symlink in a directory position is followed *relative to the
 //!   target*: an absolute link destination is re-rooted at the target, `..`
@@ -679,7 +680,8 @@ fn open_regular(
 /// the writer resolves it (module doc): `Ok(None)` when it (or a directory
 /// on the way) does not exist. Returns the path to name it by
 /// (`TARGET/<logical>`) and the open file. For every read of the target
-/// outside the writer: `verify`, `plan`'s diff, the hook's config lookup.
+/// outside the writer: `verify`, `plan`'s diff, `configure`'s saved config,
+/// `remove`'s look at the installed yip file.
 pub fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf, File)>, FsError> {
     let root = Root::open(target)?;
     let res = resolve(&root, logical)?;
@@ -931,6 +933,83 @@ fn lock_root(root: &Root) -> Result<TargetLock, FsError> {
 #[cfg(test)]
 pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
     lock_root(&Root::open(target)?)
+}
+
+// ---------------------------------------------------------------------------
+// Outside the transaction: the hook's log, and the unit's enable symlink
+
+/// Append `bytes` to the file at `logical` (created 0600, missing parent
+/// directories 0755), resolved as every managed path is, then `fsync` it.
+/// For the hook's log: appending is the point, so no transaction.
+pub fn append(target: &Path, logical: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    let root = Root::open(target)?;
+    let res = resolve(&root, logical)?;
+    let mut dir = res.base.clone();
+    for name in &res.missing {
+        match rustix::fs::mkdirat(&*dir.fd, name.as_os_str(), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(errno_err(&dir.path(name), "create directory")(e)),
+        }
+        dir = dir.open_child(name)?;
+    }
+    let fd = rustix::fs::openat(
+        &*dir.fd,
+        res.name.as_os_str(),
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| match e {
+        Errno::LOOP => FsError::FinalSymlink {
+            path: res.host.clone(),
+            dest: dir.read_link(&res.name).unwrap_or_default(),
+        },
+        e => errno_err(&res.host, "append to")(e),
+    })?;
+    let mut f = File::from(fd);
+    f.write_all(bytes).map_err(io_err(&res.host, "append to"))?;
+    f.sync_all().map_err(io_err(&res.host, "fsync"))
+}
+
+/// What [`remove_link`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Nothing at that path.
+    Absent,
+    /// Our symlink (pointing at the expected destination): removed, or with
+    /// `dry_run` would be.
+    Removed,
+    /// Something else is there (another link, a file): left alone.
+    NotOurs,
+}
+
+/// Remove the symlink at `logical` if it points at `dest` (as `systemctl
+/// enable` makes it); anything else there is left alone. Its directory is
+/// resolved as every managed path is.
+pub fn remove_link(target: &Path, logical: &Path, dest: &Path, dry_run: bool) -> Result<LinkState, FsError> {
+    let (Some(parent), Some(name)) = (logical.parent(), logical.file_name()) else {
+        return Err(FsError::InvalidSpec {
+            path: logical.to_path_buf(),
+            reason: "names no link".into(),
+        });
+    };
+    let root = Root::open(target)?;
+    // A name that never exists, to get the directory's handle from the resolver.
+    let probe = resolve(&root, &parent.join(".harvester-sriov.probe"))?;
+    let Some(dir) = probe.parent() else {
+        return Ok(LinkState::Absent);
+    };
+    let host = dir.path(name);
+    let Some(st) = dir.stat(name).map_err(errno_err(&host, "inspect"))? else {
+        return Ok(LinkState::Absent);
+    };
+    if file_type(&st) != FileType::Symlink || dir.read_link(name)? != dest {
+        return Ok(LinkState::NotOurs);
+    }
+    if !dry_run {
+        rustix::fs::unlinkat(&*dir.fd, name, AtFlags::empty()).map_err(errno_err(&host, "remove"))?;
+        rustix::fs::fsync(&*dir.fd).map_err(errno_err(&dir.display, "fsync directory"))?;
+    }
+    Ok(LinkState::Removed)
 }
 
 // ---------------------------------------------------------------------------
@@ -1536,6 +1615,57 @@ mod tests {
         assert_eq!(out.changes[0].1, Change::Create);
         assert_eq!(fs::read(target.join(&name)).unwrap(), body("x"));
         assert!(!Path::new("/").join(&name).exists(), "wrote to the host root");
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn append_creates_appends_and_never_follows_a_final_symlink() {
+        let (_t, target, outside) = with_canary();
+        let log = Path::new("/oem/harvester-sriov/hook.log");
+        append(&target, log, b"one\n").unwrap();
+        append(&target, log, b"two\n").unwrap();
+        let host = target.join("oem/harvester-sriov/hook.log");
+        assert_eq!(fs::read(&host).unwrap(), b"one\ntwo\n");
+        assert_eq!(mode_of(&host), 0o600);
+        fs::remove_file(&host).unwrap();
+        symlink(outside.join("canary"), &host).unwrap();
+        assert!(matches!(
+            append(&target, log, b"x"),
+            Err(FsError::FinalSymlink { .. })
+        ));
+        assert_canary_alone(&outside);
+    }
+
+    #[test]
+    fn remove_link_takes_only_our_link() {
+        let (_t, target, outside) = with_canary();
+        let wants = target.join("etc/systemd/system/multi-user.target.wants");
+        fs::create_dir_all(&wants).unwrap();
+        let (link, dest) = (
+            Path::new("/etc/systemd/system/multi-user.target.wants/u.service"),
+            Path::new("/etc/systemd/system/u.service"),
+        );
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::Absent
+        );
+        symlink("/somewhere/else.service", wants.join("u.service")).unwrap();
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::NotOurs
+        );
+        fs::remove_file(wants.join("u.service")).unwrap();
+        symlink(dest, wants.join("u.service")).unwrap();
+        assert_eq!(
+            remove_link(&target, link, dest, true).unwrap(),
+            LinkState::Removed
+        );
+        assert!(wants.join("u.service").is_symlink(), "dry run removed it");
+        assert_eq!(
+            remove_link(&target, link, dest, false).unwrap(),
+            LinkState::Removed
+        );
+        assert!(!wants.join("u.service").is_symlink());
         assert_canary_alone(&outside);
     }
 

@@ -1,7 +1,9 @@
 //! `apply` end to end, cargo-testsuite style: each case under
 //! `tests/cases/<name>/` has `in/config.yaml` (the install config) and
-//! `out/` (the exact target tree expected afterwards, byte for byte, except
-//! the installed binary, which must equal the binary under test). The
+//! `out/` (the exact node tree expected afterwards, byte for byte, except
+//! the installed binary, which must equal the binary under test): what
+//! `apply` wrote under /oem, plus what its yip file writes at boot
+//! (`support::materialise`, a stand-in for yip's initramfs stage). The
 //! case's hardware is a fake sysfs tree built here, by name.
 //!
 //! Beside them, `out.stdout` and `out.stderr` hold what `apply` printed
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::space::{EXT_DSN, Space, SriovFields};
 use crate::support::tree::{Function, KernelSriov, Tree};
-use crate::support::{apply, bin, repo, snapshot};
+use crate::support::{apply, bin, materialise, repo, snapshot};
 
 const BINARY: &str = "oem/harvester-sriov/harvester-sriov";
 
@@ -370,6 +372,31 @@ fn every_case_writes_exactly_the_expected_tree_and_output() {
             case.display(),
             String::from_utf8_lossy(&out.stderr)
         );
+        // apply itself writes under /oem only
+        for (p, _) in snapshot(target.path()) {
+            assert!(
+                p.starts_with("oem"),
+                "{}: apply wrote {} outside /oem",
+                case.display(),
+                p.display()
+            );
+        }
+        // what the yip file writes at boot, as yip would (support::materialise)
+        materialise(target.path());
+        let link = target
+            .path()
+            .join("etc/systemd/system/multi-user.target.wants/harvester-sriov.service");
+        if target
+            .path()
+            .join("etc/systemd/system/harvester-sriov.service")
+            .exists()
+        {
+            assert_eq!(
+                std::fs::read_link(&link).unwrap(),
+                Path::new("/etc/systemd/system/harvester-sriov.service")
+            );
+            std::fs::remove_file(&link).unwrap(); // git keeps no symlink of ours in out/
+        }
         let tree = snapshot(target.path());
         if let Some((_, bytes)) = tree.iter().find(|(p, _)| p == Path::new(BINARY)) {
             assert!(
@@ -489,7 +516,7 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
         !stdout.contains("create") && !stdout.contains("update"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches("unchanged").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("unchanged").count(), 3, "{stdout}");
     let after = (
         snapshot(target.path()),
         meta("oem/95_harvester-sriov.yaml"),
@@ -560,8 +587,8 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
     );
     assert!(
         stdout.contains("update    ")
-            && stdout.contains("-     num_vfs: 4")
-            && stdout.contains("+     num_vfs: 5"),
+            && stdout.contains("-       \"num_vfs\": 4,")
+            && stdout.contains("+       \"num_vfs\": 5,"),
         "{stdout}"
     );
 }
@@ -570,6 +597,16 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
 fn remove_takes_out_exactly_what_apply_wrote() {
     let case = repo().join("tests/cases/sno-vfio-sriov-operator");
     let (_sysfs, target, _) = run_case(&case);
+    // a node after its first boot: the yip file has written its copies and
+    // enabled the unit; remove takes all of it out, link included
+    let at_boot = materialise(target.path());
+    assert!(at_boot.len() >= 4, "{at_boot:?}");
+    assert!(
+        target
+            .path()
+            .join("etc/systemd/system/multi-user.target.wants/harvester-sriov.service")
+            .is_symlink()
+    );
     // a file of someone else's next to ours stays
     let theirs = target.path().join("etc/modprobe.d/other.conf");
     std::fs::write(&theirs, "options foo bar=1\n").unwrap();
@@ -579,6 +616,16 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    for gone in [
+        "oem/95_harvester-sriov.yaml",
+        "oem/harvester-sriov/state.json",
+        "etc/systemd/system/harvester-sriov.service",
+        "var/lib/rancher/rke2/server/manifests/harvester-sriov-",
+        "(the unit's enable link)",
+    ] {
+        assert!(said.contains(gone), "{gone} not in: {said}");
+    }
     let files: Vec<PathBuf> = snapshot(target.path())
         .into_iter()
         .map(|(p, _)| p)
@@ -614,7 +661,16 @@ fn a_file_we_do_not_own_is_never_overwritten() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, "options igb max_vfs=7\n").unwrap();
     let before = snapshot(target.path());
-    let out = apply(&case.join("in/config.yaml"), sysfs.path(), target.path());
+    // only --now writes outside /oem
+    let out = bin()
+        .args(["apply", "--now", "--config"])
+        .arg(case.join("in/config.yaml"))
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("harvester-sriov.conf"), "{stderr}");

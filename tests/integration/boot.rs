@@ -16,6 +16,8 @@ fn applied(hardware: &Tree, config: &str) -> (tempfile::TempDir, tempfile::TempD
     std::fs::write(&cfg, config).unwrap();
     let out = apply(&cfg, sysfs.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // a node after its boot: the yip file has written the files outside /oem
+    crate::support::materialise(target.path());
     (sysfs, target)
 }
 
@@ -24,7 +26,7 @@ fn boot(sysfs: &Path, target: &Path) -> (i32, String) {
         .args(["boot", "--wait", "0", "--sysfs"])
         .arg(sysfs)
         .arg("--state")
-        .arg(target.join("oem/harvester-sriov/state.yaml"))
+        .arg(target.join("oem/harvester-sriov/state.json"))
         .timeout(std::time::Duration::from_secs(20))
         .output()
         .unwrap();
@@ -261,7 +263,7 @@ fn verify_names_each_difference_from_the_plan() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         log,
-        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 4 files\n"
+        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 5 files\n"
     );
     set_numvfs(sysfs.path(), "0000:01:00.0", "1");
     std::fs::remove_file(
@@ -307,6 +309,82 @@ fn the_planned_mtu_is_set_on_the_pf_and_verified() {
 }
 
 #[test]
+fn apply_now_on_a_running_node_writes_what_boot_would_and_creates_the_vfs() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let sysfs = hw.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, NETDEV).unwrap();
+    let out = bin()
+        .args(["apply", "--now", "--config"])
+        .arg(&cfg)
+        .arg("--sysfs")
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(log.contains("creating the VFs now"), "{log}");
+    assert!(
+        log.contains("0000:01:00.0 (ens1f0): 4 VFs (was 0: wrote 4)"),
+        "{log}"
+    );
+    assert!(
+        target
+            .path()
+            .join("etc/systemd/system/harvester-sriov.service")
+            .is_file()
+    );
+    // the same files the yip file writes at boot, byte for byte
+    let now: Vec<_> = crate::support::snapshot(target.path());
+    let at_boot = tempfile::tempdir().unwrap();
+    for (rel, bytes) in &now {
+        if rel.starts_with("oem") && !rel.as_os_str().to_string_lossy().ends_with('/') {
+            let p = at_boot.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+    }
+    crate::support::materialise(at_boot.path());
+    let outside = |t: &Path| -> Vec<_> {
+        crate::support::snapshot(t)
+            .into_iter()
+            .filter(|(p, _)| {
+                !p.starts_with("oem")
+                    && !p.starts_with("config.yaml")
+                    && !p.to_string_lossy().contains(".wants")
+            })
+            .filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'))
+            .collect()
+    };
+    assert_eq!(outside(target.path()), outside(at_boot.path()));
+    assert_eq!(verify(sysfs.path(), target.path()).0, 0);
+}
+
+#[test]
+fn verify_reads_an_older_state_yaml_with_a_notice() {
+    let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
+    let (sysfs, target) = applied(&hw, NETDEV);
+    let dir = target.path().join("oem/harvester-sriov");
+    // an older version's state: YAML (JSON is YAML), named state.yaml
+    std::fs::rename(dir.join("state.json"), dir.join("state.yaml")).unwrap();
+    let (code, log) = verify(sysfs.path(), target.path());
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("notice: reading") && log.contains("state.yaml written by an older harvester-sriov"),
+        "{log}"
+    );
+    assert!(log.contains("state.json: missing"), "{log}");
+}
+
+#[test]
 fn the_longest_wait_does_not_panic() {
     let hw = Tree::new().function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function());
     let (sysfs, target) = applied(&hw, NETDEV);
@@ -315,7 +393,7 @@ fn the_longest_wait_does_not_panic() {
             .args(["boot", "--wait", &wait, "--sysfs"])
             .arg(sysfs.path())
             .arg("--state")
-            .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+            .arg(target.path().join("oem/harvester-sriov/state.json"))
             .timeout(std::time::Duration::from_secs(20))
             .output()
             .unwrap();
@@ -341,7 +419,7 @@ fn an_absolute_oem_link_inside_the_target_is_followed_by_every_reader() {
     std::fs::write(&cfg, NETDEV).unwrap();
     let out = apply(&cfg, sysfs.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let state = target.path().join("data/oem/harvester-sriov/state.yaml");
+    let state = target.path().join("data/oem/harvester-sriov/state.json");
     assert!(state.is_file(), "apply did not write through the link");
 
     // Only the VF count differs before boot: every file is found.
@@ -362,7 +440,7 @@ fn an_absolute_oem_link_inside_the_target_is_followed_by_every_reader() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         log,
-        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 4 files\n"
+        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 3 files\n"
     );
 
     // plan's diff compares with the file apply wrote, through the link.
@@ -379,7 +457,7 @@ fn an_absolute_oem_link_inside_the_target_is_followed_by_every_reader() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("-     num_vfs: 4") && stdout.contains("+     num_vfs: 5"),
+        stdout.contains("-       \"num_vfs\": 4,") && stdout.contains("+       \"num_vfs\": 5,"),
         "{stdout}"
     );
     assert!(!stdout.contains("+ # Generated by harvester-sriov"), "{stdout}");

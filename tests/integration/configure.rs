@@ -98,8 +98,12 @@ fn happy_path_then_saved_answers_give_identical_files() {
     p.exp_string("answers saved to").unwrap();
     assert_eq!(exit_code(&mut p), 0);
 
-    let state = std::fs::read_to_string(t1.join("oem/harvester-sriov/state.yaml")).unwrap();
-    assert!(state.contains("num_vfs: 3"), "{state}");
+    let state = std::fs::read_to_string(t1.join("oem/harvester-sriov/state.json")).unwrap();
+    assert!(state.contains("\"num_vfs\": 3"), "{state}");
+    // the node keeps its own answers, not as *.yaml (yip would load it)
+    let kept = std::fs::read(t1.join("oem/harvester-sriov/answers.conf")).unwrap();
+    assert_eq!(kept, std::fs::read(&save).unwrap());
+    std::fs::remove_file(t1.join("oem/harvester-sriov/answers.conf")).unwrap();
     assert!(
         state.contains("\"netdevice\"") && state.contains("\"pcidevices\""),
         "{state}"
@@ -144,8 +148,8 @@ fn all_defaults_after_yes() {
     }
     p.exp_string("wrote").unwrap();
     assert_eq!(exit_code(&mut p), 0);
-    let state = std::fs::read_to_string(t.join("oem/harvester-sriov/state.yaml")).unwrap();
-    assert!(state.contains("num_vfs: 7"), "{state}");
+    let state = std::fs::read_to_string(t.join("oem/harvester-sriov/state.json")).unwrap();
+    assert!(state.contains("\"num_vfs\": 7"), "{state}");
     assert!(state.contains("\"vfio-pci\"") && state.contains("\"sriov-network-operator\""));
 }
 
@@ -249,4 +253,74 @@ fn ctrl_c_or_esc_in_a_list_writes_nothing() {
         assert_eq!(exit_code(&mut p), 130, "{at}");
         assert!(!t.exists());
     }
+}
+
+/// After the first boot, on the installed node: the installer's saved config
+/// (lower-cased Go key names, no `sriov:`) names the management NIC, which
+/// is then not offered.
+#[test]
+fn on_the_installed_node_the_saved_config_names_the_management_nic() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    std::fs::create_dir_all(t.join("oem")).unwrap();
+    std::fs::write(
+        t.join("oem/harvester.config"),
+        "os:\n  hostname: node-1\ninstall:\n  mode: create\n  managementinterface:\n    interfaces:\n    - name: eth0\n      hwaddr: \"\"\n",
+    )
+    .unwrap();
+    let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+    p.exp_string("management NIC and node name from").unwrap();
+    p.exp_string("management NIC (install.management_interface): not offered")
+        .unwrap();
+    p.exp_string("Nothing to ask, nothing written.").unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+    assert_eq!(files(&t).len(), 1, "only the installer's own file");
+}
+
+/// `configure --now` on a running node: the /oem files, the copies the yip
+/// file would write at boot, and the VFs created right away.
+#[test]
+fn now_writes_what_boot_would_and_creates_the_vfs() {
+    let d = tempfile::tempdir().unwrap();
+    let (t, sys) = (d.path().join("t"), d.path().join("sys"));
+    std::fs::create_dir(&t).unwrap();
+    crate::support::copy_tree(&sysfs(), &sys);
+    let mut c = StdCommand::new(BIN);
+    c.args(["configure", "--now", "--sysfs"])
+        .arg(&sys)
+        .arg("--target")
+        .arg(&t);
+    c.env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(c, Some(20_000)).unwrap();
+    p.exp_string("Enable SR-IOV on this node?").unwrap();
+    key(&mut p, "y");
+    p.exp_string("NICs to get VFs").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0").unwrap();
+    key(&mut p, "\x7f3");
+    key(&mut p, ENTER);
+    p.exp_string("Device type of the VFs").unwrap();
+    key(&mut p, DOWN); // netdevice: no vfio-pci binding on this copy of sysfs
+    key(&mut p, ENTER);
+    p.exp_string("Hand the VFs over to").unwrap();
+    key(&mut p, DOWN); // sriov-network-operator: boot writes the count (pcidevices' controller would)
+    key(&mut p, ENTER);
+    p.exp_string("Write these files into").unwrap();
+    key(&mut p, ENTER);
+    p.exp_string("creating the VFs now").unwrap();
+    p.exp_string("0000:01:00.0 (eth0): 3 VFs (was 2: wrote 0, then 3)")
+        .unwrap();
+    assert_eq!(exit_code(&mut p), 0);
+    let names: Vec<String> = files(&t).into_iter().map(|f| f.0).collect();
+    for want in [
+        "etc/systemd/system/harvester-sriov.service",
+        "etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml",
+        "oem/95_harvester-sriov.yaml",
+        "oem/harvester-sriov/answers.conf",
+        "oem/harvester-sriov/state.json",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    let numvfs = sys.join("bus/pci/devices/0000:01:00.0/sriov_numvfs");
+    assert_eq!(std::fs::read_to_string(numvfs).unwrap().trim(), "3");
 }

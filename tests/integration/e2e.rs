@@ -341,19 +341,19 @@ fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
     record
         .assert_code(0)
         .assert_no_failed_check()
-        .assert_lines(&["ok: PFs in the state = '1'", "--- state.yaml end ---"]);
+        .assert_lines(&["ok: PFs in the state = '1'", "--- state.json end ---"]);
     let state: Vec<&str> = record
         .stdout
         .lines()
-        .skip_while(|l| *l != "--- state.yaml begin ---")
+        .skip_while(|l| *l != "--- state.json begin ---")
         .skip(1)
-        .take_while(|l| *l != "--- state.yaml end ---")
+        .take_while(|l| *l != "--- state.json end ---")
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("state.yaml");
+    let file = dir.path().join("state.json");
     std::fs::write(&file, state.join("\n") + "\n").unwrap();
 
-    let shifted = run_boot("address-shift", &[(file.as_path(), "/state.yaml")]);
+    let shifted = run_boot("address-shift", &[(file.as_path(), "/state.json")]);
     shifted.assert_harness_ok("address-shift");
     shifted.assert_code(0).assert_no_failed_check().assert_lines(&[
         "ok: MAC at 0000:02:00.0 = '52:54:00:e2:e2:0a'",

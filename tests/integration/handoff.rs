@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::apply::{igb, x710};
 use crate::support::tree::Tree;
-use crate::support::{apply, bin, snapshot};
+use crate::support::{apply, bin, materialise, snapshot};
 
 const MANIFESTS: &str = "var/lib/rancher/rke2/server/manifests/";
 
@@ -28,6 +28,8 @@ fn install(
     let out = apply(&cfg, sysfs.path(), target.path());
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{node}: {stderr}");
+    // the node after its boot: the yip file has written the hand-off files
+    materialise(target.path());
     let files = snapshot(target.path())
         .into_iter()
         .filter_map(|(p, bytes)| {
@@ -126,7 +128,7 @@ fn handoff_prints_the_nodes_objects_from_its_state() {
     let (files, _, target) = install("node-a", &two_igb(), PCIDEVICES, "");
     let out = bin()
         .args(["handoff", "--state"])
-        .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+        .arg(target.path().join("oem/harvester-sriov/state.json"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -163,7 +165,7 @@ fn pcidevices_boot_leaves_the_count_to_the_controller() {
         .args(["boot", "--wait", "0", "--sysfs"])
         .arg(sysfs.path())
         .arg("--state")
-        .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+        .arg(target.path().join("oem/harvester-sriov/state.json"))
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stdout);
@@ -208,6 +210,7 @@ fn a_changed_plan_removes_the_old_policy_file() {
         )
         .unwrap();
         assert!(apply(&cfg, sysfs.path(), target.path()).status.success());
+        materialise(target.path()); // the next boot
         let dir = target.path().join(MANIFESTS);
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()

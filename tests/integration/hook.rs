@@ -1,5 +1,11 @@
-//! `hook`: the unattended installer entry point, driven as the real binary.
+//! `hook`: the unattended installer entry point, driven as the real binary,
+//! with the install config served over HTTP as Harvester's installer serves
+//! nothing but names it: `HARVESTER_STREAMDISK_CLOUDINIT_URL` (the URL of
+//! `install.config_url`), fetched with the real curl.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -7,13 +13,17 @@ use predicates::str::contains;
 
 use crate::support::repo;
 
+const ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
+const LOG: &str = "oem/harvester-sriov/hook.log";
+
 fn sysfs() -> PathBuf {
     repo().join("samples/sysfs/qemu-igb-2vfs")
 }
 
+/// The hook, with no URL inherited from the environment running the tests.
 fn hook() -> Command {
     let mut c = Command::cargo_bin("harvester-sriov").unwrap();
-    c.arg("hook").arg("--sysfs").arg(sysfs());
+    c.env_remove(ENV).arg("hook").arg("--sysfs").arg(sysfs());
     c
 }
 
@@ -37,82 +47,186 @@ fn tree(root: &Path) -> Vec<String> {
     out
 }
 
-fn write_config(root: &Path, text: &str) -> PathBuf {
-    let p = root.join("oem/harvester.config");
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    p
+fn read_log(root: &Path) -> String {
+    std::fs::read_to_string(root.join(LOG)).unwrap_or_default()
+}
+
+/// curl is what the hook fetches with (Harvester's OS image has it).
+fn need_curl() {
+    let found = std::process::Command::new("curl").arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "curl is needed by the hook tests: apt-get install curl"
+    );
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 serving `files` by path (404
+/// otherwise), for as long as the test process lives. Returns its base URL.
+fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
+    need_curl();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let (status, body) = match files.get(&path) {
+                Some(b) => ("200 OK", b.clone()),
+                None => ("404 Not Found", b"not here\n".to_vec()),
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(&body);
+        }
+    });
+    base
+}
+
+fn config_server(text: &str) -> String {
+    let base = serve(BTreeMap::from([(
+        "/harvester/config.yaml".to_owned(),
+        text.as_bytes().to_vec(),
+    )]));
+    format!("{base}/harvester/config.yaml")
+}
+
+const APPLIES: &str = "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n";
+
+#[test]
+fn config_from_the_installers_url_is_applied_under_oem_only_and_logged() {
+    let url = config_server(APPLIES);
+    let t = tempfile::tempdir().unwrap();
+    hook()
+        .env(ENV, &url)
+        .arg("--target")
+        .arg(t.path())
+        .assert()
+        .code(0)
+        .stdout(contains(format!("install config: {url} (from {ENV})")))
+        .stdout(contains("applying its sriov section"));
+    assert_eq!(
+        tree(t.path()),
+        [
+            "oem/95_harvester-sriov.yaml",
+            "oem/harvester-sriov/harvester-sriov",
+            "oem/harvester-sriov/hook.log",
+            "oem/harvester-sriov/state.json",
+        ],
+        "the hook writes nothing into the image's /etc or /var"
+    );
+    let log = read_log(t.path());
+    assert!(
+        log.starts_with("== 20") && log.contains(" hook (exit 0)\n"),
+        "{log}"
+    );
+    assert!(log.contains(&url) && log.contains("wrote "), "{log}");
 }
 
 #[test]
-fn no_sriov_section_exit_0_nothing_written() {
+fn config_url_flag_is_used_too() {
+    let url = config_server(APPLIES);
     let t = tempfile::tempdir().unwrap();
-    write_config(t.path(), "install:\n  mode: create\n");
     hook()
+        .arg("--config-url")
+        .arg(&url)
+        .arg("--target")
+        .arg(t.path())
+        .assert()
+        .code(0);
+    assert!(t.path().join("oem/harvester-sriov/state.json").is_file());
+}
+
+#[test]
+fn no_url_exit_0_and_the_log_says_what_to_do() {
+    let t = tempfile::tempdir().unwrap();
+    for env in [None, Some("")] {
+        let mut c = hook();
+        if let Some(v) = env {
+            c.env(ENV, v);
+        }
+        c.arg("--target")
+            .arg(t.path())
+            .assert()
+            .code(0)
+            .stdout(contains("no install config"));
+    }
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
+    let log = read_log(t.path());
+    assert_eq!(log.matches("== ").count(), 2, "one entry per run: {log}");
+    assert!(log.contains("harvester-sriov configure --now"), "{log}");
+}
+
+#[test]
+fn no_sriov_section_exit_0_logged() {
+    let url = config_server("install:\n  mode: create\n");
+    let t = tempfile::tempdir().unwrap();
+    hook()
+        .env(ENV, &url)
         .arg("--target")
         .arg(t.path())
         .assert()
         .code(0)
         .stdout(contains("no sriov section: nothing to do"));
-    assert_eq!(tree(t.path()), ["oem/harvester.config"]);
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
+    assert!(read_log(t.path()).contains("no sriov section"));
 }
 
 #[test]
-fn config_found_under_target_userdata_fallback() {
-    let t = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(t.path().join("oem")).unwrap();
-    std::fs::write(
-        t.path().join("oem/userdata.yaml"),
-        "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n",
-    )
-    .unwrap();
-    hook()
-        .arg("--target")
-        .arg(t.path())
-        .assert()
-        .code(0)
-        .stdout(contains("oem/userdata.yaml: applying its sriov section"));
-    assert!(t.path().join("oem/harvester-sriov/state.yaml").is_file());
-}
-
-#[test]
-fn no_config_at_all_is_a_warning_unless_strict() {
+fn a_failed_download_exit_2_nothing_but_the_log() {
+    let base = serve(BTreeMap::new());
     let t = tempfile::tempdir().unwrap();
     hook()
+        .env(ENV, format!("{base}/missing.yaml"))
         .arg("--target")
         .arg(t.path())
         .assert()
-        .code(0)
-        .stderr(contains("no install config found"));
-    hook()
-        .arg("--target")
-        .arg(t.path())
-        .arg("--strict")
-        .assert()
-        .code(2);
-    assert!(tree(t.path()).is_empty());
+        .code(2)
+        .stderr(contains("fetching the install config failed: curl exit 22"));
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
+    let log = read_log(t.path());
+    assert!(
+        log.contains("(exit 2)") && log.contains("error: ") && log.contains("curl exit 22"),
+        "{log}"
+    );
 }
 
 const UNMATCHED_RULE: &str = "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n  devices:\n    - match: {address: \"0000:99:00.0\"}\n      num_vfs: 1\n";
 
 #[test]
 fn warning_exits_0_and_writes() {
+    let url = config_server(UNMATCHED_RULE);
     let t = tempfile::tempdir().unwrap();
-    write_config(t.path(), UNMATCHED_RULE);
     hook()
+        .env(ENV, &url)
         .arg("--target")
         .arg(t.path())
         .assert()
         .code(0)
         .stderr(contains("warning: sriov.devices[0]"));
-    assert!(t.path().join("oem/harvester-sriov/state.yaml").is_file());
+    assert!(t.path().join("oem/harvester-sriov/state.json").is_file());
+    assert!(read_log(t.path()).contains("warning: sriov.devices[0]"));
 }
 
 #[test]
-fn strict_turns_the_warning_into_exit_2_nothing_written() {
+fn strict_refuses_a_partial_setup_nothing_written_and_logged() {
+    let url = config_server(UNMATCHED_RULE);
     let t = tempfile::tempdir().unwrap();
-    write_config(t.path(), UNMATCHED_RULE);
     hook()
+        .env(ENV, &url)
         .arg("--target")
         .arg(t.path())
         .arg("--strict")
@@ -120,36 +234,36 @@ fn strict_turns_the_warning_into_exit_2_nothing_written() {
         .code(2)
         .stderr(contains("matches no SR-IOV function"))
         .stderr(contains("nothing written"));
-    assert_eq!(tree(t.path()), ["oem/harvester.config"]);
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
+    let log = read_log(t.path());
+    assert!(
+        log.contains("hook --strict (exit 2)") && log.contains("--strict: 1 warning(s)"),
+        "{log}"
+    );
 }
 
 #[test]
 fn no_usable_nic_is_a_warning() {
-    let t = tempfile::tempdir().unwrap();
-    // eth0 is the only SR-IOV NIC of the sample: as management NIC it is left alone.
-    write_config(
-        t.path(),
-        "os:\n  hostname: n1\ninstall:\n  management_interface:\n    interfaces:\n      - name: eth0\nsriov:\n  enabled: true\n",
+    // eth0 is the only SR-IOV NIC of the sample: as management NIC it is left
+    // alone, in the lower-cased key forms Harvester saves too
+    let url = config_server(
+        "os:\n  hostname: n1\ninstall:\n  managementinterface:\n    interfaces:\n      - name: eth0\nsriov:\n  enabled: true\n",
     );
+    let t = tempfile::tempdir().unwrap();
     hook()
+        .env(ENV, &url)
         .arg("--target")
         .arg(t.path())
         .assert()
         .code(0)
         .stderr(contains("no SR-IOV NIC on this node can be used"));
-    hook()
-        .arg("--target")
-        .arg(t.path())
-        .arg("--strict")
-        .assert()
-        .code(2);
 }
 
 #[test]
-fn invalid_config_exit_2_names_the_key_target_unchanged() {
+fn invalid_config_exit_2_names_the_key_target_unchanged_but_logged() {
     let t = tempfile::tempdir().unwrap();
-    let cfg = write_config(t.path(), "sriov:\n  enabled: true\n  num_vfs: eight\n");
-    let before = tree(t.path());
+    let cfg = t.path().join("config.yaml");
+    std::fs::write(&cfg, "sriov:\n  enabled: true\n  num_vfs: eight\n").unwrap();
     hook()
         .arg("--target")
         .arg(t.path())
@@ -158,7 +272,8 @@ fn invalid_config_exit_2_names_the_key_target_unchanged() {
         .assert()
         .code(2)
         .stderr(contains("sriov.num_vfs"));
-    assert_eq!(tree(t.path()), before);
+    assert_eq!(tree(t.path()), ["config.yaml", "oem/harvester-sriov/hook.log"]);
+    assert!(read_log(t.path()).contains("sriov.num_vfs"));
 }
 
 #[test]
@@ -176,7 +291,8 @@ fn every_config_sample_applies_against_the_sample_sysfs() {
         copy_tree(&sysfs(), sys.path());
         let t = tempfile::tempdir().unwrap();
         let mut c = Command::cargo_bin("harvester-sriov").unwrap();
-        c.arg("hook")
+        c.env_remove(ENV)
+            .arg("hook")
             .arg("--sysfs")
             .arg(sys.path())
             .arg("--target")
@@ -188,35 +304,30 @@ fn every_config_sample_applies_against_the_sample_sysfs() {
         let files = tree(t.path());
         for want in [
             "oem/95_harvester-sriov.yaml",
-            "oem/harvester-sriov/state.yaml",
+            "oem/harvester-sriov/state.json",
             "oem/harvester-sriov/harvester-sriov",
-            "etc/modprobe.d/harvester-sriov.conf",
-            "etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml",
+            "oem/harvester-sriov/hook.log",
         ] {
-            // netdevice VFs need no vfio-pci modprobe options, and pcidevices
-            // (the default) binds VFs itself
-            let text = std::fs::read_to_string(&cfg).unwrap();
-            if want.contains("modprobe")
-                && (text.contains("netdevice") || !text.contains("operator: sriov-network-operator"))
-            {
-                continue;
-            }
             assert!(
                 files.iter().any(|f| f == want),
                 "{}: {want} missing in {files:?}",
                 cfg.display()
             );
         }
-        // the hand-off: a per-node (pcidevices) or per-policy (operator) file
+        assert!(files.iter().all(|f| f.starts_with("oem/")), "{files:?}");
+        // the hand-off (a per-node or per-policy file) is written at boot by the yip file
+        let yip = std::fs::read_to_string(t.path().join("oem/95_harvester-sriov.yaml")).unwrap();
         assert!(
-            files
-                .iter()
-                .any(|f| f.starts_with("var/lib/rancher/rke2/server/manifests/harvester-sriov-")),
-            "{}: no hand-off file in {files:?}",
+            yip.contains("path: \"/var/lib/rancher/rke2/server/manifests/harvester-sriov-"),
+            "{}: no hand-off file in the yip file",
             cfg.display()
         );
-        let state = std::fs::read_to_string(t.path().join("oem/harvester-sriov/state.yaml")).unwrap();
-        assert!(state.contains("address: \"0000:01:00.0\""), "{}", cfg.display());
+        let state = std::fs::read_to_string(t.path().join("oem/harvester-sriov/state.json")).unwrap();
+        assert!(
+            state.contains("\"address\": \"0000:01:00.0\""),
+            "{}",
+            cfg.display()
+        );
     }
     assert!(n >= 5, "only {n} samples");
 }
@@ -238,12 +349,87 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The commands of a snippet: yip stages, or a Harvester config fragment's
+/// `os.after_install_chroot_commands`.
+fn snippet_commands(f: &Path, doc: &serde_yaml::Value) -> Vec<String> {
+    let mut commands: Vec<String> = vec![];
+    if let Some(stages) = doc.get("stages") {
+        let stages = stages.as_mapping().expect("stages: a mapping");
+        for (_, steps) in stages {
+            for step in steps.as_sequence().expect("a stage is a list") {
+                assert!(
+                    step.get("name").and_then(|v| v.as_str()).is_some(),
+                    "{}",
+                    f.display()
+                );
+                for c in step["commands"].as_sequence().expect("commands: a list") {
+                    commands.push(c.as_str().expect("a command is text").to_owned());
+                }
+            }
+        }
+    }
+    if let Some(list) = doc.get("os").and_then(|o| o.get("after_install_chroot_commands")) {
+        for c in list.as_sequence().expect("after_install_chroot_commands: a list") {
+            commands.push(c.as_str().expect("a command is text").to_owned());
+        }
+    }
+    commands
+}
+
+/// The chroot stage of a snippet, run for real with `sh` as elemental runs
+/// it (`sh -c COMMAND`, one after the other, statuses ignored), with the
+/// installer's variable set, the binary and the snippet itself (as the raw
+/// install config) served over HTTP, and its absolute paths moved into a
+/// scratch root (`/oem/` -> ROOT/oem/; `hook` gets `--target ROOT --sysfs
+/// SAMPLE`): the result is the files under ROOT/oem, the download gone.
+fn run_snippet(f: &Path, commands: &[String], binary: Option<&[u8]>) -> (tempfile::TempDir, String) {
+    let text = std::fs::read_to_string(f).unwrap();
+    let mut files = BTreeMap::from([("/harvester/config.yaml".to_owned(), text.into_bytes())]);
+    if let Some(b) = binary {
+        files.insert("/harvester/harvester-sriov".to_owned(), b.to_vec());
+    }
+    let base = serve(files);
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path().display().to_string();
+    let mut said = String::new();
+    for c in commands {
+        assert!(
+            c.contains("http://10.0.0.1/"),
+            "{}: serve by IP: {c}",
+            f.display()
+        );
+        assert!(
+            c.contains(".download hook"),
+            "{}: the hook runs as the download: {c}",
+            f.display()
+        );
+        let c = c
+            .replace("http://10.0.0.1", &base)
+            .replace("/oem/", &format!("{r}/oem/"))
+            .replace(
+                ".download hook",
+                &format!(".download hook --target {r} --sysfs {}", sysfs().display()),
+            );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&c)
+            .env(ENV, format!("{base}/harvester/config.yaml"))
+            .output()
+            .unwrap();
+        said.push_str(&String::from_utf8_lossy(&out.stdout));
+        said.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    (root, said)
+}
+
 /// Every snippet of `installer-hooks/` is valid YAML of the shape its
-/// consumer reads: yip stages, or a Harvester config fragment whose commands
-/// are valid `sh` and whose `sriov` section this tool accepts.
+/// consumer reads, its commands pass `sh -n`, its `sriov` section is accepted,
+/// and its chroot commands, run for real, leave the configured node under
+/// /oem (and, with the binary's download failing, a line in hook.log).
 #[test]
 fn installer_hook_snippets_parse() {
     let dir = repo().join("installer-hooks");
+    let program = std::fs::read(assert_cmd::cargo::cargo_bin("harvester-sriov")).unwrap();
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let f = e.unwrap().path();
@@ -254,27 +440,7 @@ fn installer_hook_snippets_parse() {
         let text = std::fs::read_to_string(&f).unwrap();
         let doc: serde_yaml::Value =
             serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let mut commands: Vec<String> = vec![];
-        if let Some(stages) = doc.get("stages") {
-            let stages = stages.as_mapping().expect("stages: a mapping");
-            for (_, steps) in stages {
-                for step in steps.as_sequence().expect("a stage is a list") {
-                    assert!(
-                        step.get("name").and_then(|v| v.as_str()).is_some(),
-                        "{}",
-                        f.display()
-                    );
-                    for c in step["commands"].as_sequence().expect("commands: a list") {
-                        commands.push(c.as_str().expect("a command is text").to_owned());
-                    }
-                }
-            }
-        }
-        if let Some(list) = doc.get("os").and_then(|o| o.get("after_install_chroot_commands")) {
-            for c in list.as_sequence().expect("after_install_chroot_commands: a list") {
-                commands.push(c.as_str().expect("a command is text").to_owned());
-            }
-        }
+        let commands = snippet_commands(&f, &doc);
         for c in &commands {
             let ok = std::process::Command::new("sh")
                 .arg("-n")
@@ -284,16 +450,14 @@ fn installer_hook_snippets_parse() {
                 .unwrap();
             assert!(ok.success(), "{}: not valid sh: {c}", f.display());
         }
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let has_sriov = doc.get("sriov").is_some();
+        let has_sriov = doc.get("sriov").is_some() || doc.get("sriov-config").is_some();
         assert!(
             has_sriov || !commands.is_empty(),
             "{}: neither commands nor an sriov section",
             f.display()
         );
         if has_sriov {
-            // What the hook in the snippet would do, against the sample tree.
+            // The section as the hook reads it, against the sample tree.
             let t = tempfile::tempdir().unwrap();
             hook()
                 .arg("--target")
@@ -303,6 +467,44 @@ fn installer_hook_snippets_parse() {
                 .assert()
                 .code(0);
         }
+        if commands.is_empty() {
+            continue;
+        }
+        // The chroot stage for real.
+        let (root, said) = run_snippet(&f, &commands, Some(&program));
+        let files = tree(root.path());
+        assert_eq!(
+            files,
+            [
+                "oem/95_harvester-sriov.yaml",
+                "oem/harvester-sriov/harvester-sriov",
+                "oem/harvester-sriov/hook.log",
+                "oem/harvester-sriov/state.json",
+            ],
+            "{}: {said}",
+            f.display()
+        );
+        let log = read_log(root.path());
+        assert!(
+            log.contains("(exit 0)")
+                && log.contains("/harvester/config.yaml (from HARVESTER_STREAMDISK_CLOUDINIT_URL)"),
+            "{}: {log}",
+            f.display()
+        );
+        // The binary cannot be downloaded: the node keeps a line saying so.
+        let (root, said) = run_snippet(&f, &commands, None);
+        assert_eq!(
+            tree(root.path()),
+            ["oem/harvester-sriov/hook.log"],
+            "{}: {said}",
+            f.display()
+        );
+        let log = read_log(root.path());
+        assert!(
+            log.contains("harvester-sriov: the download or the hook failed (exit 22): SR-IOV not configured"),
+            "{}: {log}",
+            f.display()
+        );
     }
-    assert!(n >= 4, "only {n} snippets");
+    assert!(n >= 3, "only {n} snippets");
 }

@@ -161,12 +161,6 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "os.additional_kernel_arguments: \"intel_iommu=off\" turns off what sriov-network-operator needs for vfio-pci",
         ),
         (
-            s(
-                "install:\n  addons:\n    harvester_pcidevices_controller:\n      enabled: maybe\nsriov:\n  enabled: true\n",
-            ),
-            "install.addons.harvester_pcidevices_controller.enabled: expected true or false",
-        ),
-        (
             s("sriov-config: '{\"sriov_enabled\": true, \"num_vfs\": 0}'\n"),
             "sriov-config.num_vfs: must be at least 1 when sriov_enabled is true",
         ),
@@ -200,7 +194,19 @@ fn config_rows() -> Vec<(String, &'static str)> {
         ),
         (
             s("sriov:\n  enabled: maybe\n"),
-            "sriov.enabled: expected true or false, got \"maybe\"",
+            "sriov.enabled: expected true or false, got the text \"maybe\"",
+        ),
+        (
+            s("sriov:\n  enabled: yes\n"),
+            "sriov.enabled: expected true or false, got the text \"yes\"",
+        ),
+        (
+            s("sriov:\n  enabled: \"true\"\n"),
+            "sriov.enabled: expected true or false, got the text \"true\"",
+        ),
+        (
+            s("sriov-config: '{\"sriov_enabled\": \"yes\", \"num_vfs\": 8}'\n"),
+            "sriov-config.sriov_enabled: expected true or false, got the text \"yes\"",
         ),
         (s("sriov:\n"), "sriov: is empty"),
         (
@@ -393,19 +399,20 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
     )
     .unwrap();
 
-    // /etc is a regular file: nothing can go under it
+    // /oem is a regular file: nothing can go under it
     let t = tempfile::tempdir().unwrap();
-    std::fs::write(t.path().join("etc"), "not a dir").unwrap();
+    std::fs::write(t.path().join("oem"), "not a dir").unwrap();
     let before = snapshot(t.path());
     let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&t.path().join("etc").display().to_string()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&t.path().join("oem").display().to_string()));
     assert_eq!(snapshot(t.path()), before);
 
     // a symlink loop on the way
     let t = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("var2", t.path().join("var")).unwrap();
-    std::os::unix::fs::symlink("var", t.path().join("var2")).unwrap();
+    std::fs::create_dir(t.path().join("oem")).unwrap();
+    std::os::unix::fs::symlink("loop2", t.path().join("oem/harvester-sriov")).unwrap();
+    std::os::unix::fs::symlink("harvester-sriov", t.path().join("oem/loop2")).unwrap();
     let before = snapshot(t.path());
     let out = apply(&cfg, sysfs.path(), t.path());
     assert_eq!(

@@ -1,4 +1,4 @@
-# Address shift, boot 1 of 2: two 82576 cards with distinct MACs; apply records a state for the
+# Address shift, boot 1 of 2: two 82576 cards with distinct MACs; apply records a state (state.json) for the
 # one at 0000:01:00.0 only (a rule turns the other off) and prints it between markers. The Rust
 # test feeds it to boot 2 (address-shift.sh), where the two cards' slots are swapped.
 # e2e-qemu: -machine q35 -device intel-iommu,intremap=off
@@ -25,9 +25,9 @@ CFG
 run_cmd out harvester-sriov apply --config /tmp/config.yaml --sysfs /sys --target /tmp/target
 echo "$out"
 expect_eq "apply exit code" "$out_rc" 0
-state=/tmp/target/oem/harvester-sriov/state.yaml
-expect_eq "PFs in the state" "$(sed -n '/^pfs:/,/^skipped:/p' "$state" | grep -c '^ *- address:')" 1
-check "the state records the MAC of the card at 0000:01:00.0" grep -q 'mac: "52:54:00:e2:e2:0a"' "$state"
-echo "--- state.yaml begin ---"
+state=/tmp/target/oem/harvester-sriov/state.json
+expect_eq "PFs in the state" "$(sed -n '/^  "pfs": \[/,/^  \]/p' "$state" | grep -c '"address":')" 1
+check "the state records the MAC of the card at 0000:01:00.0" grep -q '"mac": "52:54:00:e2:e2:0a"' "$state"
+echo "--- state.json begin ---"
 cat "$state"
-echo "--- state.yaml end ---"
+echo "--- state.json end ---"

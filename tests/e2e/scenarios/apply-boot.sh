@@ -10,7 +10,7 @@ sys=/sys/bus/pci/devices/$pf
 iface=$(ls "$sys/net" 2>/dev/null | head -n1)
 echo "pf: $pf iface: $iface"
 T=/tmp/target
-state=$T/oem/harvester-sriov/state.yaml
+state=$T/oem/harvester-sriov/state.json
 mkdir -p $T /tmp/empty # apply wants an existing target root (the mounted install)
 
 # config NUM DEVICE_TYPE [EXTRA SRIOV LINES]: an install config in /tmp/config.yaml
@@ -35,7 +35,7 @@ run_cmd out harvester-sriov apply --config /tmp/config.yaml --sysfs /sys --targe
 echo "$out"
 expect_eq "apply exit code" "$out_rc" 0
 check "state file written" test -s "$state"
-grep -E '^ *(- )?(address|num_vfs|mac|serial):' "$state"
+grep -E '"(address|num_vfs|mac|serial)":' "$state"
 run_cmd out harvester-sriov boot --sysfs /sys --state "$state"
 echo "$out"
 expect_eq "boot exit code" "$out_rc" 0
@@ -93,18 +93,18 @@ expect_eq "apply exit code" "$out_rc" 2
 expect_contains "apply message" "$out" "8 VFs asked for $pf"
 expect_contains "apply message" "$out" "at most 7 (sriov_totalvfs)"
 expect_eq "target left empty" "$(ls -A /tmp/empty 2>/dev/null | grep -c .)" 0
-sed 's/^\( *\)num_vfs: .*/\1num_vfs: 8/' "$state" >/tmp/state8.yaml
-grep -E '^ *num_vfs:' /tmp/state8.yaml
-run_cmd out harvester-sriov boot --sysfs /sys --state /tmp/state8.yaml
+sed 's/"num_vfs": [0-9]*/"num_vfs": 8/' "$state" >/tmp/state8.json
+grep -E '"num_vfs":' /tmp/state8.json
+run_cmd out harvester-sriov boot --sysfs /sys --state /tmp/state8.json
 echo "$out"
 expect_eq "boot exit code (a PF not as planned)" "$out_rc" 1
 expect_contains "boot message" "$out" "refused: 8 VFs planned, but the kernel allows at most 7 (sriov_totalvfs); nothing written"
 expect_eq "sriov_numvfs unchanged" "$(numvfs)" 1
 
 section identity
-sed -e 's/^\( *\)vendor_id: .*/\1vendor_id: '"'"'15b3'"'"'/' -e 's/^\( *\)device_id: .*/\1device_id: '"'"'1017'"'"'/' "$state" >/tmp/state-other.yaml
-grep -E '^ *(vendor_id|device_id):' /tmp/state-other.yaml
-run_cmd out harvester-sriov boot --sysfs /sys --state /tmp/state-other.yaml
+sed -e 's/"vendor_id": "[0-9a-f]*"/"vendor_id": "15b3"/' -e 's/"device_id": "[0-9a-f]*"/"device_id": "1017"/' "$state" >/tmp/state-other.json
+grep -E '"(vendor_id|device_id)":' /tmp/state-other.json
+run_cmd out harvester-sriov boot --sysfs /sys --state /tmp/state-other.json
 echo "$out"
 expect_eq "boot exit code (a PF not as planned)" "$out_rc" 1
 expect_contains "boot message" "$out" "$pf now holds 8086:10c9"

@@ -30,6 +30,44 @@ pub fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output
         .unwrap()
 }
 
+/// What the yip file's `initramfs` stage does at boot, for the tests that
+/// look at a whole node: write every `files[]` entry of
+/// `TARGET/oem/95_harvester-sriov.yaml` (content through yip's template
+/// expansion, which for our files only turns `{{"{{"}}` back into `{{`) with
+/// its mode, and make the `systemctl enable` symlink. A stand-in; the real
+/// yip runs in tests/oracles/yip. Returns the paths written.
+pub fn materialise(target: &Path) -> Vec<PathBuf> {
+    let yip = target.join("oem/95_harvester-sriov.yaml");
+    let Ok(text) = std::fs::read_to_string(&yip) else {
+        return vec![];
+    };
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut written = vec![];
+    for step in doc["stages"]["initramfs"].as_sequence().unwrap() {
+        for f in step["files"].as_sequence().into_iter().flatten() {
+            let rel = f["path"].as_str().unwrap().trim_start_matches('/');
+            let path = target.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let content = f["content"].as_str().unwrap().replace("{{\"{{\"}}", "{{");
+            std::fs::write(&path, content).unwrap();
+            let mode = f["permissions"].as_u64().unwrap() as u32;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            written.push(PathBuf::from(rel));
+        }
+        for unit in step["systemctl"]["enable"].as_sequence().into_iter().flatten() {
+            let unit = unit.as_str().unwrap();
+            let wants = target.join("etc/systemd/system/multi-user.target.wants");
+            std::fs::create_dir_all(&wants).unwrap();
+            let link = wants.join(unit);
+            if std::fs::symlink_metadata(&link).is_err() {
+                std::os::unix::fs::symlink(format!("/etc/systemd/system/{unit}"), &link).unwrap();
+            }
+        }
+    }
+    written
+}
+
 /// The shipped sysfs snapshot (a QEMU q35 guest, Linux 6.1, igb with 2 VFs).
 pub fn sample_sysfs() -> PathBuf {
     repo().join("samples/sysfs/qemu-igb-2vfs")
