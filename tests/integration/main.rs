@@ -16,3 +16,4 @@ mod hook;
 mod hostile;
 mod lspci;
 mod manifests;
+mod oracle_yip;
