@@ -384,3 +384,49 @@ fn yip_oracle_rejects_template_expansion_and_a_unit_without_install() {
     assert!(reasons.contains("no [Install] section"), "{reasons}");
     assert_eq!(v["enabled_units"], Value::Array(vec![]));
 }
+
+/// Every yip file shipped as a snippet (a top-level `stages:`, e.g. for the
+/// live installer medium's `/oem`) loads with yip and runs each of its
+/// stages with commands unchanged by yip's templates.
+#[test]
+fn yip_runs_every_shipped_yip_snippet() {
+    let mut seen = 0;
+    for e in std::fs::read_dir(repo().join("installer-hooks")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let y: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let Some(stages) = y.get("stages").and_then(|s| s.as_mapping()) else {
+            continue;
+        };
+        seen += 1;
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("oem")).unwrap();
+        std::fs::copy(&p, root.path().join("oem").join(p.file_name().unwrap())).unwrap();
+        for stage in stages.keys() {
+            let stage = stage.as_str().unwrap();
+            let out = Command::new(oracle("yip"))
+                .arg("--root")
+                .arg(root.path())
+                .arg("--stage")
+                .arg(stage)
+                .output()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: stage {stage}: {}",
+                p.display(),
+                v["reasons"]
+            );
+            assert!(
+                !v["commands"].as_array().unwrap().is_empty(),
+                "{}: stage {stage} ran no command",
+                p.display()
+            );
+        }
+    }
+    assert!(seen > 0, "no installer-hooks/*.yaml with stages:");
+}
