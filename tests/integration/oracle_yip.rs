@@ -450,3 +450,41 @@ fn yip_runs_every_shipped_yip_snippet() {
         }
     }
 }
+
+/// `remove` really removes: at the next boot, yip's initramfs stage finds
+/// nothing of ours under /oem and re-creates no file and enables no unit.
+#[test]
+fn after_remove_yip_recreates_nothing_at_boot() {
+    for config in samples() {
+        let r = Run::new(&config);
+        let out = bin()
+            .arg("remove")
+            .arg("--target")
+            .arg(r.target.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: remove failed: {}",
+            r.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // /oem is a partition of its own on the node: it stays.
+        std::fs::create_dir_all(r.target.path().join("oem")).unwrap();
+        let r = Run::judge(r.name, r.target, r.plan);
+        assert_eq!(r.yip_code, 0, "{}: {}", r.name, r.reasons());
+        assert_eq!(
+            r.yip["loaded"],
+            Value::Array(vec![]),
+            "{}: left under /oem",
+            r.name
+        );
+        assert_eq!(
+            r.yip["files"],
+            Value::Array(vec![]),
+            "{}: written at boot",
+            r.name
+        );
+        assert_eq!(r.yip["enabled_units"], Value::Array(vec![]), "{}", r.name);
+    }
+}
