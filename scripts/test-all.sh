@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh Debian machine with Rust installed.
 # Installs what the tests need (as root, from Debian's packages) when missing,
-# then: format check, clippy, unit + integration tests, and the static build check.
+# then: format check, clippy, the static build check, the Go test oracles
+# (scripts/oracles.sh), unit + integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The full run compares; it never rewrites the expected test outputs.
@@ -38,5 +39,7 @@ echo "== e2e prerequisites (QEMU, Debian kernel)"
 bash tests/e2e/setup.sh
 echo "== fuzz targets build on stable (fuzzing itself needs nightly: scripts/fuzz.sh)"
 cargo build --locked --manifest-path fuzz/Cargo.toml --bins --examples
+echo "== Go test oracles (tests/oracles -> target/oracles)"
+bash scripts/oracles.sh
 echo "== cargo test"
 HARVESTER_SRIOV_STATIC_BIN="$bin" cargo test --locked -- --include-ignored

@@ -18,3 +18,4 @@ mod hook;
 mod hostile;
 mod lspci;
 mod manifests;
+mod oracle_yip;
