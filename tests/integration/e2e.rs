@@ -239,7 +239,7 @@ fn apply_then_boot_creates_4_vfs_on_a_real_kernel() {
     apply_boot("create-4").assert_no_failed_check().assert_lines(&[
         "ok: apply exit code = '0'",
         "ok: state file written",
-        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 0: wrote 4)",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs",
         "ok: boot exit code = '0'",
         "ok: sriov_numvfs = '4'",
         "ok: virtfn0 device = '0x10ca'",
@@ -428,24 +428,14 @@ fn e2e_systemd_vfs_before_rke2() {
         "ok: harvester-sriov.service ActiveState = 'active'",
         "ok: harvester-sriov.service Result = 'success'",
         "ok: harvester-sriov.service ExecMainStatus = '0'",
+        "ok: harvester-sriov.service is ordered Before=rke2-server.service",
+        "ok: harvester-sriov.service is ordered Before=rke2-agent.service",
     ]);
-    let before = unit
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("Before=") && !l.contains("shutdown.target"))
-        .unwrap_or_default();
-    for rke2 in ["rke2-server.service", "rke2-agent.service"] {
-        assert!(
-            before.split(['=', ' ']).any(|u| u == rke2),
-            "the unit yip wrote is not ordered Before={rke2}: {before:?}\n{}",
-            unit.stdout
-        );
-    }
     // systemd's own record (journal) of the unit.
     boot.section("journal").assert_lines(&[
         "systemd[1]: Starting harvester-sriov.service",
         "systemd[1]: Finished harvester-sriov.service",
-        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 0: wrote 4)",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs",
     ]);
     boot.section("vfs").assert_no_failed_check().assert_lines(&[
         "ok: sriov_numvfs = '4'",

@@ -33,6 +33,12 @@ expect_eq "$unit LoadState" "$(prop $unit LoadState)" loaded
 expect_eq "$unit ActiveState" "$(prop $unit ActiveState)" active
 expect_eq "$unit Result" "$(prop $unit Result)" success
 expect_eq "$unit ExecMainStatus" "$(prop $unit ExecMainStatus)" 0
+for r in rke2-server.service rke2-agent.service; do
+    case " $(prop $unit Before) " in
+    *" $r "*) pass "$unit is ordered Before=$r" ;;
+    *) fail "$unit is not ordered Before=$r: Before=$(prop $unit Before)" ;;
+    esac
+done
 
 section journal
 journalctl -b -o short-monotonic --no-pager -u $unit -u elemental-setup-boot.service \
