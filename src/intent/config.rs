@@ -56,7 +56,10 @@ impl DeviceType {
 /// Who takes the VFs over in the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[expect(clippy::enum_variant_names, reason = "the product is called sriov-network-operator")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the product is called sriov-network-operator"
+)]
 pub enum Operator {
     SriovNetworkOperator,
     Pcidevices,
