@@ -141,7 +141,7 @@ else
     yip_version=$(cd "$here/yip" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' github.com/rancher/yip)
     log "building yip $yip_version (tests/e2e/yip/go.mod)"
     rm -f "$yip.stamp"
-    (cd "$here/yip" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath \
+    (cd "$here/yip" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 go build -trimpath \
         -ldflags "-X github.com/rancher/yip/cmd.CLIVersion=$yip_version" -o "$yip.tmp" github.com/rancher/yip)
     mv "$yip.tmp" "$yip"
     echo "$stamp" >"$yip.stamp"
