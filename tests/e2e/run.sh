@@ -18,6 +18,10 @@
 #   E2E_CONSOLE                 also copy the full guest console to this file
 #   E2E_VERBOSE=1               stream the full guest console to stderr while it runs
 #   E2E_FILES                   "HOST:GUEST ..." extra files in the initramfs (build-initramfs.sh)
+#   E2E_INITRD                  boot this initramfs instead of building the busybox one (the
+#                               systemd guest: run-systemd.sh); SCENARIO then only gives the hardware
+#   E2E_APPEND                  more kernel command line arguments
+#   E2E_MEM                     guest memory in MiB (default 512)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -46,17 +50,22 @@ kernel="$cache/vmlinux-$version" # uncompressed ELF, PVH boot: no xz decompressi
 [ -s "$kernel" ] || kernel="$cache/kernel/boot/vmlinuz-$version"
 [ -f "$kernel" ] || die "missing $kernel: run 'bash tests/e2e/setup.sh' as root"
 
-bin=${HARVESTER_SRIOV_STATIC_BIN:-}
-if [ -z "$bin" ]; then
-    log "building the static binary (scripts/build-static.sh)"
-    bin=$(bash "$repo/scripts/build-static.sh")
-fi
-[ -x "$bin" ] || die "static binary '$bin' not found"
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-bash "$here/build-initramfs.sh" "$bin" "$scenario" "$work/initramfs.cpio.gz" 2>"$work/build.log" ||
-    { cat "$work/build.log" >&2; die "building the initramfs failed"; }
+if [ -n "${E2E_INITRD:-}" ]; then
+    [ -f "$E2E_INITRD" ] || die "E2E_INITRD '$E2E_INITRD' not found"
+    initrd=$E2E_INITRD
+else
+    bin=${HARVESTER_SRIOV_STATIC_BIN:-}
+    if [ -z "$bin" ]; then
+        log "building the static binary (scripts/build-static.sh)"
+        bin=$(bash "$repo/scripts/build-static.sh")
+    fi
+    [ -x "$bin" ] || die "static binary '$bin' not found"
+    initrd=$work/initramfs.cpio.gz
+    bash "$here/build-initramfs.sh" "$bin" "$scenario" "$initrd" 2>"$work/build.log" ||
+        { cat "$work/build.log" >&2; die "building the initramfs failed"; }
+fi
 
 # --- hardware -----------------------------------------------------------------------------------
 # Default: q35 (PCIe, extended config space), an emulated IOMMU (so VFs can be bound to vfio-pci)
@@ -76,12 +85,12 @@ fi
 
 # loglevel=1 keeps kernel messages off the console (the scenario's output stays parseable);
 # a failing guest prints its dmesg tail instead.
-cmdline="console=ttyS0 loglevel=1 mitigations=off cryptomgr.notests panic=-1 intel_iommu=on"
+cmdline="console=ttyS0 loglevel=1 mitigations=off cryptomgr.notests panic=-1 intel_iommu=on${E2E_APPEND:+ $E2E_APPEND}"
 qemu=(
     qemu-system-x86_64 -accel tcg -nodefaults -no-user-config -nographic -no-reboot
-    -serial stdio -m 512 -smp 2
+    -serial stdio -m "${E2E_MEM:-512}" -smp 2
     "${hw[@]}"
-    -kernel "$kernel" -initrd "$work/initramfs.cpio.gz" -append "$cmdline"
+    -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
     "$@"
 )
 timeout=${E2E_TIMEOUT:-150}

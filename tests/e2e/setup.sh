@@ -6,6 +6,11 @@
 #   - the current Debian kernel, resolved through the `linux-image-amd64` metapackage
 #     (never a pinned version: the mirror keeps only the newest) and unpacked into
 #     tests/e2e/cache/kernel/ with `dpkg-deb -x`.
+# For the systemd guest (run-systemd.sh) also:
+#   - mmdebstrap, and with it a Debian bookworm root file system (minbase + systemd, udev, kmod),
+#     packed as tests/e2e/cache/systemd-rootfs.cpio by systemd/build-rootfs.sh;
+#   - the yip binary, built with the local Go toolchain from the Go module proxy at the version
+#     pinned in tests/e2e/yip/go.mod, into tests/e2e/cache/yip.
 # Work already done is skipped: run it as often as you like.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +62,7 @@ need_pkg=()
 command -v cpio >/dev/null 2>&1 || need_pkg+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkg+=(xz-utils)
 command -v file >/dev/null 2>&1 || need_pkg+=(file)
+command -v mmdebstrap >/dev/null 2>&1 || need_pkg+=(mmdebstrap)
 if [ "${#need_pkg[@]}" -gt 0 ]; then
     as_root "${need_pkg[*]}"
     apt_update
@@ -109,4 +115,35 @@ if [ ! -s "$vmlinux" ]; then
         log "could not extract an ELF vmlinux from $vmlinuz: run.sh will boot the bzImage (slower)"
     fi
 fi
-echo "e2e-setup: ready: $(qemu-system-x86_64 --version | head -n1); kernel $version" >&2
+# --- 5. Debian root file system of the systemd guest -----------------------------------------------
+# Rebuilt when the kernel (its modules are inside) or the recipe changes.
+rootfs="$cache/systemd-rootfs.cpio"
+stamp="kernel=$version recipe=$(sha256sum "$here/systemd/build-rootfs.sh" | cut -c1-16)"
+if [ -s "$rootfs" ] && [ "$(cat "$rootfs.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "systemd guest root file system already built ($rootfs)"
+else
+    as_root "the systemd guest's root file system"
+    log "building the systemd guest's root file system (mmdebstrap bookworm, ~1-2 min)"
+    rm -f "$rootfs.stamp"
+    bash "$here/systemd/build-rootfs.sh" "$rootfs" "$kdir" "$version"
+    echo "$stamp" >"$rootfs.stamp"
+fi
+
+# --- 6. yip, the cloud-init runner of Harvester's OS -------------------------------------------------
+# Built from the Go module proxy at the version pinned in tests/e2e/yip/go.mod (go.sum checked);
+# GOTOOLCHAIN=local: no toolchain download. Never committed.
+yip="$cache/yip"
+stamp="$(cat "$here/yip/go.mod" "$here/yip/go.sum" | sha256sum | cut -c1-16)"
+if [ -x "$yip" ] && [ "$(cat "$yip.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "yip already built ($yip)"
+else
+    command -v go >/dev/null 2>&1 || die "go is missing: install Go (>= 1.24) to build yip"
+    yip_version=$(cd "$here/yip" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' github.com/rancher/yip)
+    log "building yip $yip_version (tests/e2e/yip/go.mod)"
+    rm -f "$yip.stamp"
+    (cd "$here/yip" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 go build -trimpath \
+        -ldflags "-X github.com/rancher/yip/cmd.CLIVersion=$yip_version" -o "$yip.tmp" github.com/rancher/yip)
+    mv "$yip.tmp" "$yip"
+    echo "$stamp" >"$yip.stamp"
+fi
+echo "e2e-setup: ready: $(qemu-system-x86_64 --version | head -n1); kernel $version; yip $("$yip" --version 2>&1 | awk '{ sub(/-g$/, "", $3); print $3 }')" >&2

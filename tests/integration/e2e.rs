@@ -239,7 +239,7 @@ fn apply_then_boot_creates_4_vfs_on_a_real_kernel() {
     apply_boot("create-4").assert_no_failed_check().assert_lines(&[
         "ok: apply exit code = '0'",
         "ok: state file written",
-        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 0: wrote 4)",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs",
         "ok: boot exit code = '0'",
         "ok: sriov_numvfs = '4'",
         "ok: virtfn0 device = '0x10ca'",
@@ -364,4 +364,108 @@ fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
         "ok: 0000:01:00.0 (the other card) sriov_numvfs = '0'",
         "e2e: all checks passed",
     ]);
+}
+
+/// Issue 11 item 8: a real systemd guest (`tests/e2e/run-systemd.sh`). The tool's `apply`
+/// output, laid into a Debian root file system, goes through the real yip's `initramfs` stage (as
+/// Harvester's initrd runs it) and a real systemd boot with stand-in rke2 units: the unit yip
+/// writes and enables runs `boot` before rke2-server and rke2-agent start, and both find the VFs.
+#[test]
+fn e2e_systemd_vfs_before_rke2() {
+    let _one_at_a_time = serial();
+    preflight();
+    let cache = repo().join("tests/e2e/cache");
+    for (file, what) in [
+        ("systemd-rootfs.cpio", "the Debian root file system"),
+        ("yip", "the yip binary"),
+    ] {
+        assert!(
+            cache.join(file).is_file(),
+            "e2e: {what} is missing ({}): run `bash tests/e2e/setup.sh` as root (scripts/test-all.sh does)",
+            cache.join(file).display()
+        );
+    }
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .arg(repo().join("tests/e2e/run-systemd.sh"))
+        .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
+        // The committed test boots the tool's own output, never a development override.
+        .env_remove("E2E_OEM_FILES")
+        .output()
+        .expect("run tests/e2e/run-systemd.sh");
+    let boot = Boot {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!(
+        "e2e systemd guest: exit {} in {:.1?}",
+        boot.code,
+        started.elapsed()
+    );
+    boot.assert_harness_ok("run-systemd.sh");
+
+    // The real yip ran the tool's yip file for the `initramfs` stage, and wrote the unit.
+    boot.section("yip-initramfs")
+        .assert_no_failed_check()
+        .assert_lines(&[
+            "Running stage: initramfs",
+            "ok: yip initramfs stage exit code = '0'",
+        ]);
+    let unit = boot.section("unit");
+    assert!(
+        unit.stdout
+            .lines()
+            .any(|l| l == "ok: /etc/systemd/system/harvester-sriov.service exists (written by yip)"),
+        "the yip file's initramfs stage wrote no /etc/systemd/system/harvester-sriov.service: \
+         the tool's yip file must write and enable that unit (CONTRACT.md, issue 11 item 2)\n{}\n{}",
+        unit.stdout,
+        unit.stderr
+    );
+    unit.assert_no_failed_check().assert_lines(&[
+        "ExecStart=/oem/harvester-sriov/harvester-sriov boot",
+        "ok: harvester-sriov.service enabled = 'enabled'",
+        "ok: harvester-sriov.service ActiveState = 'active'",
+        "ok: harvester-sriov.service Result = 'success'",
+        "ok: harvester-sriov.service ExecMainStatus = '0'",
+        "ok: harvester-sriov.service is ordered Before=rke2-server.service",
+        "ok: harvester-sriov.service is ordered Before=rke2-agent.service",
+    ]);
+    // systemd's own record (journal) of the unit.
+    boot.section("journal").assert_lines(&[
+        "systemd[1]: Starting harvester-sriov.service",
+        "systemd[1]: Finished harvester-sriov.service",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs",
+    ]);
+    boot.section("vfs").assert_no_failed_check().assert_lines(&[
+        "ok: sriov_numvfs = '4'",
+        "ok: virtfn0 driver = 'vfio-pci'",
+        "ok: virtfn3 driver = 'vfio-pci'",
+        "ok: no virtfn4",
+    ]);
+    // What kubelet would find: the stand-ins record sriov_numvfs when they start.
+    boot.section("rke2").assert_no_failed_check().assert_lines(&[
+        "rke2-server started:",
+        "ok: rke2-server saw sriov_numvfs = '4'",
+        "ok: rke2-server saw virtfns = '4'",
+        "ok: harvester-sriov.service finished before rke2-server started",
+        "rke2-agent started:",
+        "ok: rke2-agent saw sriov_numvfs = '4'",
+        "ok: rke2-agent saw virtfns = '4'",
+        "ok: harvester-sriov.service finished before rke2-agent started",
+    ]);
+    let timing = boot.section("timing");
+    timing.assert_no_failed_check().assert_lines(&[
+        "timing: harvester-sriov.service start -> exit: ",
+        "timing: harvester-sriov.service start -> VFs present",
+    ]);
+    for line in timing.stdout.lines().filter(|l| l.starts_with("timing: ")) {
+        eprintln!("e2e systemd guest: {line}");
+    }
+    boot.section("verify")
+        .assert_no_failed_check()
+        .assert_lines(&["ok: verify exit code = '0'"]);
+    boot.assert_code(0)
+        .assert_no_failed_check()
+        .assert_lines(&["e2e: all checks passed"]);
 }
