@@ -36,5 +36,7 @@ echo "== e2e prerequisites (QEMU, Debian kernel)"
 bash tests/e2e/setup.sh
 echo "== fuzz targets build on stable (fuzzing itself needs nightly: scripts/fuzz.sh)"
 cargo build --locked --manifest-path fuzz/Cargo.toml --bins --examples
+echo "== Go test oracles (tests/oracles -> target/oracles)"
+bash scripts/oracles.sh
 echo "== cargo test"
 HARVESTER_SRIOV_STATIC_BIN="$bin" cargo test --locked -- --include-ignored
