@@ -16,3 +16,6 @@ mod hook;
 mod hostile;
 mod lspci;
 mod manifests;
+mod oracle_cluster_model;
+mod oracle_pcidevices;
+mod oracle_sriov_operator;

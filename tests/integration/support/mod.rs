@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dumps;
+pub mod oracle;
 pub mod space;
 pub mod tree;
 
