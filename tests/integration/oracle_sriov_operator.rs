@@ -125,26 +125,56 @@ sriov:\n  enabled: true\n  num_vfs: 2\n  device_type: netdevice\n  resource_name
     assert!(!objects(&r, "SriovNetworkNodePolicy").is_empty(), "{}", r.text);
 }
 
-#[test]
-fn a_nic_outside_the_supported_list_is_not_handed_over_as_is() {
-    // Intel I350 (8086:1521, VF 1520): not in the chart's supported-nic-ids
+/// An 82576 (supported) and an Intel I350 (8086:1521, VF 1520), which is not
+/// in the chart's supported-nic-ids.
+fn igb_and_i350() -> Tree {
     let i350 = Nic {
         ids: (0x8086, 0x1521),
         vf_device: 0x1520,
-        ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+        ..igb("0000:02:00.0", "ens2f0", "52:54:00:12:34:05")
     };
-    let hw = Tree::new().function(mgmt()).function(with_mtu(&i350));
-    let r = judge(&hw, "node-a", VFIO, &[]);
+    let a = igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01");
+    Tree::new()
+        .function(mgmt())
+        .function(with_mtu(&a))
+        .function(with_mtu(&i350))
+}
+
+#[test]
+fn a_nic_outside_the_supported_list_is_not_handed_over_as_is() {
+    let r = judge(&igb_and_i350(), "node-a", VFIO, &[]);
     // whatever the tool writes for it, the webhook must not refuse it
     assert_eq!(r.code, 0, "{}", r.text);
-    for p in objects(&r, "SriovNetworkNodePolicy") {
-        assert_ne!(
-            p["reason"].as_str().map(|s| s.contains("not supported")),
-            Some(true),
-            "{}",
-            r.text
-        );
-    }
+    assert!(!objects(&r, "SriovNetworkNodePolicy").is_empty(), "{}", r.text);
+}
+
+#[test]
+fn the_supported_extra_nics_line_the_tool_prints_makes_the_webhook_admit_the_nic() {
+    // handed over on request, with the chart line to add: the oracle's
+    // supported-nic-ids gets exactly that line, as the chart would render it
+    let cfg = VFIO.to_owned() + "  operator_extra_nics: true\n";
+    let hw = igb_and_i350();
+    let first = judge(&hw, "node-a", &cfg, &[]);
+    let line = first
+        .text
+        .lines()
+        .find_map(|l| {
+            let i = l.find("supportedExtraNICs")?;
+            let rest = &l[i..];
+            let a = rest.find("['")? + 2;
+            let b = rest.find("']")?;
+            Some(rest[a..b].to_owned())
+        })
+        .unwrap_or_else(|| panic!("apply printed no supportedExtraNICs line:\n{}", first.text));
+    assert!(line.contains("\"8086 1521 1520\""), "{line}");
+    let r = judge(&hw, "node-a", &cfg, &["--extra-nic", &line]);
+    assert_eq!(r.code, 0, "{}", r.text);
+    // the I350 is handed over (a policy selecting device 1521) and admitted
+    assert!(
+        r.text.contains("deviceID: \"1521\""),
+        "no policy for the I350:\n{}",
+        r.text
+    );
 }
 
 #[test]
