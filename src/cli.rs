@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,103 +31,134 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List SR-IOV capable PCI functions (like `lspci -v | grep SR-IOV`) with the kernel's view.
-    Detect {
-        /// Root of a sysfs mount; devices are read from DIR/bus/pci/devices.
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-        /// List every PCI function, not only SR-IOV physical functions.
-        #[arg(long)]
-        all: bool,
-    },
-
+    Detect(DetectArgs),
     /// Show what `apply` would do for an install config, with a diff against the target. Writes nothing.
-    Plan {
-        /// A Harvester install config.yaml with an `sriov:` section.
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        /// Root of the installed system.
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    Plan(PlanArgs),
     /// Write the node's SR-IOV files (cloud-init, state, modprobe.d, labels, operator manifests) into the target.
-    Apply {
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        /// Show what would change; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Apply(ApplyArgs),
     /// Create the planned VFs now (run at every boot by the cloud-init file).
-    Boot {
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
-        state: PathBuf,
-        /// Seconds to wait for a PF's driver to appear.
-        #[arg(long, value_name = "SECS", default_value_t = 30)]
-        wait: u64,
-    },
+    Boot(BootArgs),
     /// Ask at the console which NICs get how many VFs, then write as `apply` does.
     ///
     /// Needs a terminal on stdin; Ctrl-C or Esc writes nothing (exit 130).
-    Configure {
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        /// An install config to pre-fill the answers (and take the management NIC from).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Also write the answers as an unattended `sriov:` section (also with --dry-run).
-        #[arg(long, value_name = "FILE")]
-        save: Option<PathBuf>,
-        /// Show what would change; write nothing into the target.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Configure(ConfigureArgs),
     /// Installer hook (os.after_install_chroot_commands): apply the install config's `sriov` section.
     ///
     /// The config is FILE, else ROOT/oem/harvester.config, else ROOT/oem/userdata.yaml.
     /// Warnings exit 0 (a non-zero exit aborts the Harvester installation) unless --strict.
-    Hook {
-        /// The install config; default: looked up under --target.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        /// Treat warnings (a rule matching nothing, no usable NIC) as failures: exit 2, write nothing.
-        #[arg(long)]
-        strict: bool,
-    },
+    Hook(HookArgs),
     /// Remove exactly what `apply` wrote.
-    Remove {
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Remove(RemoveArgs),
     /// Compare the node with the plan: VF counts, VF drivers, the files in the target.
-    Verify {
-        #[arg(long, value_name = "DIR", default_value = "/sys")]
-        sysfs: PathBuf,
-        /// The state written by `apply` (default: ROOT/oem/harvester-sriov/state.yaml).
-        #[arg(long, value_name = "FILE")]
-        state: Option<PathBuf>,
-        #[arg(long, value_name = "ROOT", default_value = "/")]
-        target: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    Verify(VerifyArgs),
+}
+
+// The options of `detect`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Root of a sysfs mount; devices are read from DIR/bus/pci/devices.
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// List every PCI function, not only SR-IOV physical functions.
+    #[arg(long)]
+    pub all: bool,
+}
+
+// The options of `plan`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A Harvester install config.yaml with an `sriov:` section.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    /// Root of the installed system.
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+// The options of `apply`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+// The options of `boot`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
+    pub state: PathBuf,
+    /// Seconds to wait for a PF's driver to appear.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+// The options of `configure`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    /// An install config to pre-fill the answers (and take the management NIC from).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also write the answers as an unattended `sriov:` section (also with --dry-run).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Show what would change; write nothing into the target.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+// The options of `hook`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The install config; default: looked up under --target.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    /// Treat warnings (a rule matching nothing, no usable NIC) as failures: exit 2, write nothing.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+// The options of `remove`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+// The options of `verify`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    /// The state written by `apply` (default: ROOT/oem/harvester-sriov/state.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -17,8 +17,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::configspace::{self, CONFIG_SPACE_SIZE, EXT_CAP_ID_SRIOV};
-use crate::sysfs::{self, ScanOptions};
+use crate::scan::configspace::{self, CONFIG_SPACE_SIZE, EXT_CAP_ID_SRIOV};
+use crate::scan::sysfs::{self, ScanOptions};
 
 /// A fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and the
 /// `fuzz/corpus/<name>/` directory) and its body.
@@ -128,7 +128,7 @@ pub fn sysfs_attrs(data: &[u8]) {
         let trimmed = s.trim_start_matches('0');
         assert_eq!(if trimmed.is_empty() { "0" } else { trimmed }, v.to_string());
     }
-    if sysfs::is_pci_address(s) {
+    if crate::scan::pci::is_pci_address(s) {
         check_pci_address(s);
     }
 
@@ -149,7 +149,11 @@ pub fn sysfs_attrs(data: &[u8]) {
     assert_eq!(sysfs::parse_dec_u16(&(u32::from(v16) + 65536).to_string()), None);
     let (domain, bus, dev, func) = (u32::from_le_bytes([n[4], n[5], n[6], n[7]]), n[0], n[1], n[2]);
     let addr = format!("{domain:04x}:{bus:02x}:{dev:02x}.{func}");
-    assert_eq!(sysfs::is_pci_address(&addr), dev < 32 && func < 8, "{addr}");
+    assert_eq!(
+        crate::scan::pci::is_pci_address(&addr),
+        dev < 32 && func < 8,
+        "{addr}"
+    );
 
     // read_attr: at most 256 bytes of UTF-8, trimmed.
     ATTR_FILE.with(|path| {
@@ -353,7 +357,7 @@ pub fn sysfs_tree(data: &[u8]) {
         assert!(w[0].address < w[1].address, "not sorted or duplicated");
     }
     for d in &inv.devices {
-        assert!(sysfs::is_pci_address(&d.address));
+        assert!(crate::scan::pci::is_pci_address(&d.address));
         if !all {
             assert!(d.capability.is_some() || d.capability_truncated || d.kernel.is_some());
         }
@@ -520,8 +524,8 @@ impl TreeInput {
 
 /// A small fixed inventory for the config and state targets: an igb PF
 /// with a serial number, an i40e PF, and an NVMe controller with SR-IOV.
-fn inventory() -> Vec<crate::device::Device> {
-    use crate::device::{Device, KernelSriov};
+fn inventory() -> Vec<crate::scan::device::Device> {
+    use crate::scan::device::{Device, KernelSriov};
     let pf = |address: &str, device_id: u16, driver: &str, ifname: &str, total: u16, vf: u16| Device {
         address: address.into(),
         vendor_id: Some(0x8086),
@@ -555,7 +559,7 @@ fn inventory() -> Vec<crate::device::Device> {
     ]
 }
 
-/// Text -> [`crate::config::parse`]; when it yields a `sriov` section, the
+/// Text -> [`crate::intent::config::parse`]; when it yields a `sriov` section, the
 /// plan, the rendered files (each must parse back as YAML), and the state
 /// file read back by `boot` must equal the plan.
 pub fn install_config(data: &[u8]) {
@@ -563,7 +567,7 @@ pub fn install_config(data: &[u8]) {
         return;
     };
     let file = std::path::Path::new("fuzz.yaml");
-    let cfg = match crate::config::parse(file, text) {
+    let cfg = match crate::intent::config::parse(file, text) {
         Ok(cfg) => cfg,
         Err(e) => {
             assert!(
@@ -574,7 +578,7 @@ pub fn install_config(data: &[u8]) {
         }
     };
     let Some(sriov) = cfg.sriov.clone() else { return };
-    assert!(sriov.num_vfs >= 1 && crate::config::valid_resource_name(&sriov.resource_name));
+    assert!(sriov.num_vfs >= 1 && crate::intent::config::valid_resource_name(&sriov.resource_name));
     let Ok(plan) = crate::plan::build(&inventory(), &cfg, "fuzz-node", &sriov) else {
         return;
     };
@@ -594,29 +598,28 @@ pub fn install_config(data: &[u8]) {
             }
         }
     }
-    let back = crate::boot::parse_state(file, &crate::render::state(&plan)).expect("the state reads back");
+    let back = crate::state::parse(file, &crate::state::render(&plan)).expect("the state reads back");
     let mut expected = plan.clone();
     expected.notices.clear();
     expected.warnings.clear();
     assert_eq!(back, expected, "the state does not round-trip");
 }
 
-/// Text -> [`crate::boot::parse_state`]; an accepted state is rendered
+/// Text -> [`crate::state::parse`]; an accepted state is rendered
 /// again and must read back equal, and locating its PFs never panics.
 pub fn boot_state(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let file = std::path::Path::new("state.yaml");
-    let Ok(plan) = crate::boot::parse_state(file, text) else {
+    let Ok(plan) = crate::state::parse(file, text) else {
         return;
     };
-    let again =
-        crate::boot::parse_state(file, &crate::render::state(&plan)).expect("a rendered state reads back");
+    let again = crate::state::parse(file, &crate::state::render(&plan)).expect("a rendered state reads back");
     assert_eq!(again, plan, "the state does not round-trip");
     let devices = inventory();
     for pf in &plan.pfs {
-        let _ = crate::boot::locate(pf, &devices);
+        let _ = crate::commands::boot::locate(pf, &devices);
     }
 }
 

@@ -4,29 +4,20 @@
 //! the target), pure functions in between (inventory + answers -> plan ->
 //! rendered files). `main` only calls [`run`].
 
-pub mod apply;
-pub mod boot;
 pub mod cli;
-pub mod config;
-pub mod configspace;
-pub mod configure;
-pub mod detect;
-pub mod device;
-mod diff;
-pub mod exit_codes;
-pub mod fsx;
+pub mod commands;
+mod exit_codes;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod hex;
-pub mod hook;
-pub mod labels;
-pub mod names;
-pub mod plan;
-pub mod render;
-pub mod report;
-pub mod sysfs;
-pub mod verify;
-pub mod yaml;
+pub(crate) mod intent;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod scan;
+pub(crate) mod state;
+pub(crate) mod write;
 
 use std::io::Write;
 
@@ -37,88 +28,16 @@ pub use exit_codes::ExitCode;
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    match cli.command {
-        cli::Command::Detect { sysfs, format, all } => {
-            detect::run(&sysfs, format, all, &mut stdout, &mut stderr)
-        }
-        cli::Command::Plan {
-            config,
-            sysfs,
-            target,
-            format,
-        } => apply::cmd_plan(
-            &config,
-            &apply::Target { sysfs, root: target },
-            format,
-            &mut stdout,
-            &mut stderr,
-        ),
-        cli::Command::Apply {
-            config,
-            sysfs,
-            target,
-            dry_run,
-        } => apply::cmd_apply(
-            &config,
-            &apply::Target { sysfs, root: target },
-            dry_run,
-            &mut stdout,
-            &mut stderr,
-        ),
-        cli::Command::Boot { sysfs, state, wait } => boot::run(
-            &boot::Options {
-                sysfs,
-                state,
-                wait: std::time::Duration::from_secs(wait),
-            },
-            &mut stdout,
-        ),
-        cli::Command::Configure {
-            sysfs,
-            target,
-            config,
-            save,
-            dry_run,
-        } => configure::run(
-            &configure::Options {
-                sysfs,
-                target,
-                config,
-                save,
-                dry_run,
-            },
-            &mut stdout,
-            &mut stderr,
-        ),
-        cli::Command::Hook {
-            config,
-            sysfs,
-            target,
-            strict,
-        } => hook::run(
-            &hook::Options {
-                config,
-                target: apply::Target { sysfs, root: target },
-                strict,
-            },
-            &mut stdout,
-            &mut stderr,
-        ),
-        cli::Command::Remove { target, dry_run } => apply::cmd_remove(&target, dry_run, &mut stdout),
-        cli::Command::Verify {
-            sysfs,
-            state,
-            target,
-            format,
-        } => verify::run(
-            &verify::Options {
-                sysfs,
-                state,
-                target,
-                format,
-            },
-            &mut stdout,
-        ),
+    use cli::Command;
+    match &cli.command {
+        Command::Detect(args) => commands::detect::run(args, &mut stdout, &mut stderr),
+        Command::Plan(args) => commands::apply::cmd_plan(args, &mut stdout, &mut stderr),
+        Command::Apply(args) => commands::apply::cmd_apply(args, &mut stdout, &mut stderr),
+        Command::Boot(args) => commands::boot::run(args, &mut stdout),
+        Command::Configure(args) => commands::configure::run(args, &mut stdout, &mut stderr),
+        Command::Hook(args) => commands::hook::run(args, &mut stdout, &mut stderr),
+        Command::Remove(args) => commands::apply::cmd_remove(args, &mut stdout),
+        Command::Verify(args) => commands::verify::run(args, &mut stdout),
     }
     .and_then(|code| {
         stdout.flush()?;

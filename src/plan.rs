@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
-use crate::device::{Device, Status};
+use crate::intent::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
+use crate::scan::device::{Device, Status};
 
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
@@ -126,7 +126,7 @@ pub fn vf_driver(pf_driver: &str) -> Option<&'static str> {
 
 fn rule_matches(rule: &Rule, d: &Device) -> bool {
     let m = &rule.matcher;
-    let hex = crate::hex::id;
+    let hex = crate::scan::pci::id;
     m.address.as_ref().is_none_or(|a| *a == d.address)
         && m.interface.as_ref().is_none_or(|i| d.interfaces.contains(i))
         && m.vendor
@@ -179,13 +179,13 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<String> {
 pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov) -> Result<Plan, PlanError> {
     let file = cfg.file.display().to_string();
     let node = node.to_ascii_lowercase();
-    if !crate::labels::dns_subdomain_ok(&node) {
+    if !crate::intent::labels::dns_subdomain_ok(&node) {
         return Err(PlanError::BadNodeName { file, name: node });
     }
     if !sriov.label_capable && sriov.enabled && sriov.operator == Operator::SriovNetworkOperator {
         return Err(PlanError::LabelNeeded {
             file,
-            label: crate::labels::CAPABLE,
+            label: crate::intent::labels::CAPABLE,
         });
     }
     let mut plan = Plan {
@@ -293,7 +293,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         );
     }
     if sriov.label_capable && any_usable {
-        plan.labels.insert(crate::labels::CAPABLE.into(), "true".into());
+        plan.labels
+            .insert(crate::intent::labels::CAPABLE.into(), "true".into());
     }
     for (k, v) in &sriov.labels {
         plan.labels.insert(k.clone(), v.clone());

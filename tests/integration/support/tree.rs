@@ -51,19 +51,6 @@ impl KernelSriov {
             drivers_autoprobe: true,
         }
     }
-
-    /// The values the kernel derives from an SR-IOV capability in `config`
-    /// (TotalVFs unadjusted by a driver). `None` without a capability.
-    pub fn from_config(config: &[u8]) -> Option<Self> {
-        let cap = harvester_sriov::configspace::scan(config).ok()?.sriov?;
-        Some(Self::new(
-            cap.total_vfs,
-            cap.num_vfs,
-            cap.vf_offset,
-            cap.vf_stride,
-            cap.vf_device_id,
-        ))
-    }
 }
 
 /// A directory entry with raw content.

@@ -3,24 +3,17 @@
 //! one-line summary when all match, 1 with the list of differences.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::ExitCode;
-use crate::boot::{load_state, locate};
-use crate::cli::Format;
-use crate::config::DeviceType;
+use crate::cli::{Format, VerifyArgs};
+use crate::commands::boot::locate;
+use crate::intent::config::DeviceType;
 use crate::plan::Plan;
 use crate::render;
-use crate::sysfs::{self, ScanOptions};
-
-pub struct Options {
-    pub sysfs: PathBuf,
-    pub state: Option<PathBuf>,
-    pub target: PathBuf,
-    pub format: Format,
-}
+use crate::scan::sysfs::{self, ScanOptions};
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -120,12 +113,12 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
     }
 }
 
-pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let state = opts
         .state
         .clone()
         .unwrap_or_else(|| opts.target.join(render::STATE_PATH.trim_start_matches('/')));
-    let plan = load_state(&state)?;
+    let plan = crate::state::load(&state)?;
     let mut report = Report {
         ok: false,
         node: plan.node.clone(),

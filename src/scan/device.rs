@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
-use crate::configspace::{SriovCapability, format_serial};
+use crate::scan::configspace::{SriovCapability, format_serial};
 
 /// The kernel's SR-IOV attributes of a PF. A field is `None` when its file
 /// is missing or unparsable (a warning names it).
@@ -14,7 +14,7 @@ pub struct KernelSriov {
     pub num_vfs: Option<u16>,
     pub vf_offset: Option<u16>,
     pub vf_stride: Option<u16>,
-    #[serde(serialize_with = "crate::hex::ser_opt_u16")]
+    #[serde(serialize_with = "crate::scan::pci::ser_opt_u16")]
     pub vf_device_id: Option<u16>,
     pub drivers_autoprobe: Option<bool>,
 }
@@ -140,11 +140,11 @@ impl Device {
     }
 
     pub fn vendor_name(&self) -> String {
-        crate::names::vendor(self.vendor_id)
+        crate::scan::names::vendor(self.vendor_id)
     }
 
     pub fn device_name(&self) -> String {
-        crate::names::device(self.vendor_id, self.device_id)
+        crate::scan::names::device(self.vendor_id, self.device_id)
     }
 
     pub fn status(&self) -> Status {
@@ -291,8 +291,8 @@ impl Serialize for Device {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Device", 20)?;
         st.serialize_field("address", &self.address)?;
-        st.serialize_field("vendor_id", &crate::hex::id(self.vendor_id))?;
-        st.serialize_field("device_id", &crate::hex::id(self.device_id))?;
+        st.serialize_field("vendor_id", &crate::scan::pci::id(self.vendor_id))?;
+        st.serialize_field("device_id", &crate::scan::pci::id(self.device_id))?;
         st.serialize_field("class", &self.class.map(|c| format!("{c:06x}")))?;
         st.serialize_field("vendor_name", &self.vendor_name())?;
         st.serialize_field("device_name", &self.device_name())?;

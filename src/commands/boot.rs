@@ -15,61 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::ExitCode;
-use crate::config::DeviceType;
-use crate::device::Device;
-use crate::plan::{Method, Plan, PlannedPf, STATE_VERSION};
-use crate::sysfs::{self, ScanOptions};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("{file}: cannot read the state file: {source}")]
-    Read { file: PathBuf, source: io::Error },
-    #[error("{file}: not a harvester-sriov state file: {message}")]
-    Invalid { file: PathBuf, message: String },
-}
-
-/// State files are small; anything larger is not ours.
-const MAX_STATE_BYTES: u64 = 1024 * 1024;
-
-/// Load and check the state written by `apply`.
-pub fn load_state(file: &Path) -> Result<Plan, StateError> {
-    let read = |source| StateError::Read {
-        file: file.to_owned(),
-        source,
-    };
-    let meta = fs::metadata(file).map_err(read)?;
-    if meta.len() > MAX_STATE_BYTES {
-        return Err(StateError::Invalid {
-            file: file.to_owned(),
-            message: format!("{} bytes, larger than any state file", meta.len()),
-        });
-    }
-    let text = fs::read_to_string(file).map_err(read)?;
-    parse_state(file, &text)
-}
-
-pub fn parse_state(file: &Path, text: &str) -> Result<Plan, StateError> {
-    let invalid = |message: String| StateError::Invalid {
-        file: file.to_owned(),
-        message,
-    };
-    let plan: Plan = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    if plan.version != STATE_VERSION {
-        return Err(invalid(format!(
-            "version {} (this harvester-sriov reads version {STATE_VERSION})",
-            plan.version
-        )));
-    }
-    for pf in &plan.pfs {
-        if !sysfs::is_pci_address(&pf.address) {
-            return Err(invalid(format!("pfs: {:?} is not a PCI address", pf.address)));
-        }
-    }
-    Ok(plan)
-}
+use crate::cli::BootArgs;
+use crate::intent::config::DeviceType;
+use crate::plan::{Method, Plan, PlannedPf};
+use crate::scan::device::Device;
+use crate::scan::sysfs::{self, ScanOptions};
 
 fn hex(v: Option<u16>) -> String {
-    crate::hex::id(v).unwrap_or_else(|| "????".into())
+    crate::scan::pci::id(v).unwrap_or_else(|| "????".into())
 }
 
 /// Whether `d` is the card `pf` describes.
@@ -336,18 +289,12 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
     })
 }
 
-pub struct Options {
-    pub sysfs: PathBuf,
-    pub state: PathBuf,
-    /// How long to wait for a PF's driver to appear.
-    pub wait: Duration,
-}
-
-pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = load_state(&opts.state)?;
+pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let plan = crate::state::load(&opts.state)?;
+    let wait = Duration::from_secs(opts.wait);
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;
-    let deadline = Instant::now() + opts.wait;
+    let deadline = Instant::now() + wait;
     // Wait (bounded) until every planned PF that is present has a driver.
     loop {
         let waiting = plan
@@ -374,7 +321,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             if d.driver.is_none() {
                 return Err(format!(
                     "no driver bound after {}s: load the {} driver (writing sriov_numvfs would fail with ENOENT)",
-                    opts.wait.as_secs(),
+                    opts.wait,
                     pf.driver
                 ));
             }

@@ -56,6 +56,10 @@ impl DeviceType {
 /// Who takes the VFs over in the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the product is called sriov-network-operator"
+)]
 pub enum Operator {
     SriovNetworkOperator,
     Pcidevices,
@@ -405,7 +409,7 @@ fn parse_match(ctx: &Ctx, key: &str, v: &Value) -> Result<Match, ConfigError> {
                 } else {
                     a
                 };
-                if !crate::sysfs::is_pci_address(&a) {
+                if !crate::scan::pci::is_pci_address(&a) {
                     return Err(ctx.err(
                         &kp,
                         format!(
@@ -527,7 +531,7 @@ fn parse_labels(ctx: &Ctx, key: &str, v: &Value) -> Result<BTreeMap<String, Stri
             }
             other => ctx.string(&kp, other)?,
         };
-        crate::labels::check(k, &val).map_err(|e| ctx.err(&kp, e))?;
+        crate::intent::labels::check(k, &val).map_err(|e| ctx.err(&kp, e))?;
         labels.insert(k.clone(), val);
     }
     Ok(labels)

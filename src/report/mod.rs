@@ -1,8 +1,12 @@
-//! `detect` output: a table for people, the JSON contract for programs.
+//! What a person or a program reads: `detect`'s table and JSON contract
+//! here, the plan in words ([`describe`]) and the line diff ([`diff`]).
+
+pub mod describe;
+pub mod diff;
 
 use std::fmt::Write as _;
 
-use crate::device::Device;
+use crate::scan::device::Device;
 
 /// Longest model name shown in the table before it is cut with `…`.
 const NAME_WIDTH: usize = 44;

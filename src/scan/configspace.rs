@@ -107,7 +107,7 @@ pub struct SriovCapability {
     pub vf_enabled: bool,
     pub vf_offset: u16,
     pub vf_stride: u16,
-    #[serde(serialize_with = "crate::hex::ser_u16")]
+    #[serde(serialize_with = "crate::scan::pci::ser_u16")]
     pub vf_device_id: u16,
     /// False when lspci reaches it only through a `next` pointer below
     /// 0x100, where the kernel's own walk stops.

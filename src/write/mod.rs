@@ -144,6 +144,7 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+#[cfg(test)]
 impl Outcome {
     /// True when nothing would be (or was) written or removed.
     pub fn is_noop(&self) -> bool {

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Mode, OFlags, open, openat, statat};
 use rustix::io::Errno;
 
-use crate::configspace::{self, CapabilityScan};
-use crate::device::{Device, KernelSriov};
+use crate::scan::configspace::{self, CapabilityScan};
+use crate::scan::device::{Device, KernelSriov};
+use crate::scan::pci::is_pci_address;
 
 /// Attribute files are a few bytes; anything longer is garbage.
 const MAX_ATTR_LEN: u64 = 256;
@@ -34,39 +35,11 @@ pub struct Inventory {
     pub warnings: Vec<String>,
 }
 
-impl Inventory {
-    pub fn find(&self, address: &str) -> Option<&Device> {
-        self.devices.iter().find(|d| d.address == address)
-    }
-}
-
 /// How much to read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScanOptions {
     /// Read every function in full, not only the SR-IOV physical functions.
     pub all: bool,
-}
-
-/// A canonical PCI address `DDDD:BB:DD.F` (lower-case hex; the domain may
-/// have up to 8 digits, as VMD domains do).
-pub fn is_pci_address(s: &str) -> bool {
-    let hex = |p: &str, min: usize, max: usize| {
-        (min..=max).contains(&p.len()) && p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-    };
-    let mut parts = s.split(':');
-    let (Some(domain), Some(bus), Some(devfn), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let Some((dev, func)) = devfn.split_once('.') else {
-        return false;
-    };
-    hex(domain, 4, 8)
-        && hex(bus, 2, 2)
-        && hex(dev, 2, 2)
-        && dev.as_bytes()[0] <= b'1'
-        && matches!(func.as_bytes(), [b'0'..=b'7'])
 }
 
 /// Read a small attribute file; `Ok(None)` when it does not exist.

@@ -1,7 +1,7 @@
 //! `hook`: the unattended entry point for Harvester's
 //! `os.after_install_chroot_commands` (or an Elemental `after-install-chroot`
 //! stage). It finds the install config, and applies its `sriov` section into
-//! the installed system through the same [`apply::Pipeline`] as `apply`.
+//! the installed system through the same [`Pipeline`] as `apply`.
 //!
 //! A non-zero exit here aborts the whole Harvester installation, so soft
 //! problems (a rule that matches nothing, no SR-IOV NIC on this node) are
@@ -12,19 +12,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::ExitCode;
-use crate::apply::{self, Pipeline, Target};
+use crate::cli::HookArgs;
+use crate::pipeline::{self, Pipeline, Target};
 
 /// Where the hook looks for the install config when `--config` is not
 /// given, relative to `--target`: inside `after_install_chroot_commands` the
 /// target is `/`, and Harvester has put the raw config at
 /// `/oem/harvester.config` (and cloud-init user data at `/oem/userdata.yaml`).
 pub const CONFIG_CANDIDATES: &[&str] = &["oem/harvester.config", "oem/userdata.yaml"];
-
-pub struct Options {
-    pub config: Option<PathBuf>,
-    pub target: Target,
-    pub strict: bool,
-}
 
 /// The config file to read: the given one (which must exist), else the
 /// first candidate under the target root that exists.
@@ -39,8 +34,12 @@ pub fn find_config(explicit: Option<&Path>, root: &Path) -> Result<PathBuf, Vec<
     }
 }
 
-pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let config = match find_config(opts.config.as_deref(), &opts.target.root) {
+pub fn run(opts: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let target = Target {
+        sysfs: opts.sysfs.clone(),
+        root: opts.target.clone(),
+    };
+    let config = match find_config(opts.config.as_deref(), &target.root) {
         Ok(c) => c,
         Err(looked) => {
             let list: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
@@ -53,13 +52,13 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         }
     };
     // A hard error (unreadable or invalid config) returns here: nothing written.
-    let cfg = crate::config::load(&config)?;
+    let cfg = crate::intent::config::load(&config)?;
     let Some(sriov) = cfg.sriov.clone() else {
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
     };
     writeln!(out, "{}: applying its sriov section", config.display())?;
-    let p = Pipeline::build(&opts.target, &cfg, &sriov)?;
+    let p = Pipeline::build(&target, &cfg, &sriov)?;
     if opts.strict && !p.plan.warnings.is_empty() {
         for w in &p.plan.warnings {
             writeln!(err, "warning: {w}")?;
@@ -71,7 +70,7 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         )?;
         return Ok(ExitCode::Error);
     }
-    apply::write_out(&p, &opts.target.root, false, out, err)?;
+    pipeline::write_out(&p, &target.root, false, out, err)?;
     Ok(ExitCode::Success)
 }
 

@@ -1,0 +1,10 @@
+//! One module per subcommand: wiring from the parsed flags to the library,
+//! and the words a person sees. The work itself lives in scan, intent, plan,
+//! render and write.
+
+pub mod apply;
+pub mod boot;
+pub mod configure;
+pub mod detect;
+pub mod hook;
+pub mod verify;

@@ -1,0 +1,153 @@
+//! The one way from intent to files: scan sysfs, plan, render, and write
+//! (or preview) into the target. `plan`, `apply`, `configure` and `hook`
+//! all end here, so the same answers give the same files, byte for byte.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::intent::config::{InstallConfig, Sriov};
+use crate::plan::{self, Plan};
+use crate::render;
+use crate::report::describe::{describe, describe_changes};
+use crate::scan::sysfs::{self, Inventory, ScanOptions};
+use crate::write::{self, FileSpec, Outcome};
+
+/// Where the inventory comes from and where the files go.
+pub struct Target {
+    pub sysfs: PathBuf,
+    pub root: PathBuf,
+}
+
+/// The node name: `os.hostname`, else this machine's hostname.
+pub fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
+    if let Some(h) = &cfg.hostname {
+        return Ok(h.clone());
+    }
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .context("os.hostname is not set and /proc/sys/kernel/hostname is unreadable")?;
+    Ok(h.trim().to_owned())
+}
+
+/// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
+fn own_binary() -> anyhow::Result<Vec<u8>> {
+    let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
+    std::fs::read(&exe).with_context(|| format!("{}: reading this program to install it", exe.display()))
+}
+
+/// Everything one run decided, ready to preview or commit.
+pub struct Pipeline {
+    pub plan: Plan,
+    pub files: Vec<FileSpec>,
+    pub remove: Vec<PathBuf>,
+    pub inventory: Inventory,
+}
+
+impl Pipeline {
+    /// Scan, plan and render. Writes nothing.
+    pub fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+        // The program's own bytes (installed under /oem) are read while
+        // sysfs is scanned: both take milliseconds, neither needs the other.
+        let (inventory, binary) = std::thread::scope(|s| {
+            let binary = sriov.enabled.then(|| s.spawn(own_binary));
+            let inventory = sysfs::scan(&target.sysfs, ScanOptions::default());
+            (
+                inventory,
+                binary.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("reading this program failed")))
+                }),
+            )
+        });
+        Self::assemble(inventory?, cfg, sriov, binary.transpose()?)
+    }
+
+    pub fn from_inventory(
+        inventory: Inventory,
+        cfg: &InstallConfig,
+        sriov: &Sriov,
+    ) -> anyhow::Result<Pipeline> {
+        Self::assemble(inventory, cfg, sriov, None)
+    }
+
+    /// `binary`: the program's bytes when already read; read here when the
+    /// plan needs them and they were not.
+    fn assemble(
+        inventory: Inventory,
+        cfg: &InstallConfig,
+        sriov: &Sriov,
+        binary: Option<Vec<u8>>,
+    ) -> anyhow::Result<Pipeline> {
+        let node = node_name(cfg)?;
+        let plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        let binary = match binary {
+            _ if plan.pfs.is_empty() => vec![],
+            Some(bytes) => bytes,
+            None => own_binary()?,
+        };
+        let files = render::files(&plan, &binary);
+        let remove = render::ALL_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| !files.iter().any(|f| f.path == *p))
+            .collect();
+        Ok(Pipeline {
+            plan,
+            files,
+            remove,
+            inventory,
+        })
+    }
+
+    pub fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
+        Ok(write::preview(root, &self.files, &self.remove, &render::owned)?)
+    }
+
+    pub fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
+        Ok(write::commit(root, &self.files, &self.remove, &render::owned)?)
+    }
+}
+
+pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()> {
+    for w in &inv.warnings {
+        writeln!(err, "warning: {w}")?;
+    }
+    for n in &plan.notices {
+        writeln!(err, "notice: {n}")?;
+    }
+    for w in &plan.warnings {
+        writeln!(err, "warning: {w}")?;
+    }
+    if !plan.pfs.is_empty() {
+        writeln!(
+            err,
+            "note: {} is applied by rke2 on server nodes only; on an agent node the objects come from a server (README: \"Hand-off to the cluster\")",
+            render::MANIFEST_PATH
+        )?;
+    }
+    Ok(())
+}
+
+/// Write (or with `dry_run` only show) a pipeline's files. Shared by
+/// `apply`, `configure` and `hook`.
+pub fn write_out(
+    p: &Pipeline,
+    root: &Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<()> {
+    warn(err, &p.plan, &p.inventory)?;
+    out.write_all(describe(&p.plan).as_bytes())?;
+    if dry_run {
+        let outcome = p.preview(root)?;
+        writeln!(out, "dry run: nothing written; {} would get:", root.display())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+    } else {
+        let outcome = p.commit(root)?;
+        writeln!(out, "wrote {}:", root.display())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+    }
+    Ok(())
+}
