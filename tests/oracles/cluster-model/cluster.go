@@ -164,9 +164,15 @@ func (c *Cluster) Step(verb, name string) (StepReport, error) {
 	case "remove":
 		n.Member, n.Role = false, ""
 		c.ev(false, "%s leaves: its files are gone; nothing is deleted in the cluster (D4)", name)
+		mine := map[string]bool{}
+		for _, f := range n.Files {
+			for _, o := range f {
+				mine[o.Key()] = true
+			}
+		}
 		for _, o := range c.sortedObjs() {
-			if (o.Spec["nodeName"] == name) || o.Labels[nodeLabel] == name {
-				c.ev(false, "stays in the cluster: %s (owner %q)", o.Key(), o.Owner)
+			if mine[o.Key()] || o.Spec["nodeName"] == name || o.Labels[nodeLabel] == name {
+				c.ev(false, "stays in the cluster: %s (Addon owner %q, created by %s)", o.Key(), o.Owner, o.Creator)
 			}
 		}
 	default:
@@ -300,8 +306,12 @@ func (c *Cluster) apply(n *Node, addon, file string, objs []Obj) {
 		kinds[o.Kind] = true
 		want[o.Key()] = true
 	}
+	before := c.snapshot()
 	for _, o := range objs {
 		c.put(o, addon, writer)
+	}
+	if c.snapshot() == before {
+		c.ev(false, "%s applies %s as Addon %q: %d object(s), all already as in the file", n.Name, file, addon, len(objs))
 	}
 	// prune: existing objects with this owner's hash whose kind the Addon
 	// applied, missing from this file (desiredset_process.go compareSets)

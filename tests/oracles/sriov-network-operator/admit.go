@@ -33,9 +33,24 @@ func admitAll(c *Cluster, kubeconfig string, objects []Object, emit func(Verdict
 	if err := webhook.RetriveSupportedNics(); err != nil {
 		return 0, fmt.Errorf("webhook.RetriveSupportedNics: %w", err)
 	}
-	refused := 0
+	verdicts := make([]Verdict, len(objects))
 	for i, o := range objects {
-		v := judge(c, i, o)
+		verdicts[i] = judge(c, i, o)
+	}
+	// a SriovNetwork needs a policy with its resourceName, wherever in the
+	// apply order that policy comes (its controller reconciles again)
+	for i, o := range objects {
+		if o.Kind != "SriovNetwork" || verdicts[i].Reason != "" {
+			continue
+		}
+		var n sriovnetworkv1.SriovNetwork
+		_ = json.Unmarshal(o.Raw, &n)
+		if !c.HasResource(n.Spec.ResourceName) {
+			verdicts[i].Reason = fmt.Sprintf("admitted but useless: no admitted SriovNetworkNodePolicy has resourceName %q", n.Spec.ResourceName)
+		}
+	}
+	refused := 0
+	for _, v := range verdicts {
 		if !v.Admitted || strings.HasPrefix(v.Reason, "admitted but") {
 			refused++
 		}
@@ -123,13 +138,9 @@ func judge(c *Cluster, i int, o Object) Verdict {
 		// is openshift.io/<resourceName> (controllers/sriovnetwork_controller.go):
 		// a resourceName no admitted policy provides gives VMs nothing.
 		v.Checked = "no webhook for this kind; resourceName against the admitted policies"
-		var n sriovnetworkv1.SriovNetwork
-		_ = json.Unmarshal(raw, &n)
 		v.Admitted = true
 		if o.Namespace != c.Namespace {
 			v.Reason = fmt.Sprintf("admitted but ignored by the operator: SriovNetwork %s is in namespace %q, the operator watches %q", o.Name, o.Namespace, c.Namespace)
-		} else if !c.HasResource(n.Spec.ResourceName) {
-			v.Reason = fmt.Sprintf("admitted but useless: no admitted SriovNetworkNodePolicy has resourceName %q", n.Spec.ResourceName)
 		}
 	default:
 		v.Admitted = true
