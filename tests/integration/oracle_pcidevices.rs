@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::apply::igb;
 use crate::support::apply;
-use crate::support::oracle::{boot, oracle, run, write_manifests};
+use crate::support::oracle::{apply_sample, boot, config_samples, hostname, oracle, run, write_manifests};
 use crate::support::space::Space;
 use crate::support::tree::{Function, Tree};
 
@@ -137,4 +137,56 @@ spec:\n  address: \"0000:01:00.0\"\n  nodeName: node-a\n  numVFs: 4\n",
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["collides"], serde_json::json!(["node-a-ens1f0"]), "{stdout}");
     assert!(stdout.contains("AlreadyExists"), "{stdout}");
+}
+
+/// The management interfaces of an install config (the pcidevices agent skips
+/// the members of Harvester's management bond).
+fn management_nics(config: &std::path::Path) -> Vec<String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    let install = &doc["install"];
+    let mi = install
+        .get("management_interface")
+        .or_else(|| install.get("managementInterface"));
+    mi.and_then(|m| m.get("interfaces"))
+        .and_then(|i| i.as_sequence())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn every_config_sample_that_hands_over_to_pcidevices_is_adopted_on_the_shipped_snapshot() {
+    let mut judged = 0;
+    for config in config_samples() {
+        let (_keep, sysfs, target, log) = apply_sample(&config);
+        let node = hostname(&config);
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_manifests(target.path(), dir.path());
+        let pcidevices = files.iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("kind: \"SRIOVNetworkDevice\"")
+        });
+        if !pcidevices {
+            continue;
+        }
+        judged += 1;
+        let mut cmd = Command::new(oracle("pcidevices"));
+        cmd.args(["--node", &node, "--sysfs"]).arg(&sysfs);
+        for nic in management_nics(&config) {
+            cmd.args(["--skip-nic", &nic]);
+        }
+        cmd.args(&files);
+        let (code, stdout, stderr) = run(&mut cmd);
+        let shown: String = files
+            .iter()
+            .map(|f| format!("--- {}\n{}", f.display(), std::fs::read_to_string(f).unwrap()))
+            .collect();
+        assert_eq!(code, 0, "{log}\n{shown}\noracle exit {code}\n{stdout}{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        // the shipped snapshot's igb PF (eth0) is the one SR-IOV NIC
+        assert_eq!(v["generated"].as_array().unwrap().len(), 1, "{stdout}");
+    }
+    assert!(judged > 0, "no config sample hands over to pcidevices");
 }

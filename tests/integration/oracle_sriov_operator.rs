@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::apply::{Nic, igb};
 use crate::support::apply;
-use crate::support::oracle::{boot, json_lines, node_labels, oracle, run, write_manifests};
+use crate::support::oracle::{
+    apply_sample, boot, config_samples, hostname, json_lines, node_labels, oracle, run, write_manifests,
+};
 use crate::support::space::Space;
 use crate::support::tree::{Function, Tree};
 
@@ -212,5 +214,41 @@ spec:\n  resourceName: {resource}\n  nodeSelector:\n    kubernetes.io/hostname: 
             .unwrap()
             .contains("is higher than the virtual functions allocated for the PF externally value(0)"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn every_config_sample_that_hands_over_to_the_operator_is_admitted_on_the_shipped_snapshot() {
+    let mut judged = 0;
+    for config in config_samples() {
+        let (_keep, sysfs, target, log) = apply_sample(&config);
+        let node = hostname(&config);
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_manifests(target.path(), dir.path());
+        let operator = files.iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("kind: \"SriovNetworkNodePolicy\"")
+        });
+        if !operator {
+            continue;
+        }
+        judged += 1;
+        let mut cmd = Command::new(oracle("sriov-network-operator"));
+        cmd.arg("--node").arg(format!("{node}={}", sysfs.display()));
+        for l in node_labels(target.path()) {
+            cmd.arg("--label").arg(format!("{node}:{l}"));
+        }
+        cmd.args(&files);
+        let (code, stdout, stderr) = run(&mut cmd);
+        let shown: String = files
+            .iter()
+            .map(|f| format!("--- {}\n{}", f.display(), std::fs::read_to_string(f).unwrap()))
+            .collect();
+        assert_eq!(code, 0, "{log}\n{shown}\noracle exit {code}\n{stdout}{stderr}");
+    }
+    assert!(
+        judged > 0,
+        "no config sample hands over to sriov-network-operator"
     );
 }

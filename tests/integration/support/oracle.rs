@@ -164,3 +164,68 @@ pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("oracle printed non-JSON {l:?}: {e}")))
         .collect()
 }
+
+/// A writable copy of the shipped sysfs snapshot (samples/sysfs/qemu-igb-2vfs),
+/// completed with what the snapshot did not record but the kernel has in
+/// every `net/IF/`: the `device` link back to the function (ghw, which
+/// pcidevices uses, needs it) and `mtu` (1500, the kernel's default; `boot`
+/// sets the planned MTU there).
+pub fn completed_sample() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sys");
+    super::copy_tree(&super::sample_sysfs(), &root);
+    let class_net = root.join("class/net");
+    for e in std::fs::read_dir(&class_net).unwrap() {
+        let link = e.unwrap().path();
+        let target = std::fs::read_link(&link).unwrap();
+        let net_if = class_net.join(&target);
+        let function = net_if.parent().and_then(Path::parent).unwrap();
+        if target.to_string_lossy().contains("devices/virtual/") {
+            continue;
+        }
+        let addr = function.file_name().unwrap().to_string_lossy().into_owned();
+        let _ = std::fs::remove_file(net_if.join(".gitkeep"));
+        std::os::unix::fs::symlink(format!("../../../{addr}"), net_if.join("device")).unwrap();
+        std::fs::write(net_if.join("mtu"), "1500\n").unwrap();
+    }
+    dir
+}
+
+/// The config samples (config-samples/*.yaml), sorted.
+pub fn config_samples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("config-samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `os.hostname` of an install config (the node name).
+pub fn hostname(config: &Path) -> String {
+    let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    doc.get("os")
+        .and_then(|o| o.get("hostname"))
+        .and_then(|h| h.as_str())
+        .unwrap_or_else(|| panic!("{}: no os.hostname", config.display()))
+        .to_owned()
+}
+
+/// `apply` a config sample on a completed copy of the shipped snapshot, then
+/// `boot`; returns (sysfs dir, target dir, log).
+pub fn apply_sample(config: &Path) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, String) {
+    let sample = completed_sample();
+    let sysfs = sample.path().join("sys");
+    let target = tempfile::tempdir().unwrap();
+    let out = super::apply(config, &sysfs, target.path());
+    let log = format!(
+        "== {}\n{}{}",
+        config.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "apply failed:\n{log}");
+    let booted = boot(&sysfs, target.path());
+    (sample, sysfs, target, log + &booted)
+}
