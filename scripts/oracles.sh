@@ -8,8 +8,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v go >/dev/null 2>&1; then
-    echo "oracles: 'go' is missing: install Go >= 1.22 (the go directive of tests/oracles/*/go.mod) and put it on PATH" >&2
+# Go >= 1.23 (the highest `go` directive of the built modules: sriov-network-operator v1.6.0's).
+# Missing, as root on Debian 12
+# with the bookworm-backports suite (tests/e2e/setup.sh adds it): Debian's golang-go from there.
+go_ok() { command -v go >/dev/null 2>&1 && go version | grep -qE ' go1\.(2[3-9]|[3-9][0-9])'; }
+if ! go_ok && [ "$(id -u)" = 0 ] &&
+    grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "oracles: installing golang-go from bookworm-backports" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports golang-go >/dev/null
+    hash -r
+fi
+if ! go_ok; then
+    echo "oracles: Go >= 1.23 is missing: install it (Debian 12: golang-go from bookworm-backports," \
+        "as root: bash tests/e2e/setup.sh adds that suite) and put 'go' on PATH" >&2
     exit 2
 fi
 export GOTOOLCHAIN=local

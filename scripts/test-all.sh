@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh Debian machine with Rust installed.
 # Installs what the tests need (as root, from Debian's packages) when missing,
-# then: format check, clippy, unit + integration tests, and the static build check.
+# then: format check, clippy, the static build check, the Go test oracles
+# (scripts/oracles.sh), unit + integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
