@@ -28,7 +28,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -80,7 +79,13 @@ func main() {
 		if err != nil {
 			usage("cannot find own executable: %v", err)
 		}
-		env := append(os.Environ(), "NAMESPACE="+*ns, "ORACLE_REEXEC=1")
+		env := []string{}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "NAMESPACE=") && !strings.HasPrefix(kv, "ORACLE_REEXEC=") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env, "NAMESPACE="+*ns, "ORACLE_REEXEC=1")
 		if err := syscall.Exec(self, os.Args, env); err != nil {
 			usage("re-exec: %v", err)
 		}
@@ -161,7 +166,5 @@ type Object struct {
 	Name       string
 	Namespace  string
 }
-
-var errEmpty = errors.New("empty document")
 
 func base(p string) string { return filepath.Base(p) }
