@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -130,9 +131,10 @@ type PFStatus struct {
 }
 
 // Step runs one story step, then lets the controllers settle.
-func (c *Cluster) Step(verb, name string) (StepReport, error) {
+func (c *Cluster) Step(verb, arg string) (StepReport, error) {
 	c.events = nil
 	c.writes = map[string][]string{}
+	name, uiArg, _ := strings.Cut(arg, "/")
 	n := c.Nodes[name]
 	restart := []string{}
 	switch verb {
@@ -161,6 +163,32 @@ func (c *Cluster) Step(verb, name string) (StepReport, error) {
 			}
 		}
 		n.HandedOff = true
+	case "ui":
+		// the admin changes a PF's count in Harvester's UI: disable (numVFs 0),
+		// then enable with the new count, each followed by the agent's reconcile
+		addr, count, ok := strings.Cut(uiArg, "=")
+		m, err := strconv.Atoi(count)
+		if !ok || err != nil {
+			return StepReport{}, fmt.Errorf("ui: want NODE/ADDR=N, got %q", arg)
+		}
+		var dev *Obj
+		for _, o := range c.sortedObjs() {
+			if o.Kind == devKind && o.Spec["address"] == addr && o.Spec["nodeName"] == name {
+				dev = o
+			}
+		}
+		if dev == nil {
+			return StepReport{}, fmt.Errorf("ui: no SRIOVNetworkDevice for %s on %s", addr, name)
+		}
+		c.ev(false, "the admin sets %s to %d VFs in the UI (disable, then enable with %d)", dev.Name, m, m)
+		for _, v := range []int{0, m} {
+			upd := *dev
+			upd.Spec = map[string]any{"numVFs": float64(v)}
+			c.put(upd, "", "ui")
+			c.pcidevicesPass(n)
+		}
+		n.Expect[addr] = m
+		c.writes = map[string][]string{}
 	case "remove":
 		n.Member, n.Role = false, ""
 		c.ev(false, "%s leaves: its files are gone; nothing is deleted in the cluster (D4)", name)
@@ -210,7 +238,7 @@ func (c *Cluster) Step(verb, name string) (StepReport, error) {
 			c.ev(true, "%s is written by %d owners in one step (%s): fought over", key, len(distinct), strings.Join(uniq(ws), ", "))
 		}
 	}
-	rep := StepReport{Step: verb + " " + name, Events: c.events, Nodes: map[string]NodeReport{}}
+	rep := StepReport{Step: verb + " " + arg, Events: c.events, Nodes: map[string]NodeReport{}}
 	if rep.Events == nil {
 		rep.Events = []Event{}
 	}

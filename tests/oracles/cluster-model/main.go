@@ -89,7 +89,7 @@ func main() {
 	var nodes, expects multi
 	addon := flag.Bool("pcidevices-addon", false, "the pcidevices addon runs on every node")
 	ns := flag.String("operator-namespace", "sriov-network-operator", "sriov-network-operator's namespace")
-	story := flag.String("story", "", "steps separated by ';': create|join|promote|handoff|remove|restart NODE")
+	story := flag.String("story", "", "steps separated by ';': create|join|promote|handoff|remove|restart NODE, ui NODE/ADDR=N")
 	flag.Var(&nodes, "node", "NAME=DIR (repeatable)")
 	flag.Var(&expects, "expect", "NAME:ADDR=N planned VFs (repeatable)")
 	flag.Parse()
@@ -124,8 +124,8 @@ func main() {
 		if len(f) == 0 {
 			continue
 		}
-		if len(f) != 2 || c.Nodes[f[1]] == nil {
-			usage("story step %q: want VERB NODE with a --node NODE", raw)
+		if len(f) != 2 || c.Nodes[strings.SplitN(f[1], "/", 2)[0]] == nil {
+			usage("story step %q: want VERB NODE (ui NODE/ADDR=N) with a --node NODE", raw)
 		}
 		rep, err := c.Step(f[0], f[1])
 		if err != nil {
