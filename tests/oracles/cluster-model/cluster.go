@@ -82,7 +82,9 @@ type Cluster struct {
 	objs      map[string]*Obj
 	addonGVKs map[string]map[string]bool // Addon -> kinds it applied (k3s GVKAnnotation)
 	events    []Event
-	writes    map[string][]string // object key -> spec writers this step (fight detection)
+	// adminIntent: the admin asked for what happens now (a UI change)
+	adminIntent bool
+	writes      map[string][]string // object key -> spec writers this step (fight detection)
 }
 
 func NewCluster(addon bool, ns string) *Cluster {
@@ -181,12 +183,14 @@ func (c *Cluster) Step(verb, arg string) (StepReport, error) {
 			return StepReport{}, fmt.Errorf("ui: no SRIOVNetworkDevice for %s on %s", addr, name)
 		}
 		c.ev(false, "the admin sets %s to %d VFs in the UI (disable, then enable with %d)", dev.Name, m, m)
+		c.adminIntent = true
 		for _, v := range []int{0, m} {
 			upd := *dev
 			upd.Spec = map[string]any{"numVFs": float64(v)}
 			c.put(upd, "", "ui")
 			c.pcidevicesPass(n)
 		}
+		c.adminIntent = false
 		n.Expect[addr] = m
 		c.writes = map[string][]string{}
 	case "remove":
@@ -357,7 +361,13 @@ func (c *Cluster) put(o Obj, owner, writer string) {
 	k := o.Key()
 	cur, ok := c.objs[k]
 	if !ok {
-		cp := o
+		cp := o // the cluster's copy: later patches must not touch the file's object
+		cp.Spec = map[string]any{}
+		for f, v := range o.Spec {
+			cp.Spec[f] = v
+		}
+		cp.Labels = merge(nil, o.Labels)
+		cp.Ann = merge(nil, o.Ann)
 		cp.Owner, cp.Creator = owner, writer
 		c.objs[k] = &cp
 		c.ev(false, "%s creates %s", writer, k)
@@ -479,7 +489,7 @@ func (c *Cluster) pcidevicesPass(n *Node) {
 		switch {
 		case want == 0 && now != 0:
 			n.VFs[addr] = 0
-			c.ev(now > 0, "%s: %s has numVFs 0: writes 0 to %s sriov_numvfs, tearing down %d VFs", who, o.Name, addr, now)
+			c.ev(now > 0 && !c.adminIntent, "%s: %s has numVFs 0: writes 0 to %s sriov_numvfs, tearing down %d VFs", who, o.Name, addr, now)
 		case want != now && now != 0:
 			c.ev(true, "%s: %s wants %d VFs on %s, which has %d: writing %d gives EBUSY (no 0 first), on every pass", who, o.Name, want, addr, now, want)
 		case want != now:
