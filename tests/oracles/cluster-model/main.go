@@ -2,9 +2,9 @@
 // controllers that decide whether the tool's hand-off survives a multi-node
 // Harvester cluster, driven through a story of node events.
 //
-// Neither controller is importable here: github.com/k3s-io/k3s (the deploy
-// controller) and github.com/harvester/pcidevices are not served by the Go
-// module proxy this project builds with (403 for every version). So every rule
+// Neither controller runs here: github.com/harvester/pcidevices is not served
+// by the Go module proxy this project builds with (403), and k3s's deploy
+// controller is unexported and needs a cluster (README.md). So every rule
 // below is modelled, and cites the upstream file (and function or line) it
 // rests on:
 //
@@ -19,7 +19,9 @@
 //     415-433): two servers with one file name share one Addon and prune each
 //     other. An object that exists without the label is taken over
 //     ("Taking over an object that wasn't previously managed by us",
-//     desiredset_process.go:292-300) and patched to the file's fields.
+//     desiredset_process.go:292-300) and patched to the file's fields: a
+//     three-way patch with the live object (desiredset_compare.go applyPatch,
+//     doPatch), so a live edit of a field the file sets is reverted.
 //   - D3 `start`/`listFilesIn`: the first pass after every rke2 start applies
 //     every file (force), so a start re-applies.
 //   - D4 `listFilesIn`: only files present are processed; a removed file
