@@ -12,12 +12,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// The integration tests' builders; this example uses only part of them
+// (the tests themselves use all, with no dead-code exemption).
 #[path = "../tests/integration/support/dumps.rs"]
 #[allow(dead_code)]
 mod dumps;
 #[path = "../tests/integration/support/space.rs"]
+#[allow(dead_code)]
 mod space;
 #[path = "../tests/integration/support/tree.rs"]
+#[allow(dead_code)]
 mod tree;
 
 use tree::{Function, KernelSriov, Tree};

@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Make SR-IOV NICs usable by VMs on Harvester nodes, decided once at install time.\n\n\
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
-    after_help = "Exit codes: 0 success (detect: SR-IOV found), 1 nothing found / a difference, 2 error, 130 interrupted."
+    after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
+        boot: a PF not as planned; 2 error (nothing changed); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,7 +48,12 @@ pub enum Command {
     /// The config is FILE, else ROOT/oem/harvester.config, else ROOT/oem/userdata.yaml.
     /// Warnings exit 0 (a non-zero exit aborts the Harvester installation) unless --strict.
     Hook(HookArgs),
-    /// Remove exactly what `apply` wrote.
+    /// Print this node's hand-off objects (from its state) for `kubectl apply -f -`.
+    ///
+    /// rke2 applies the manifests directory on server nodes only: on a join
+    /// (agent) node, pipe this into `kubectl apply -f -` with cluster access.
+    Handoff(HandoffArgs),
+    /// Remove exactly what `apply` wrote, and say what stays in the cluster.
     Remove(RemoveArgs),
     /// Compare the node with the plan: VF counts, VF drivers, the files in the target.
     Verify(VerifyArgs),
@@ -105,6 +111,13 @@ pub struct BootArgs {
     /// Seconds to wait for a PF's driver to appear.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait: u64,
+}
+
+// The options of `handoff`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct HandoffArgs {
+    #[arg(long, value_name = "FILE", default_value = "/oem/harvester-sriov/state.yaml")]
+    pub state: PathBuf,
 }
 
 // The options of `configure`, as parsed: the command reads them as they are.

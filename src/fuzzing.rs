@@ -585,7 +585,7 @@ pub fn install_config(data: &[u8]) {
     for pf in &plan.pfs {
         assert!(pf.num_vfs <= pf.total_vfs, "{pf:?}");
     }
-    for f in crate::render::files(&plan, b"binary") {
+    for f in crate::render::files(&plan, b"binary").expect("the plan renders") {
         if f.path.extension().is_some_and(|e| e == "yaml") {
             let text = std::str::from_utf8(&f.contents).expect("rendered YAML is UTF-8");
             for doc in serde_yaml::Deserializer::from_str(text) {
@@ -598,7 +598,8 @@ pub fn install_config(data: &[u8]) {
             }
         }
     }
-    let back = crate::state::parse(file, &crate::state::render(&plan)).expect("the state reads back");
+    let back = crate::state::parse(file, &crate::state::render(&plan).expect("the state renders"))
+        .expect("the state reads back");
     let mut expected = plan.clone();
     expected.notices.clear();
     expected.warnings.clear();
@@ -615,7 +616,8 @@ pub fn boot_state(data: &[u8]) {
     let Ok(plan) = crate::state::parse(file, text) else {
         return;
     };
-    let again = crate::state::parse(file, &crate::state::render(&plan)).expect("a rendered state reads back");
+    let again = crate::state::parse(file, &crate::state::render(&plan).expect("the state renders"))
+        .expect("a rendered state reads back");
     assert_eq!(again, plan, "the state does not round-trip");
     let devices = inventory();
     for pf in &plan.pfs {

@@ -23,6 +23,37 @@ use std::io::Write;
 
 pub use exit_codes::ExitCode;
 
+/// Whether `err` comes from writing to a closed pipe (`detect | head`): not
+/// an error, the reader has what it wanted (ripgrep's rule, as `grep` does:
+/// look for `BrokenPipe` anywhere in the chain).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The one line `main` prints for an error: every cause in the chain once,
+/// outermost first, joined by `: `. A cause whose text the link before it
+/// already shows is left out, so nothing is said twice.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut previous = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || previous.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+        previous = text;
+    }
+    out
+}
+
 /// Run one parsed command line. Errors carry their context; `main` prints
 /// the chain and maps it to exit code 2.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
@@ -36,6 +67,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Boot(args) => commands::boot::run(args, &mut stdout),
         Command::Configure(args) => commands::configure::run(args, &mut stdout, &mut stderr),
         Command::Hook(args) => commands::hook::run(args, &mut stdout, &mut stderr),
+        Command::Handoff(args) => commands::handoff::run(args, &mut stdout),
         Command::Remove(args) => commands::apply::cmd_remove(args, &mut stdout),
         Command::Verify(args) => commands::verify::run(args, &mut stdout),
     }
@@ -43,4 +75,28 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         stdout.flush()?;
         Ok(code)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {source}")]
+    struct Embeds {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_shown_is_not_repeated() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let err = anyhow::Error::from(Embeds { source: io() }).context("reading x");
+        assert_eq!(error_message(&err), format!("reading x: outer: {}", io()));
+        let err = anyhow::Error::from(io()).context("reading x");
+        assert_eq!(error_message(&err), format!("reading x: {}", io()));
+        assert!(!is_broken_pipe(&err));
+        let pipe = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing the report");
+        assert!(is_broken_pipe(&pipe));
+    }
 }

@@ -86,7 +86,7 @@ impl Pipeline {
             Some(bytes) => bytes,
             None => own_binary()?,
         };
-        let files = render::files(&plan, &binary);
+        let files = render::files(&plan, &binary).context("rendering the state file")?;
         let remove = render::ALL_PATHS
             .iter()
             .map(PathBuf::from)
@@ -100,13 +100,62 @@ impl Pipeline {
         })
     }
 
+    /// What to remove in `root`: the fixed paths this plan does not write,
+    /// and hand-off files of an earlier plan (another policy hash, a renamed node).
+    fn removals(&self, root: &Path) -> Vec<PathBuf> {
+        let mut remove = self.remove.clone();
+        remove.extend(
+            stale_manifests(root)
+                .into_iter()
+                .filter(|p| !self.files.iter().any(|f| f.path == *p)),
+        );
+        remove
+    }
+
     pub fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
-        Ok(write::preview(root, &self.files, &self.remove, &render::owned)?)
+        Ok(write::preview(
+            root,
+            &self.files,
+            &self.removals(root),
+            &render::owned,
+        )?)
     }
 
     pub fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
-        Ok(write::commit(root, &self.files, &self.remove, &render::owned)?)
+        Ok(write::commit(
+            root,
+            &self.files,
+            &self.removals(root),
+            &render::owned,
+        )?)
     }
+}
+
+/// This tool's hand-off files now in `root`'s manifests directory: our
+/// name prefix and our marker (someone else's file of a similar name stays).
+pub fn stale_manifests(root: &Path) -> Vec<PathBuf> {
+    let dir = render::handoff::MANIFEST_DIR;
+    let host_dir = root.join(dir.trim_start_matches('/'));
+    let Ok(entries) = std::fs::read_dir(&host_dir) else {
+        return vec![];
+    };
+    let ours = |name: &str| {
+        use std::io::Read as _;
+        let mut head = vec![0; render::MARKER.len()];
+        std::fs::symlink_metadata(host_dir.join(name)).is_ok_and(|m| m.is_file())
+            && std::fs::File::open(host_dir.join(name))
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok()
+            && render::owned(&Path::new(dir).join(name), &head)
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(render::handoff::MANIFEST_PREFIX) && n.ends_with(".yaml") && ours(n))
+        .map(|n| Path::new(dir).join(n))
+        .collect();
+    out.sort();
+    out
 }
 
 pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()> {
@@ -119,11 +168,12 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
     for w in &plan.warnings {
         writeln!(err, "warning: {w}")?;
     }
-    if !plan.pfs.is_empty() {
+    if !render::handoff::files(plan).is_empty() {
         writeln!(
             err,
-            "note: {} is applied by rke2 on server nodes only; on an agent node the objects come from a server (README: \"Hand-off to the cluster\")",
-            render::MANIFEST_PATH
+            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} handoff | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
+            render::handoff::MANIFEST_DIR,
+            render::BINARY_PATH
         )?;
     }
     Ok(())

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::intent::config::{DeviceType, InstallConfig, Operator, Rule, Sriov};
+use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
+use crate::scan::pci::hex16;
 
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
@@ -53,7 +54,80 @@ pub struct Skipped {
     pub name: String,
     #[serde(default)]
     pub interface: Option<String>,
-    pub reason: String,
+    pub reason: SkipReason,
+}
+
+/// Why the plan leaves an SR-IOV function alone. The state file keeps the
+/// text (its `Display`); code asks the variant, never the wording.
+#[derive(Debug, Clone)]
+pub enum SkipReason {
+    /// Not a network controller (PCI class): only NICs get VFs.
+    NotNetwork { class: Option<u32> },
+    /// The kernel cannot create VFs on it now: its status and what to do.
+    NotUsable { status: Status, hint: String },
+    /// No `sriov_vf_device` and no readable capability.
+    NoVfDeviceId,
+    /// The pcidevices hand-off needs the PF's interface name.
+    NoInterfaceForPcidevices,
+    /// `sriov.enabled: false`.
+    Disabled,
+    /// A rule with `enabled: false` matched it.
+    TurnedOff { rule: usize, matcher: String },
+    /// The install's management NIC, not selected with `allow_management`.
+    Management,
+    /// The chosen hand-off cannot take this PF (its reason, with what to do).
+    HandoffRefuses(String),
+    /// A reason read back from a state file: only its text is known.
+    Recorded(String),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::NotNetwork { class } => write!(
+                f,
+                "not a network controller (class {}): only NICs get VFs",
+                class.map_or("unknown".into(), crate::scan::pci::class)
+            ),
+            SkipReason::NotUsable { status, hint } => write!(f, "{status}: {hint}"),
+            SkipReason::NoVfDeviceId => {
+                f.write_str("the VF device id is unknown (no sriov_vf_device, no readable capability)")
+            }
+            SkipReason::NoInterfaceForPcidevices => {
+                f.write_str("pcidevices names its objects after the PF's interface, and this PF has none")
+            }
+            SkipReason::Disabled => f.write_str("SR-IOV is not enabled (sriov.enabled: false)"),
+            SkipReason::TurnedOff { rule, matcher } => {
+                write!(f, "turned off by sriov.devices[{rule}] (match {matcher})")
+            }
+            SkipReason::Management => f.write_str(
+                "management NIC (install.management_interface): a rule naming it with allow_management: true selects it",
+            ),
+            SkipReason::HandoffRefuses(text) | SkipReason::Recorded(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Two reasons are the same when they say the same (a reason read back
+/// from a state file equals the one that was written).
+impl PartialEq for SkipReason {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for SkipReason {}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SkipReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(SkipReason::Recorded)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +138,12 @@ pub struct Plan {
     pub device_type: DeviceType,
     pub operator: Operator,
     pub resource_name: String,
+    /// Namespace of sriov-network-operator's objects.
+    #[serde(default = "default_namespace")]
+    pub operator_namespace: String,
+    /// The optional `SriovNetwork`.
+    #[serde(default)]
+    pub network: Option<Network>,
     #[serde(default)]
     pub mtu: Option<u32>,
     /// Node labels to write (empty: no label file).
@@ -104,6 +184,10 @@ pub enum PlanError {
         "{file}: sriov.label_capable: false does not work with operator sriov-network-operator: its config daemon selects nodes by the {label} label"
     )]
     LabelNeeded { file: String, label: &'static str },
+    #[error(
+        "{file}: sriov.resource_name: {name:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'"
+    )]
+    ResourceName { file: String, name: String },
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
@@ -153,23 +237,67 @@ fn display_name(d: &Device) -> String {
     format!("{} {}", d.vendor_name(), d.device_name())
 }
 
+fn default_namespace() -> String {
+    crate::intent::config::DEFAULT_OPERATOR_NAMESPACE.into()
+}
+
+/// Why the chosen cluster-side owner cannot take this PF, or `None`.
+fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<String>) -> Option<String> {
+    let vendor = crate::scan::pci::id(d.vendor_id).unwrap_or_default();
+    let device = crate::scan::pci::id(d.device_id).unwrap_or_default();
+    match sriov.operator {
+        // harvester/pcidevices:pkg/util/nichelper/helper.go generates objects
+        // only for non-management NICs, and its controller deletes any other
+        // object labelled with the node every 30 s; it writes sriov_numvfs,
+        // which mlx4_core refuses (ENOENT).
+        Operator::Pcidevices if management => Some(
+            "management NIC: pcidevices skips members of mgmt-bo/mgmt-br and deletes an object for one; use operator: none for it".into(),
+        ),
+        Operator::Pcidevices if d.status() == Status::DriverParamOnly => Some(format!(
+            "{}: VFs only from the module parameter, and pcidevices writes sriov_numvfs (ENOENT): use operator: none",
+            d.driver.as_deref().unwrap_or("the driver")
+        )),
+        // The operator's daemon skips a PF without a netdev, so a policy
+        // for it would select nothing.
+        Operator::SriovNetworkOperator if d.interfaces.is_empty() => Some(
+            "no network interface: sriov-network-operator skips such a PF, a policy would select nothing".into(),
+        ),
+        Operator::SriovNetworkOperator if !crate::render::handoff::operator_supports(&vendor, &device) => {
+            let vf = crate::scan::pci::id(d.vf_device_id()).unwrap_or_default();
+            let line = crate::render::handoff::supported_extra_nics_line(&vendor, &device, &vf);
+            if sriov.operator_extra_nics {
+                notices.push(format!(
+                    "{} ({vendor}:{device}) is not in sriov-network-operator's default supported-nic-ids; handed over because sriov.operator_extra_nics is true: the chart needs {line}",
+                    d.address
+                ));
+                None
+            } else {
+                Some(format!(
+                    "{vendor}:{device} is not in sriov-network-operator's supported-nic-ids (its webhook refuses the policy, its daemon skips the NIC): install the chart with {line} and set sriov.operator_extra_nics: true"
+                ))
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Why a PF cannot be used, or `None` when it can.
-fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<String> {
+fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
     if !d.is_network() {
-        return Some(format!(
-            "not a network controller (class {}): only NICs get VFs",
-            d.class.map_or("unknown".into(), |c| format!("{c:06x}"))
-        ));
+        return Some(SkipReason::NotNetwork { class: d.class });
     }
     let status = d.status();
     if !status.sysfs_usable() && status != Status::DriverParamOnly {
-        return Some(format!("{status}: {}", d.hint()));
+        return Some(SkipReason::NotUsable {
+            status,
+            hint: d.hint(),
+        });
     }
     if d.vf_device_id().is_none() {
-        return Some("the VF device id is unknown (no sriov_vf_device, no readable capability)".into());
+        return Some(SkipReason::NoVfDeviceId);
     }
     if sriov.operator == Operator::Pcidevices && d.interfaces.is_empty() {
-        return Some("pcidevices names its objects after the PF's interface, and this PF has none".into());
+        return Some(SkipReason::NoInterfaceForPcidevices);
     }
     None
 }
@@ -188,6 +316,16 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             label: crate::intent::labels::CAPABLE,
         });
     }
+    // The config loader checks this too; answers from the console reach here directly.
+    if sriov.enabled
+        && sriov.operator == Operator::SriovNetworkOperator
+        && !crate::intent::config::released_resource_name(&sriov.resource_name)
+    {
+        return Err(PlanError::ResourceName {
+            file,
+            name: sriov.resource_name.clone(),
+        });
+    }
     let mut plan = Plan {
         version: STATE_VERSION,
         node,
@@ -195,6 +333,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         device_type: sriov.device_type,
         operator: sriov.operator,
         resource_name: sriov.resource_name.clone(),
+        operator_namespace: sriov.operator_namespace.clone(),
+        network: sriov.network.clone(),
         mtu: sriov.mtu,
         labels: BTreeMap::new(),
         pfs: vec![],
@@ -210,7 +350,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         if let Some(i) = rule {
             rule_used[i] = true;
         }
-        let skip = |reason: String| Skipped {
+        let skip = |reason: SkipReason| Skipped {
             address: d.address.clone(),
             name: display_name(d),
             interface: d.interfaces.first().cloned(),
@@ -223,13 +363,16 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         any_usable = true;
         let rule = rule.map(|i| (i, &sriov.devices[i]));
         let reason = if !sriov.enabled {
-            Some("SR-IOV is not enabled (sriov.enabled: false)".to_owned())
+            Some(SkipReason::Disabled)
         } else if let Some((i, r)) = rule.filter(|(_, r)| r.enabled == Some(false)) {
-            Some(format!("turned off by sriov.devices[{i}] (match {})", r.matcher))
+            Some(SkipReason::TurnedOff {
+                rule: i,
+                matcher: r.matcher.to_string(),
+            })
         } else if is_management(cfg, d) && !rule.is_some_and(|(_, r)| r.allow_management) {
-            Some("management NIC (install.management_interface): a rule naming it with allow_management: true selects it".into())
+            Some(SkipReason::Management)
         } else {
-            None
+            owner_refuses(d, sriov, is_management(cfg, d), &mut plan.notices).map(SkipReason::HandoffRefuses)
         };
         if let Some(reason) = reason {
             plan.skipped.push(skip(reason));
@@ -262,8 +405,8 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         let driver = d.driver.clone().unwrap_or_default();
         plan.pfs.push(PlannedPf {
             address: d.address.clone(),
-            vendor_id: format!("{:04x}", d.vendor_id.unwrap_or(0)),
-            device_id: format!("{:04x}", d.device_id.unwrap_or(0)),
+            vendor_id: hex16(d.vendor_id.unwrap_or(0)),
+            device_id: hex16(d.device_id.unwrap_or(0)),
             serial: d.serial_string(),
             mac: d.mac.clone(),
             interface: d.interfaces.first().cloned(),
@@ -276,7 +419,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             driver,
             num_vfs,
             total_vfs: total,
-            vf_device_id: format!("{:04x}", d.vf_device_id().unwrap_or(0)),
+            vf_device_id: hex16(d.vf_device_id().unwrap_or(0)),
         });
     }
     for (i, used) in rule_used.iter().enumerate() {
@@ -286,6 +429,24 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
                 sriov.devices[i].matcher
             ));
         }
+    }
+    if sriov.enabled
+        && !plan.pfs.is_empty()
+        && sriov.operator == Operator::Pcidevices
+        && cfg.install_mode.as_deref() == Some("create")
+        && cfg.pcidevices_addon != Some(true)
+    {
+        plan.warnings.push(format!(
+            "operator pcidevices: Harvester's pcidevices addon is off unless {} is true in this create node's config (harvester/addons:pkg/templates/rancherd-22-addons.yaml); without it nothing creates the VFs",
+            crate::intent::config::PCIDEVICES_ADDON_KEY
+        ));
+    }
+    if sriov.enabled && !plan.pfs.is_empty() && sriov.operator == Operator::Pcidevices && plan.node.len() > 63
+    {
+        plan.warnings.push(format!(
+            "operator pcidevices: node name {:?} is longer than 63 characters, so it cannot be the value of pcidevices' `nodename` label: its controller cannot track this node's objects",
+            plan.node
+        ));
     }
     if sriov.enabled && plan.pfs.is_empty() {
         plan.warnings.push(

@@ -1,40 +1,50 @@
 //! The state file: the resolved plan that `boot` enforces at every start
 //! and `verify` compares with. Its format is rendered and parsed here only.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-
-use serde_json::Value;
 
 use crate::plan::{Plan, STATE_VERSION};
 use crate::render::{header, yaml};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("{file}: cannot read the state file: {source}")]
+    #[error("{file}: cannot read the state file")]
     Read { file: PathBuf, source: io::Error },
     #[error("{file}: not a harvester-sriov state file: {message}")]
     Invalid { file: PathBuf, message: String },
 }
 
-/// State files are small; anything larger is not ours.
-const MAX_STATE_BYTES: u64 = 1024 * 1024;
+/// State files are small; anything larger is not ours (at most this many
+/// bytes + 1 are read).
+pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
 pub fn load(file: &Path) -> Result<Plan, StateError> {
+    let opened = std::fs::File::open(file).map_err(|source| StateError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    load_from(file, opened)
+}
+
+/// Load the state from an open file (the one inside the target, opened by
+/// the writer's resolver); `file` names it in messages.
+pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
     let read = |source| StateError::Read {
         file: file.to_owned(),
         source,
     };
-    let meta = fs::metadata(file).map_err(read)?;
-    if meta.len() > MAX_STATE_BYTES {
+    let Some(bytes) = crate::write::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
-            message: format!("{} bytes, larger than any state file", meta.len()),
+            message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),
         });
-    }
-    let text = fs::read_to_string(file).map_err(read)?;
+    };
+    let text = String::from_utf8(bytes).map_err(|e| StateError::Invalid {
+        file: file.to_owned(),
+        message: format!("not UTF-8 text (byte offset {})", e.utf8_error().valid_up_to()),
+    })?;
     parse(file, &text)
 }
 
@@ -58,8 +68,34 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     Ok(plan)
 }
 
-/// The state file's bytes.
-pub fn render(plan: &Plan) -> String {
-    let value = serde_json::to_value(plan).unwrap_or(Value::Null);
-    format!("{}{}", header(), yaml::to_string(&value))
+/// The state file's bytes. An error when the plan cannot be serialised
+/// (never `null`: `boot` would then enforce nothing).
+pub fn render(plan: &Plan) -> Result<String, serde_json::Error> {
+    document(plan)
+}
+
+/// Our header and `value` as YAML.
+fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    Ok(format!(
+        "{}{}",
+        header(),
+        yaml::to_string(&serde_json::to_value(value)?)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A value serde_json cannot turn into a document (a map with
+    /// non-string keys) is an error, not a `null` file.
+    #[test]
+    fn an_unserialisable_value_is_an_error_not_null() {
+        let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(super::document(&bad).is_err());
+        let good: std::collections::BTreeMap<String, u8> = [("a".to_owned(), 1)].into();
+        let text = super::document(&good).unwrap_or_default();
+        assert!(
+            text.starts_with(crate::render::MARKER) && text.ends_with("a: 1\n"),
+            "{text}"
+        );
+    }
 }

@@ -69,7 +69,11 @@ pub fn cmd_apply(args: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 
 pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, dry_run) = (args.target.as_path(), args.dry_run);
-    let remove: Vec<PathBuf> = render::ALL_PATHS.iter().map(PathBuf::from).collect();
+    // The state says what was handed over: read it before it goes.
+    let state = root.join(render::STATE_PATH.trim_start_matches('/'));
+    let handed_over = state.exists().then(|| crate::state::load(&state)).transpose()?;
+    let mut remove: Vec<PathBuf> = render::ALL_PATHS.iter().map(PathBuf::from).collect();
+    remove.extend(crate::pipeline::stale_manifests(root));
     let outcome = if dry_run {
         write::preview(root, &[], &remove, &render::owned)?
     } else {
@@ -94,6 +98,18 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             root.display()
         )?;
         out.write_all(describe_changes(root, &[], &outcome, false).as_bytes())?;
+    }
+    if let Some(plan) = handed_over {
+        let commands = render::handoff::leftovers(&plan);
+        if !commands.is_empty() {
+            writeln!(
+                out,
+                "stays in the cluster (rke2 deletes nothing when a manifest file goes); to take it out, with cluster access:"
+            )?;
+            for c in commands {
+                writeln!(out, "  {c}")?;
+            }
+        }
     }
     Ok(ExitCode::Success)
 }

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 
 use crate::ExitCode;
 use crate::cli::BootArgs;
-use crate::intent::config::DeviceType;
+use crate::intent::config::{DeviceType, Operator};
 use crate::plan::{Method, Plan, PlannedPf};
 use crate::scan::device::Device;
 use crate::scan::sysfs::{self, ScanOptions};
@@ -161,7 +161,6 @@ fn read_count(path: &Path) -> Result<u16, String> {
     }
 }
 
-/// Make one PF's VF count right. Returns the log line's tail.
 /// Set the PF's MTU when the plan has one: with `externallyManaged`, the
 /// sriov-network-operator refuses a policy whose MTU is above the PF's.
 /// Returns the log line's part, empty when nothing changed.
@@ -186,6 +185,28 @@ fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
     Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
 }
 
+/// With pcidevices the controller is the one writer of `sriov_numvfs` (it
+/// writes `spec.numVFs` without 0 first: a count written here would fight a
+/// count changed in the UI) and binds VFs itself
+/// (harvester/pcidevices:pkg/controller/sriovdevice/sriovdevice_controller.go).
+fn owned_by_pcidevices(pf: &PlannedPf, d: &Device, plan: &Plan) -> String {
+    let name = pf.interface.as_deref().map_or_else(
+        || "its SRIOVNetworkDevice".to_owned(),
+        |nic| {
+            format!(
+                "SRIOVNetworkDevice {}",
+                crate::render::handoff::pcidevices_name(&plan.node, nic)
+            )
+        },
+    );
+    format!(
+        "{} VFs now; the count is pcidevices' ({name}, {} in the hand-off): nothing written",
+        d.kernel_num(),
+        pf.num_vfs
+    )
+}
+
+/// Make one PF's VF count right. Returns the log line's tail.
 fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
     let device_type = plan.device_type;
     let dir = root.join("bus/pci/devices").join(&d.address);
@@ -260,15 +281,10 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
     vfs.sort();
     for link in vfs {
         let vf_dir = pf_dir.join(&link);
-        let Some(addr) = fs::read_link(&vf_dir)
-            .ok()
-            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
-        else {
+        let Some(addr) = sysfs::link_name(&vf_dir).ok().flatten() else {
             continue;
         };
-        let driver = fs::read_link(vf_dir.join("driver"))
-            .ok()
-            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
+        let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
         if driver.as_deref() == Some("vfio-pci") {
             continue;
         }
@@ -294,14 +310,16 @@ pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let wait = Duration::from_secs(opts.wait);
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;
-    let deadline = Instant::now() + wait;
+    // A wait too long for the clock (`--wait 18446744073709551615`) has no
+    // deadline: it waits until the drivers appear. Never an overflow panic.
+    let deadline = Instant::now().checked_add(wait);
     // Wait (bounded) until every planned PF that is present has a driver.
     loop {
         let waiting = plan
             .pfs
             .iter()
             .any(|pf| locate(pf, &inv.devices).is_ok_and(|(d, _)| d.driver.is_none()));
-        if !waiting || Instant::now() >= deadline {
+        if !waiting || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         std::thread::sleep(Duration::from_millis(250));
@@ -325,7 +343,12 @@ pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     pf.driver
                 ));
             }
-            let line = enforce(&opts.sysfs, pf, d, &plan)?;
+            let line = if plan.operator == Operator::Pcidevices {
+                let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
+                owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?
+            } else {
+                enforce(&opts.sysfs, pf, d, &plan)?
+            };
             Ok(match moved {
                 Some(m) => format!("{m}; {line}"),
                 None => line,
@@ -340,5 +363,9 @@ pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush().context("writing the log")?;
-    Ok(if ok { ExitCode::Success } else { ExitCode::NotFound })
+    Ok(if ok {
+        ExitCode::Success
+    } else {
+        ExitCode::BootIncomplete
+    })
 }

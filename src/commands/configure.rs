@@ -34,18 +34,33 @@ pub fn run(opts: &ConfigureArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     // (an `Interrupted` error); between two reads the terminal is cooked and
     // it arrives as SIGINT. Until the last confirmation nothing is written,
     // so then: one line, exit 130. Once writing has begun, it is let finish.
-    let _ = ctrlc::set_handler(|| {
-        if !WRITING.load(Ordering::SeqCst) {
-            let _ = dialoguer::console::Term::stderr().show_cursor();
-            eprintln!("\nharvester-sriov configure: cancelled, nothing written");
-            std::process::exit(ExitCode::Interrupted as i32);
-        }
-    });
+    catch_ctrl_c(err)?;
     let mut p = DialoguerPrompter::new();
     let code = run_with(opts, &mut p, out, err);
     // dialoguer hides the cursor in its lists; give it back whatever happened.
     let _ = dialoguer::console::Term::stderr().show_cursor();
     code
+}
+
+/// Make a SIGINT between two questions exit 130 with nothing written. If
+/// the handler cannot be installed, say so: Ctrl-C then still stops the
+/// program (nothing is written before the last confirmation), but with the
+/// default signal exit instead of the message and 130.
+fn catch_ctrl_c(err: &mut dyn Write) -> io::Result<()> {
+    let installed = ctrlc::set_handler(|| {
+        if !WRITING.load(Ordering::SeqCst) {
+            let _ = dialoguer::console::Term::stderr().show_cursor();
+            eprintln!("\nharvester-sriov configure: cancelled, nothing written");
+            std::process::exit(i32::from(ExitCode::Interrupted.code()));
+        }
+    });
+    if let Err(e) = installed {
+        writeln!(
+            err,
+            "warning: cannot catch Ctrl-C ({e}): Ctrl-C between questions ends the program without the usual message"
+        )?;
+    }
+    Ok(())
 }
 
 /// The command with any [`Prompter`]: scan, ask, confirm, write.
@@ -247,8 +262,14 @@ mod tests {
         std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none())
     }
 
+    fn state_path(root: &Path) -> PathBuf {
+        root.join(crate::render::STATE_PATH.trim_start_matches('/'))
+    }
+
+    /// The state file, which must have been written.
     fn state(root: &Path) -> String {
-        std::fs::read_to_string(root.join("oem/harvester-sriov/state.yaml")).unwrap_or_default()
+        let p = state_path(root);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     const HOST: &str = "os:\n  hostname: node-a\n";
@@ -262,11 +283,11 @@ mod tests {
         let (code, out, _) = go(&opts(&t, Some(c), None), &mut s);
         assert_eq!(code, ExitCode::Success, "{out}");
         assert!(out.contains("eth0"), "{out}");
-        // default: min(8, kernel total 7) = 7, vfio-pci, sriov-network-operator
+        // default: min(8, kernel total 7) = 7, vfio-pci, pcidevices
         let st = state(&t);
         assert!(st.contains("num_vfs: 7"), "{st}");
         assert!(st.contains("device_type: \"vfio-pci\""), "{st}");
-        assert!(st.contains("operator: \"sriov-network-operator\""), "{st}");
+        assert!(st.contains("operator: \"pcidevices\""), "{st}");
         assert_eq!(s.asked.len(), 6, "{:?}", s.asked);
     }
 
@@ -334,7 +355,14 @@ mod tests {
         assert!(out.contains("No NIC chosen"), "{out}");
         let text = std::fs::read_to_string(&save).unwrap_or_else(|e| panic!("{e}"));
         assert!(text.contains("enabled: false"), "{text}");
-        assert!(!state(&t).contains("address: \"0000:01:00.0\"\n    vendor_id"));
+        // The rule turns the NIC off: the plan says so, no PF gets VFs, and
+        // so no state file (nothing for boot to do) is written at all.
+        assert!(
+            out.contains("0000:01:00.0  eth0       Intel Corporation 82576 Gigabit Network Connection: turned off by sriov.devices[0] (match {address: 0000:01:00.0})"),
+            "{out}"
+        );
+        assert!(out.contains("VFs at every boot: none"), "{out}");
+        assert!(!state_path(&t).exists());
     }
 
     #[test]
@@ -387,6 +415,40 @@ mod tests {
         let back = config::parse(&save, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let sr = back.sriov.unwrap_or_else(|| panic!("no sriov in {text}"));
         assert_eq!((sr.mtu, sr.devices[0].num_vfs), (Some(9000), Some(5)));
+    }
+
+    #[test]
+    fn a_prior_config_that_does_not_plan_here_is_said_not_hidden() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let t = d.path().join("t");
+        // 9 VFs on a PF whose kernel allows 7: that config's plan fails here.
+        let c = cfg_file(
+            d.path(),
+            "os:\n  hostname: node-a\nsriov:\n  enabled: true\n  devices:\n    - match: {address: \"0000:01:00.0\"}\n      num_vfs: 9\n",
+        );
+        let mut s = Script::new(&[A::Enter, A::Enter, A::Enter, A::Enter, A::Enter, A::Enter]);
+        let (code, out, _) = go(&opts(&t, Some(c.clone()), None), &mut s);
+        assert_eq!(code, ExitCode::Success, "{out}");
+        let want = format!(
+            "note: the VF counts of {} are not offered as defaults: {}: sriov.devices[0].num_vfs: 9 VFs asked for 0000:01:00.0",
+            c.display(),
+            c.display()
+        );
+        assert!(out.contains(&want), "{out}");
+        // Every NIC still offered, with the default count.
+        assert!(state(&t).contains("num_vfs: 7"), "{}", state(&t));
+    }
+
+    #[test]
+    fn a_ctrl_c_handler_that_cannot_be_installed_is_reported() {
+        // The first install takes the process's one handler; the second
+        // fails (ctrlc allows one) and must say so.
+        let (mut first, mut second) = (vec![], vec![]);
+        catch_ctrl_c(&mut first).unwrap_or_else(|e| panic!("{e}"));
+        catch_ctrl_c(&mut second).unwrap_or_else(|e| panic!("{e}"));
+        let all = String::from_utf8_lossy(&[first, second].concat()).into_owned();
+        assert!(all.starts_with("warning: cannot catch Ctrl-C ("), "{all}");
+        assert_eq!(all.lines().count(), 1, "{all}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     let found = inv.devices.iter().any(|d| d.is_sriov_pf());
     let text = match args.format {
-        Format::Json => report::json(&inv.devices),
+        Format::Json => report::json(&inv.devices)?,
         Format::Table if inv.devices.is_empty() => format!(
             "no SR-IOV capable PCI function found under {}\n",
             root.join("bus/pci/devices").display()
@@ -27,6 +27,6 @@ pub fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     Ok(if found {
         ExitCode::Success
     } else {
-        ExitCode::NotFound
+        ExitCode::NoSriovFound
     })
 }

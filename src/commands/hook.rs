@@ -14,24 +14,56 @@ use std::path::{Path, PathBuf};
 use crate::ExitCode;
 use crate::cli::HookArgs;
 use crate::pipeline::{self, Pipeline, Target};
+use crate::write;
 
 /// Where the hook looks for the install config when `--config` is not
-/// given, relative to `--target`: inside `after_install_chroot_commands` the
+/// given, inside `--target`: inside `after_install_chroot_commands` the
 /// target is `/`, and Harvester has put the raw config at
 /// `/oem/harvester.config` (and cloud-init user data at `/oem/userdata.yaml`).
-pub const CONFIG_CANDIDATES: &[&str] = &["oem/harvester.config", "oem/userdata.yaml"];
+pub const CONFIG_CANDIDATES: &[&str] = &["/oem/harvester.config", "/oem/userdata.yaml"];
+
+/// The install config: the given file, or the first candidate inside the
+/// target, opened through the writer's resolver (a `/oem` symlink inside
+/// the target leads where `apply` writes).
+pub enum Found {
+    Given(PathBuf),
+    InTarget(PathBuf, std::fs::File),
+}
+
+impl Found {
+    pub fn path(&self) -> &Path {
+        match self {
+            Found::Given(p) | Found::InTarget(p, _) => p,
+        }
+    }
+
+    fn load(self) -> Result<crate::intent::config::InstallConfig, crate::intent::config::ConfigError> {
+        match self {
+            Found::Given(p) => crate::intent::config::load(&p),
+            Found::InTarget(p, f) => crate::intent::config::load_from(&p, f),
+        }
+    }
+}
 
 /// The config file to read: the given one (which must exist), else the
-/// first candidate under the target root that exists.
-pub fn find_config(explicit: Option<&Path>, root: &Path) -> Result<PathBuf, Vec<PathBuf>> {
+/// first candidate inside the target root that exists; `Ok(Err(looked))`
+/// when there is none.
+pub fn find_config(
+    explicit: Option<&Path>,
+    root: &Path,
+) -> Result<Result<Found, Vec<PathBuf>>, write::FsError> {
     if let Some(p) = explicit {
-        return Ok(p.to_owned());
+        return Ok(Ok(Found::Given(p.to_owned())));
     }
-    let candidates: Vec<PathBuf> = CONFIG_CANDIDATES.iter().map(|c| root.join(c)).collect();
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(p) => Ok(p.clone()),
-        None => Err(candidates),
+    for c in CONFIG_CANDIDATES {
+        if let Some((host, file)) = write::open_file(root, Path::new(c))? {
+            return Ok(Ok(Found::InTarget(host, file)));
+        }
     }
+    Ok(Err(CONFIG_CANDIDATES
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .collect()))
 }
 
 pub fn run(opts: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -39,7 +71,7 @@ pub fn run(opts: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         sysfs: opts.sysfs.clone(),
         root: opts.target.clone(),
     };
-    let config = match find_config(opts.config.as_deref(), &target.root) {
+    let found = match find_config(opts.config.as_deref(), &target.root)? {
         Ok(c) => c,
         Err(looked) => {
             let list: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
@@ -52,7 +84,8 @@ pub fn run(opts: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         }
     };
     // A hard error (unreadable or invalid config) returns here: nothing written.
-    let cfg = crate::intent::config::load(&config)?;
+    let config = found.path().to_owned();
+    let cfg = found.load()?;
     let Some(sriov) = cfg.sriov.clone() else {
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
@@ -91,13 +124,21 @@ mod tests {
     fn config_lookup_order() {
         let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let r = root.path();
-        assert!(find_config(None, r).is_err());
-        std::fs::create_dir_all(r.join("oem")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(r.join("oem/userdata.yaml"), "").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(find_config(None, r), Ok(r.join("oem/userdata.yaml")));
-        std::fs::write(r.join("oem/harvester.config"), "").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(find_config(None, r), Ok(r.join("oem/harvester.config")));
+        let found = |explicit: Option<&Path>| match find_config(explicit, r) {
+            Ok(Ok(f)) => Some(f.path().to_owned()),
+            Ok(Err(_)) => None,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(found(None), None);
+        // /oem is a link inside the target, as on an installed system whose
+        // /oem lives on another partition: followed inside the target.
+        std::fs::create_dir_all(r.join("data/oem")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/data/oem", r.join("oem")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(r.join("data/oem/userdata.yaml"), "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found(None), Some(r.join("oem/userdata.yaml")));
+        std::fs::write(r.join("data/oem/harvester.config"), "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found(None), Some(r.join("oem/harvester.config")));
         let given = Path::new("/elsewhere.yaml");
-        assert_eq!(find_config(Some(given), r), Ok(given.to_owned()));
+        assert_eq!(found(Some(given)), Some(given.to_owned()));
     }
 }

@@ -6,5 +6,6 @@ pub mod apply;
 pub mod boot;
 pub mod configure;
 pub mod detect;
+pub mod handoff;
 pub mod hook;
 pub mod verify;

@@ -14,6 +14,7 @@ use crate::intent::config::DeviceType;
 use crate::plan::Plan;
 use crate::render;
 use crate::scan::sysfs::{self, ScanOptions};
+use crate::write;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -23,12 +24,6 @@ struct Report {
     vfs_checked: usize,
     files_checked: usize,
     differences: Vec<String>,
-}
-
-fn link_name(p: &Path) -> Option<String> {
-    std::fs::read_link(p)
-        .ok()
-        .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
 }
 
 /// The node side: VF counts and VF drivers.
@@ -43,6 +38,11 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
             }
         };
         report.pfs_checked += 1;
+        if plan.operator == crate::intent::config::Operator::Pcidevices {
+            // The pcidevices controller owns the count (the UI may change it)
+            // and binds only claimed VFs: nothing of ours to compare.
+            continue;
+        }
         let now = d.kernel_num();
         if now != pf.num_vfs {
             report.differences.push(format!(
@@ -71,7 +71,9 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
         }
         for vf in &d.vfs {
             report.vfs_checked += 1;
-            let driver = link_name(&root.join("bus/pci/devices").join(vf).join("driver"));
+            let driver = sysfs::link_name(&root.join("bus/pci/devices").join(vf).join("driver"))
+                .ok()
+                .flatten();
             let wrong = match (plan.device_type, driver.as_deref()) {
                 (DeviceType::VfioPci, Some("vfio-pci")) => None,
                 (DeviceType::VfioPci, other) => Some(other.unwrap_or("no driver").to_owned()),
@@ -94,31 +96,56 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
     Ok(())
 }
 
-/// The target side: every file of the plan present with the planned bytes.
-fn check_files(plan: &Plan, target: &Path, report: &mut Report) {
-    let expected = render::files(plan, &[]);
+/// The target side: every file of the plan present with the planned bytes,
+/// read through the writer's resolver (a `/oem -> /data/oem` link inside
+/// the target leads where `apply` wrote).
+fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let expected = render::files(plan, &[])?;
     for f in &expected {
-        let host = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
         report.files_checked += 1;
-        match std::fs::read(&host) {
-            Err(_) => report.differences.push(format!("{}: missing", host.display())),
-            // the binary is whichever harvester-sriov was installed
-            Ok(_) if f.path == Path::new(render::BINARY_PATH) => {}
-            Ok(bytes) if bytes != f.contents => report.differences.push(format!(
-                "{}: differs from the plan (edited by hand?)",
-                host.display()
-            )),
-            Ok(_) => {}
+        let shown = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
+        // the binary is whichever harvester-sriov was installed
+        let limit = if f.path == Path::new(render::BINARY_PATH) {
+            u64::MAX
+        } else {
+            f.contents.len() as u64
+        };
+        let difference = match write::open_file(target, &f.path) {
+            Ok(None) => Some("missing".to_owned()),
+            Ok(Some(_)) if limit == u64::MAX => None,
+            Ok(Some((host, file))) => match write::read_at_most(file, limit) {
+                Ok(Some(bytes)) if bytes == f.contents => None,
+                Ok(_) => Some("differs from the plan (edited by hand?)".to_owned()),
+                Err(e) => Some(format!("cannot read {}: {e}", host.display())),
+            },
+            Err(e) => Some(crate::error_message(&e.into())),
+        };
+        if let Some(d) = difference {
+            report.differences.push(format!("{}: {d}", shown.display()));
         }
     }
+    Ok(())
 }
 
 pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let state = opts
-        .state
-        .clone()
-        .unwrap_or_else(|| opts.target.join(render::STATE_PATH.trim_start_matches('/')));
-    let plan = crate::state::load(&state)?;
+    let plan = match &opts.state {
+        Some(file) => crate::state::load(file)?,
+        // Inside the target: resolved like the writer resolves it.
+        None => {
+            let logical = Path::new(render::STATE_PATH);
+            match write::open_file(&opts.target, logical)? {
+                Some((host, file)) => crate::state::load_from(&host, file)?,
+                None => {
+                    let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
+                    return Err(crate::state::StateError::Read {
+                        file: host,
+                        source: std::io::Error::from_raw_os_error(2),
+                    }
+                    .into());
+                }
+            }
+        }
+    };
     let mut report = Report {
         ok: false,
         node: plan.node.clone(),
@@ -128,7 +155,7 @@ pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         differences: vec![],
     };
     check_node(&plan, &opts.sysfs, &mut report)?;
-    check_files(&plan, &opts.target, &mut report);
+    check_files(&plan, &opts.target, &mut report)?;
     report.ok = report.differences.is_empty();
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -152,6 +179,6 @@ pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(if report.ok {
         ExitCode::Success
     } else {
-        ExitCode::NotFound
+        ExitCode::VerifyDiffers
     })
 }

@@ -60,6 +60,15 @@ pub fn render_answers(s: &Sriov) -> anyhow::Result<String> {
         sec.insert("mtu".into(), m.into());
     }
     sec.insert("operator".into(), s.operator.as_str().into());
+    if s.operator_namespace != crate::intent::config::DEFAULT_OPERATOR_NAMESPACE {
+        sec.insert("operator_namespace".into(), s.operator_namespace.clone().into());
+    }
+    if s.operator_extra_nics {
+        sec.insert("operator_extra_nics".into(), true.into());
+    }
+    if let Some(n) = &s.network {
+        sec.insert("network".into(), serde_json::to_value(n)?);
+    }
     if !s.label_capable {
         sec.insert("label_capable".into(), false.into());
     }

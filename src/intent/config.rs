@@ -13,15 +13,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
-/// A config file larger than this is refused before parsing.
+/// A config file larger than this is refused before parsing (at most this
+/// many bytes + 1 are read).
 pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read { file: PathBuf, source: std::io::Error },
-    #[error("{file}: {size} bytes is too large for an install config (limit {MAX_CONFIG_BYTES})")]
-    TooLarge { file: PathBuf, size: u64 },
+    #[error("{file}: more than {MAX_CONFIG_BYTES} bytes, too large for an install config")]
+    TooLarge { file: PathBuf },
     #[error("{file}: not valid UTF-8 text (byte offset {offset})")]
     NotUtf8 { file: PathBuf, offset: usize },
     #[error("{file}: not valid YAML: {message}")]
@@ -152,6 +153,33 @@ pub struct Sriov {
     /// Extra node labels.
     pub labels: BTreeMap<String, String>,
     pub devices: Vec<Rule>,
+    /// Namespace of sriov-network-operator's objects (its chart's release namespace).
+    #[serde(default = "default_operator_namespace")]
+    pub operator_namespace: String,
+    /// The chart's `supportedExtraNICs` lists the models its default list lacks.
+    #[serde(default)]
+    pub operator_extra_nics: bool,
+    /// An optional `SriovNetwork` for VMs (sriov-network-operator only).
+    #[serde(default)]
+    pub network: Option<Network>,
+}
+
+/// `sriov.network`: the `SriovNetwork` VMs attach to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub name: String,
+    /// Where the NetworkAttachmentDefinition is made (the VMs' namespace).
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+}
+
+/// The chart's default namespace (k8snetworkplumbingwg/sriov-network-operator:
+/// deployment/sriov-network-operator-chart, installed as its own release namespace).
+pub const DEFAULT_OPERATOR_NAMESPACE: &str = "sriov-network-operator";
+
+fn default_operator_namespace() -> String {
+    DEFAULT_OPERATOR_NAMESPACE.into()
 }
 
 pub const DEFAULT_NUM_VFS: u16 = 8;
@@ -166,10 +194,15 @@ impl Default for Sriov {
             device_type: DeviceType::VfioPci,
             resource_name: DEFAULT_RESOURCE_NAME.into(),
             mtu: None,
-            operator: Operator::SriovNetworkOperator,
+            // What a stock Harvester ships (harvester/addons:
+            // pkg/templates/rancherd-22-addons.yaml); the operator is not shipped.
+            operator: Operator::Pcidevices,
             label_capable: true,
             labels: BTreeMap::new(),
             devices: vec![],
+            operator_namespace: DEFAULT_OPERATOR_NAMESPACE.into(),
+            operator_extra_nics: false,
+            network: None,
         }
     }
 }
@@ -191,7 +224,14 @@ pub struct InstallConfig {
     pub install_mode: Option<String>,
     pub install_role: Option<String>,
     pub management: Vec<MgmtNic>,
+    /// `install.addons.harvester_pcidevices_controller.enabled`, when given.
+    pub pcidevices_addon: Option<bool>,
+    /// `os.additional_kernel_arguments`, when given.
+    pub kernel_args: Option<String>,
 }
+
+/// The install config key that turns Harvester's pcidevices addon on.
+pub const PCIDEVICES_ADDON_KEY: &str = "install.addons.harvester_pcidevices_controller.enabled";
 
 /// `managementInterface` -> `management_interface`; `sriov-config` stays.
 pub fn snake_case(key: &str) -> String {
@@ -365,7 +405,11 @@ const SRIOV_KEYS: &[&str] = &[
     "label_capable",
     "labels",
     "devices",
+    "operator_namespace",
+    "operator_extra_nics",
+    "network",
 ];
+const NETWORK_KEYS: &[&str] = &["name", "namespace", "vlan"];
 const RULE_KEYS: &[&str] = &["match", "num_vfs", "enabled", "allow_management"];
 const MATCH_KEYS: &[&str] = &["address", "interface", "vendor", "device", "serial"];
 const SEED_KEYS: &[&str] = &["sriov_enabled", "num_vfs"];
@@ -381,6 +425,55 @@ pub fn valid_resource_name(s: &str) -> bool {
         && b.last().is_some_and(edge)
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+}
+
+/// `^[a-zA-Z0-9_]+$`: `resourceName` as every released sriov-network-operator
+/// (v1.3 to v1.6, pkg/webhook/validate.go) admits it; `-` came only later.
+pub fn released_resource_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A DNS-1123 label (object names that also become file names: no dots).
+fn dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+fn parse_network(ctx: &Ctx, key: &str, v: &Value) -> Result<Network, ConfigError> {
+    let (mut name, mut namespace, mut vlan) = (None, None, None);
+    for (k, val) in ctx.known(key, v, NETWORK_KEYS)? {
+        let kp = join(key, &k);
+        match k.as_str() {
+            "name" | "namespace" => {
+                let text = ctx.string(&kp, val)?;
+                if !dns_label(&text) {
+                    return Err(ctx.err(&kp, format!(
+                        "{text:?} is not a valid name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+                    )));
+                }
+                if k == "name" {
+                    name = Some(text);
+                } else {
+                    namespace = Some(text);
+                }
+            }
+            "vlan" => vlan = Some(ctx.int(&kp, val, 0, 4094)? as u16),
+            _ => unreachable!("checked by known()"),
+        }
+    }
+    let Some(name) = name else {
+        return Err(ctx.err(&join(key, "name"), "is missing: the SriovNetwork needs a name"));
+    };
+    Ok(Network {
+        name,
+        namespace: namespace.unwrap_or_else(|| "default".into()),
+        vlan,
+    })
 }
 
 fn hex_id(ctx: &Ctx, key: &str, v: &Value) -> Result<String, ConfigError> {
@@ -595,8 +688,37 @@ fn parse_sriov(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, ConfigError> {
             "label_capable" => s.label_capable = ctx.bool(&kp, val)?,
             "labels" => s.labels = parse_labels(ctx, &kp, val)?,
             "devices" => s.devices = parse_rules(ctx, &kp, val)?,
+            "operator_namespace" => {
+                let ns = ctx.string(&kp, val)?;
+                if !dns_label(&ns) {
+                    return Err(ctx.err(&kp, format!(
+                        "{ns:?} is not a valid namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+                    )));
+                }
+                s.operator_namespace = ns;
+            }
+            "operator_extra_nics" => s.operator_extra_nics = ctx.bool(&kp, val)?,
+            "network" => s.network = Some(parse_network(ctx, &kp, val)?),
             _ => unreachable!("checked by known()"),
         }
+    }
+    if s.operator == Operator::SriovNetworkOperator && !released_resource_name(&s.resource_name) {
+        return Err(ctx.err(
+            &join(key, "resource_name"),
+            format!(
+                "{:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'",
+                s.resource_name
+            ),
+        ));
+    }
+    if s.network.is_some() && s.operator != Operator::SriovNetworkOperator {
+        return Err(ctx.err(
+            &join(key, "network"),
+            format!(
+                "a SriovNetwork is an object of sriov-network-operator, but sriov.operator is {}",
+                s.operator
+            ),
+        ));
     }
     Ok(s)
 }
@@ -688,6 +810,9 @@ pub fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
                         cfg.hostname = Some(h);
                     }
                 }
+                if let Some(a) = lookup(&ctx, "os", v, "additional_kernel_arguments")? {
+                    cfg.kernel_args = Some(ctx.string("os.additional_kernel_arguments", a)?);
+                }
             }
             "install" => {
                 if let Some(m) = lookup(&ctx, "install", v, "mode")? {
@@ -701,11 +826,54 @@ pub fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
                 {
                     cfg.management = parse_mgmt(&ctx, ifs)?;
                 }
+                if let Some(addons) = lookup(&ctx, "install", v, "addons")?
+                    && let Some(pd) =
+                        lookup(&ctx, "install.addons", addons, "harvester_pcidevices_controller")?
+                    && let Some(on) = lookup(
+                        &ctx,
+                        "install.addons.harvester_pcidevices_controller",
+                        pd,
+                        "enabled",
+                    )?
+                {
+                    cfg.pcidevices_addon = Some(ctx.bool(PCIDEVICES_ADDON_KEY, on)?);
+                }
             }
             _ => {} // Harvester's own keys: not ours.
         }
     }
+    check_iommu(&ctx, &cfg)?;
     Ok(cfg)
+}
+
+/// sriov-network-operator's daemon wants `intel_iommu=on iommu=pt` for
+/// vfio-pci and reboots the node until it has them (v1.6.0
+/// pkg/consts/constants.go). Harvester's installed command line has them
+/// (harvester/harvester-installer:package/harvester-os/files/etc/cos/bootargs.cfg);
+/// extra arguments that turn them off would make that a reboot loop.
+fn check_iommu(ctx: &Ctx, cfg: &InstallConfig) -> Result<(), ConfigError> {
+    let Some(s) = &cfg.sriov else { return Ok(()) };
+    if !s.enabled || s.operator != Operator::SriovNetworkOperator || s.device_type != DeviceType::VfioPci {
+        return Ok(());
+    }
+    let Some(args) = &cfg.kernel_args else {
+        return Ok(());
+    };
+    let off = args.split_whitespace().find(|a| {
+        matches!(
+            a.to_ascii_lowercase().as_str(),
+            "intel_iommu=off" | "amd_iommu=off" | "iommu=off" | "iommu=nopt" | "iommu.passthrough=0"
+        )
+    });
+    match off {
+        Some(a) => Err(ctx.err(
+            "os.additional_kernel_arguments",
+            format!(
+                "{a:?} turns off what sriov-network-operator needs for vfio-pci (intel_iommu=on iommu=pt): its daemon would reboot the node again and again; drop it, or use device_type: netdevice or operator: pcidevices"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn lookup<'v>(ctx: &Ctx, key: &str, v: &'v Value, want: &str) -> Result<Option<&'v Value>, ConfigError> {
@@ -743,18 +911,25 @@ fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
 
 /// Read and parse an install config file.
 pub fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
+    let opened = std::fs::File::open(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    load_from(file, opened)
+}
+
+/// Read and parse an install config from an open file (one inside the
+/// target, opened by the writer's resolver); `file` names it in messages.
+pub fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfig, ConfigError> {
     let read_err = |source| ConfigError::Read {
         file: file.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(file).map_err(read_err)?;
-    if meta.len() > MAX_CONFIG_BYTES {
+    let Some(bytes) = crate::write::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
         return Err(ConfigError::TooLarge {
             file: file.to_owned(),
-            size: meta.len(),
         });
-    }
-    let bytes = std::fs::read(file).map_err(read_err)?;
+    };
     let text = String::from_utf8(bytes).map_err(|e| ConfigError::NotUtf8 {
         file: file.to_owned(),
         offset: e.utf8_error().valid_up_to(),
@@ -880,6 +1055,42 @@ mod tests {
     fn yaml11_booleans_are_read_as_go_reads_them() {
         assert!(p("sriov:\n  enabled: yes\n").unwrap().sriov.unwrap().enabled);
         assert!(!p("sriov:\n  enabled: off\n").unwrap().sriov.unwrap().enabled);
+    }
+
+    #[test]
+    fn hand_off_keys_and_defaults() {
+        let p = |t: &str| parse(Path::new("c.yaml"), t);
+        let d = p("sriov:\n  enabled: true\n").unwrap().sriov.unwrap();
+        assert_eq!(d.operator, Operator::Pcidevices);
+        assert_eq!(d.operator_namespace, "sriov-network-operator");
+        assert!(!d.operator_extra_nics && d.network.is_none());
+        let c = p("install:\n  mode: create\n  addons:\n    harvester_pcidevices_controller:\n      enabled: \"yes\"\nos:\n  additionalKernelArguments: \"intel_iommu=on\"\nsriov:\n  enabled: true\n  operator: sriov-network-operator\n  operatorNamespace: sriov-system\n  operatorExtraNics: true\n  network: {name: vms, namespace: tenant-a, vlan: 12}\n").unwrap();
+        assert_eq!(c.pcidevices_addon, Some(true));
+        assert_eq!(c.kernel_args.as_deref(), Some("intel_iommu=on"));
+        let s = c.sriov.unwrap();
+        assert_eq!(s.operator_namespace, "sriov-system");
+        assert!(s.operator_extra_nics);
+        assert_eq!(
+            s.network,
+            Some(Network {
+                name: "vms".into(),
+                namespace: "tenant-a".into(),
+                vlan: Some(12)
+            })
+        );
+        // `-` is fine for pcidevices, refused for the released operator
+        assert!(p("sriov:\n  resource_name: a-b\n").is_ok());
+        assert!(p("sriov:\n  resource_name: a-b\n  operator: sriov-network-operator\n").is_err());
+        // the IOMMU switched off matters only for the operator with vfio-pci
+        let off = "os:\n  additional_kernel_arguments: iommu=off\nsriov:\n  enabled: true\n";
+        assert!(p(off).is_ok());
+        assert!(p(&format!("{off}  operator: sriov-network-operator\n")).is_err());
+        assert!(
+            p(&format!(
+                "{off}  operator: sriov-network-operator\n  device_type: netdevice\n"
+            ))
+            .is_ok()
+        );
     }
 
     #[test]

@@ -141,7 +141,8 @@ struct Prefill {
     enabled: bool,
     sriov: Sriov,
     /// VFs per address from the prior config's plan.
-    counts: Vec<(String, u16)>,
+    /// `None` when the prior config does not plan on this node.
+    counts: Option<Vec<(String, u16)>>,
 }
 
 /// The questions. `Go(None)`: nothing to ask (no SR-IOV NIC).
@@ -190,14 +191,14 @@ pub(crate) fn wizard(
         .iter()
         .map(|d| {
             let skipped = probe_plan.skipped.iter().find(|k| k.address == d.address);
-            let management = skipped.is_some_and(|k| k.reason.starts_with("management NIC"));
+            let management = skipped.is_some_and(|k| matches!(k.reason, plan::SkipReason::Management));
             Nic {
                 dev: d,
                 unusable: skipped.map(|k| {
                     if management {
                         "management NIC (install.management_interface): not offered".to_owned()
                     } else {
-                        k.reason.clone()
+                        k.reason.to_string()
                     }
                 }),
                 management,
@@ -217,25 +218,33 @@ pub(crate) fn wizard(
     writeln!(out)?;
     out.flush()?;
 
-    let prefill = cfg.sriov.as_ref().map(|s| {
-        let counts = plan::build(
-            &inv.devices,
-            cfg,
-            "probe",
-            &Sriov {
-                enabled: true,
-                label_capable: true,
-                ..s.clone()
-            },
-        )
-        .map(|pl| pl.pfs.iter().map(|f| (f.address.clone(), f.num_vfs)).collect())
-        .unwrap_or_default();
-        Prefill {
+    let mut prefill = None;
+    if let Some(s) = &cfg.sriov {
+        let probe = Sriov {
+            enabled: true,
+            label_capable: true,
+            ..s.clone()
+        };
+        // A config whose section does not plan on this node still pre-fills
+        // the settings; the per-NIC counts cannot come from it, and the
+        // person is told why instead of silently getting the defaults.
+        let counts = match plan::build(&inv.devices, cfg, "probe", &probe) {
+            Ok(pl) => Some(pl.pfs.iter().map(|f| (f.address.clone(), f.num_vfs)).collect()),
+            Err(e) => {
+                writeln!(
+                    out,
+                    "note: the VF counts of {} are not offered as defaults: {e}",
+                    cfg.file.display()
+                )?;
+                None
+            }
+        };
+        prefill = Some(Prefill {
             enabled: s.enabled,
             sriov: s.clone(),
             counts,
-        }
-    });
+        });
+    }
     let base = prefill.as_ref().map_or_else(Sriov::default, |f| f.sriov.clone());
 
     let enabled = ask!(p.confirm(
@@ -271,7 +280,8 @@ pub(crate) fn wizard(
         .map(|n| {
             prefill
                 .as_ref()
-                .is_none_or(|f| f.counts.iter().any(|(a, _)| *a == n.dev.address))
+                .and_then(|f| f.counts.as_ref())
+                .is_none_or(|c| c.iter().any(|(a, _)| *a == n.dev.address))
         })
         .collect();
     let picked = ask!(p.select_many("NICs to get VFs (space toggles, enter accepts)", &items, &checked));
@@ -290,7 +300,7 @@ pub(crate) fn wizard(
         let total = n.dev.kernel_total();
         let default = prefill
             .as_ref()
-            .and_then(|f| f.counts.iter().find(|(a, _)| *a == n.dev.address))
+            .and_then(|f| f.counts.as_ref()?.iter().find(|(a, _)| *a == n.dev.address))
             .map_or(total.min(config::DEFAULT_NUM_VFS), |(_, c)| *c)
             .clamp(1, total);
         let validate = move |s: &str| -> Result<u16, String> {
@@ -323,8 +333,14 @@ pub(crate) fn wizard(
         p,
         "Hand the VFs over to",
         &[
-            (Operator::SriovNetworkOperator, "sriov-network-operator"),
-            (Operator::Pcidevices, "pcidevices (Harvester addon)"),
+            (
+                Operator::Pcidevices,
+                "pcidevices (Harvester's addon: its controller creates the VFs)"
+            ),
+            (
+                Operator::SriovNetworkOperator,
+                "sriov-network-operator (installed separately)"
+            ),
             (Operator::None, "none (only create VFs at boot)"),
         ],
         base.operator

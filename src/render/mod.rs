@@ -10,8 +10,9 @@
 //! | `/oem/harvester-sriov/harvester-sriov` | the tool itself, so `boot` runs without the installer |
 //! | `/etc/modprobe.d/harvester-sriov.conf` | vfio-pci ids, softdeps, driver parameters |
 //! | `/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml` | node labels, appended (`node-label+`) |
-//! | `/var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml` | hand-off objects rke2 applies on server nodes |
+//! | `/var/lib/rancher/rke2/server/manifests/harvester-sriov-*.yaml` | hand-off objects rke2 applies on server nodes ([`handoff`]: per-node and content-addressed names) |
 
+pub mod handoff;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::intent::config::{DeviceType, Operator};
-use crate::plan::{Method, Plan, PlannedPf};
+use crate::plan::{Method, Plan};
 use crate::write::FileSpec;
 
 pub const YIP_PATH: &str = "/oem/95_harvester-sriov.yaml";
@@ -29,15 +30,15 @@ pub const STATE_PATH: &str = "/oem/harvester-sriov/state.yaml";
 pub const BINARY_PATH: &str = "/oem/harvester-sriov/harvester-sriov";
 pub const MODPROBE_PATH: &str = "/etc/modprobe.d/harvester-sriov.conf";
 pub const LABELS_PATH: &str = "/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml";
-pub const MANIFEST_PATH: &str = "/var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml";
-/// Namespace of the sriov-network-operator's objects (its Helm chart's default).
-pub const OPERATOR_NAMESPACE: &str = "sriov-network-operator";
+/// The single hand-off file of earlier versions (one Addon name on every
+/// node: servers pruned each other's objects). Removed when found.
+pub const LEGACY_MANIFEST_PATH: &str = "/var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml";
 
 /// Every path this tool may write, in the order it writes them.
 pub const ALL_PATHS: &[&str] = &[
     MODPROBE_PATH,
     LABELS_PATH,
-    MANIFEST_PATH,
+    LEGACY_MANIFEST_PATH,
     STATE_PATH,
     BINARY_PATH,
     YIP_PATH,
@@ -69,7 +70,13 @@ fn spec(path: &str, text: String, mode: u32) -> FileSpec {
 
 pub fn modprobe(plan: &Plan) -> Option<String> {
     let mut lines = vec![];
-    if plan.device_type == DeviceType::VfioPci && !plan.pfs.is_empty() {
+    // pcidevices binds VFs itself and unbinds, at its start, every VF on
+    // vfio-pci without a claim (harvester/pcidevices:
+    // pkg/controller/pcideviceclaim/pcideviceclaim_controller.go): no ids here.
+    if plan.device_type == DeviceType::VfioPci
+        && plan.operator != Operator::Pcidevices
+        && !plan.pfs.is_empty()
+    {
         let mut ids: Vec<String> = plan
             .pfs
             .iter()
@@ -103,10 +110,13 @@ pub fn modprobe(plan: &Plan) -> Option<String> {
 }
 
 pub fn labels(plan: &Plan) -> Option<String> {
-    if plan.labels.is_empty() {
+    let mut all = plan.labels.clone();
+    // The labels the cluster-wide policies select this node by.
+    all.extend(handoff::node_labels(plan));
+    if all.is_empty() {
         return None;
     }
-    let list: Vec<String> = plan.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let list: Vec<String> = all.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // `node-label+` appends to Harvester's own labels instead of replacing them.
     Some(format!(
         "{}{}",
@@ -115,122 +125,20 @@ pub fn labels(plan: &Plan) -> Option<String> {
     ))
 }
 
-fn policy_name(node: &str, group: &[&PlannedPf]) -> String {
-    let p = group[0];
-    format!(
-        "harvester-sriov-{node}-{}-{}-{}vfs",
-        p.vendor_id, p.device_id, p.num_vfs
-    )
-}
-
-fn sriov_operator_objects(plan: &Plan) -> Vec<Value> {
-    let mut objects = vec![json!({
-        "apiVersion": "sriovnetwork.openshift.io/v1",
-        "kind": "SriovOperatorConfig",
-        "metadata": {"name": "default", "namespace": OPERATOR_NAMESPACE},
-        "spec": {
-            // Harvester nodes have no node-role.kubernetes.io/worker label,
-            // the operator's default selector: select by our label instead.
-            "configDaemonNodeSelector": {crate::intent::labels::CAPABLE: "true"},
-            "enableInjector": false,
-            "enableOperatorWebhook": true,
-            "logLevel": 2,
-        },
-    })];
-    // One policy per group of identical PFs (same model, driver and count).
-    let mut groups: BTreeMap<(String, String, String, u16), Vec<&PlannedPf>> = BTreeMap::new();
-    for p in &plan.pfs {
-        groups
-            .entry((
-                p.vendor_id.clone(),
-                p.device_id.clone(),
-                p.driver.clone(),
-                p.num_vfs,
-            ))
-            .or_default()
-            .push(p);
-    }
-    for group in groups.values() {
-        let p = group[0];
-        let mut nic = serde_json::Map::new();
-        nic.insert("vendor".into(), json!(p.vendor_id));
-        nic.insert("deviceID".into(), json!(p.device_id));
-        if group.iter().all(|p| p.interface.is_some()) {
-            nic.insert(
-                "pfNames".into(),
-                json!(
-                    group
-                        .iter()
-                        .filter_map(|p| p.interface.clone())
-                        .collect::<Vec<_>>()
-                ),
-            );
-        } else {
-            nic.insert(
-                "rootDevices".into(),
-                json!(group.iter().map(|p| p.address.clone()).collect::<Vec<_>>()),
-            );
-        }
-        let mut spec = serde_json::Map::new();
-        spec.insert("resourceName".into(), json!(plan.resource_name));
-        spec.insert(
-            "nodeSelector".into(),
-            json!({"kubernetes.io/hostname": plan.node}),
-        );
-        spec.insert("priority".into(), json!(99));
-        spec.insert("numVfs".into(), json!(p.num_vfs));
-        spec.insert("nicSelector".into(), Value::Object(nic));
-        spec.insert("deviceType".into(), json!(plan.device_type.as_str()));
-        if let Some(mtu) = plan.mtu {
-            spec.insert("mtu".into(), json!(mtu));
-        }
-        // The VFs are created at boot by harvester-sriov: the operator must
-        // only bind drivers and never reset them.
-        spec.insert("externallyManaged".into(), json!(true));
-        objects.push(json!({
-            "apiVersion": "sriovnetwork.openshift.io/v1",
-            "kind": "SriovNetworkNodePolicy",
-            "metadata": {"name": policy_name(&plan.node, group), "namespace": OPERATOR_NAMESPACE},
-            "spec": Value::Object(spec),
-        }));
-    }
-    objects
-}
-
-fn pcidevices_objects(plan: &Plan) -> Vec<Value> {
-    plan.pfs
-        .iter()
-        .filter_map(|p| {
-            let ifname = p.interface.as_ref()?;
-            Some(json!({
-                "apiVersion": "devices.harvesterhci.io/v1beta1",
-                "kind": "SRIOVNetworkDevice",
-                "metadata": {"name": format!("{}-{}", plan.node, ifname).to_ascii_lowercase()},
-                "spec": {"address": p.address, "nodeName": plan.node, "numVFs": p.num_vfs},
-            }))
+/// The hand-off files: (path, bytes), one per manifest file name
+/// ([`handoff::files`] decides the names and objects).
+pub fn manifests(plan: &Plan) -> Vec<FileSpec> {
+    handoff::files(plan)
+        .into_iter()
+        .map(|(path, objects)| {
+            let docs: Vec<String> = objects.iter().map(yaml::to_string).collect();
+            FileSpec {
+                path,
+                contents: format!("{}---\n{}", header(), docs.join("---\n")).into_bytes(),
+                mode: 0o600,
+            }
         })
         .collect()
-}
-
-/// The hand-off objects for the cluster's SR-IOV owner.
-pub fn manifest_objects(plan: &Plan) -> Vec<Value> {
-    if plan.pfs.is_empty() {
-        return vec![];
-    }
-    match plan.operator {
-        Operator::SriovNetworkOperator => sriov_operator_objects(plan),
-        Operator::Pcidevices => pcidevices_objects(plan),
-        Operator::None => vec![],
-    }
-}
-
-pub fn manifests(plan: &Plan) -> Option<String> {
-    let objects = manifest_objects(plan);
-    if objects.is_empty() {
-        return None;
-    }
-    let docs: Vec<String> = objects.iter().map(yaml::to_string).collect();
-    Some(format!("{}---\n{}", header(), docs.join("---\n")))
 }
 
 /// The Elemental cloud-config: re-create the tmpfs files, run `boot`.
@@ -270,7 +178,7 @@ pub fn yip(plan: &Plan, tmpfs_files: &[&FileSpec]) -> String {
 
 /// Every file of the plan. `binary` is the tool's own executable, copied to
 /// /oem so that `boot` runs at every start.
-pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
+pub fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Error> {
     let mut out = vec![];
     if let Some(t) = modprobe(plan) {
         out.push(spec(MODPROBE_PATH, t, 0o644));
@@ -278,21 +186,19 @@ pub fn files(plan: &Plan, binary: &[u8]) -> Vec<FileSpec> {
     if let Some(t) = labels(plan) {
         out.push(spec(LABELS_PATH, t, 0o644));
     }
-    if let Some(t) = manifests(plan) {
-        out.push(spec(MANIFEST_PATH, t, 0o600));
-    }
+    out.extend(manifests(plan));
     if plan.pfs.is_empty() {
         // Nothing to create at boot: the label (persistent /etc/rancher) is all.
-        return out;
+        return Ok(out);
     }
     let tmpfs: Vec<&FileSpec> = out.iter().collect();
     let yip = spec(YIP_PATH, yip(plan, &tmpfs), 0o600);
-    out.push(spec(STATE_PATH, crate::state::render(plan), 0o600));
+    out.push(spec(STATE_PATH, crate::state::render(plan)?, 0o600));
     out.push(FileSpec {
         path: PathBuf::from(BINARY_PATH),
         contents: binary.to_vec(),
         mode: 0o755,
     });
     out.push(yip);
-    out
+    Ok(out)
 }

@@ -26,7 +26,14 @@ pub fn describe(plan: &Plan) -> String {
     if plan.pfs.is_empty() {
         let _ = writeln!(s, "VFs at every boot: none");
     } else {
-        let _ = writeln!(s, "VFs at every boot:");
+        if plan.operator == crate::intent::config::Operator::Pcidevices {
+            let _ = writeln!(
+                s,
+                "VFs (created by the pcidevices controller from the hand-off; boot leaves the count to it):"
+            );
+        } else {
+            let _ = writeln!(s, "VFs at every boot:");
+        }
         for p in &plan.pfs {
             let _ = writeln!(
                 s,
@@ -77,6 +84,9 @@ pub(crate) fn change_word(c: Change) -> &'static str {
     }
 }
 
+/// The largest old version `plan` reads to show a diff.
+const OLD_VERSION_LIMIT: u64 = 4 * 1024 * 1024;
+
 /// The file list with a line diff of every text file that changes.
 pub fn describe_changes(root: &Path, files: &[FileSpec], outcome: &Outcome, with_diff: bool) -> String {
     let mut s = String::new();
@@ -93,10 +103,26 @@ pub fn describe_changes(root: &Path, files: &[FileSpec], outcome: &Outcome, with
         let Some(new) = files.iter().find(|f| f.path == *path) else {
             continue;
         };
-        let old = std::fs::read(root.join(path.strip_prefix("/").unwrap_or(path))).unwrap_or_default();
-        match (std::str::from_utf8(&old), std::str::from_utf8(&new.contents)) {
-            (Ok(o), Ok(n)) => s.push_str(&crate::report::diff::lines(o, n, "      ")),
-            _ => {
+        let Ok(new_text) = std::str::from_utf8(&new.contents) else {
+            let _ = writeln!(s, "      (binary, {} bytes)", new.contents.len());
+            continue;
+        };
+        // The old version, found the way the writer finds it.
+        let old = match crate::write::read_file(root, path, OLD_VERSION_LIMIT) {
+            Ok(Some((_, bytes))) => bytes,
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                let _ = writeln!(
+                    s,
+                    "      (no diff: {})",
+                    crate::error_message(&anyhow::Error::from(e))
+                );
+                continue;
+            }
+        };
+        match std::str::from_utf8(&old) {
+            Ok(o) => s.push_str(&crate::report::diff::lines(o, new_text, "      ")),
+            Err(_) => {
                 let _ = writeln!(s, "      (binary, {} bytes)", new.contents.len());
             }
         }

@@ -102,8 +102,27 @@ struct JsonReport<'a> {
     devices: &'a [Device],
 }
 
-pub fn json(devices: &[Device]) -> String {
-    let mut s = serde_json::to_string_pretty(&JsonReport { devices }).unwrap_or_default();
+/// The JSON contract. An error when serialisation fails (never an empty
+/// report that reads as "no devices").
+pub fn json(devices: &[Device]) -> Result<String, serde_json::Error> {
+    pretty(&JsonReport { devices })
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(value)?;
     s.push('\n');
-    s
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_that_cannot_be_serialised_is_an_error_not_empty() {
+        let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(super::pretty(&bad).is_err());
+        assert_eq!(
+            super::json(&[]).ok().as_deref(),
+            Some("{\n  \"devices\": []\n}\n")
+        );
+    }
 }

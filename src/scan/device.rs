@@ -249,8 +249,9 @@ impl Device {
                 && kd != cap.vf_device_id
             {
                 notes.push(format!(
-                    "capability VF Device ID {:04x} but kernel sriov_vf_device {kd:04x}",
-                    cap.vf_device_id
+                    "capability VF Device ID {} but kernel sriov_vf_device {}",
+                    crate::scan::pci::hex16(cap.vf_device_id),
+                    crate::scan::pci::hex16(kd)
                 ));
             }
         }
@@ -293,7 +294,7 @@ impl Serialize for Device {
         st.serialize_field("address", &self.address)?;
         st.serialize_field("vendor_id", &crate::scan::pci::id(self.vendor_id))?;
         st.serialize_field("device_id", &crate::scan::pci::id(self.device_id))?;
-        st.serialize_field("class", &self.class.map(|c| format!("{c:06x}")))?;
+        st.serialize_field("class", &self.class.map(crate::scan::pci::class))?;
         st.serialize_field("vendor_name", &self.vendor_name())?;
         st.serialize_field("device_name", &self.device_name())?;
         st.serialize_field("driver", &self.driver)?;

@@ -5,17 +5,18 @@ use pci_ids::FromId;
 
 pub fn vendor(vendor_id: Option<u16>) -> String {
     match vendor_id {
-        Some(v) => pci_ids::Vendor::from_id(v).map_or_else(|| format!("{v:04x}"), |v| v.name().to_owned()),
+        Some(v) => {
+            pci_ids::Vendor::from_id(v).map_or_else(|| crate::scan::pci::hex16(v), |v| v.name().to_owned())
+        }
         None => "unknown".into(),
     }
 }
 
 pub fn device(vendor_id: Option<u16>, device_id: Option<u16>) -> String {
     match (vendor_id, device_id) {
-        (Some(v), Some(d)) => {
-            pci_ids::Device::from_vid_pid(v, d).map_or_else(|| format!("{d:04x}"), |d| d.name().to_owned())
-        }
-        (_, Some(d)) => format!("{d:04x}"),
+        (Some(v), Some(d)) => pci_ids::Device::from_vid_pid(v, d)
+            .map_or_else(|| crate::scan::pci::hex16(d), |d| d.name().to_owned()),
+        (_, Some(d)) => crate::scan::pci::hex16(d),
         _ => "unknown".into(),
     }
 }
@@ -34,7 +35,9 @@ mod tests {
         let unknown = (1..=u16::MAX)
             .find(|v| pci_ids::Vendor::from_id(*v).is_none())
             .unwrap();
-        assert_eq!(super::vendor(Some(unknown)), format!("{unknown:04x}"));
+        let name = super::vendor(Some(unknown));
+        assert_eq!(name.len(), 4, "{name}");
+        assert_eq!(u16::from_str_radix(&name, 16).ok(), Some(unknown), "{name}");
         assert_eq!(super::device(Some(0x8086), Some(0xfffe)), "fffe");
     }
 }

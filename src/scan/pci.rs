@@ -3,8 +3,18 @@
 
 use serde::Serializer;
 
+/// An id as every output writes it: `8086`.
+pub fn hex16(v: u16) -> String {
+    format!("{v:04x}")
+}
+
+/// A class code as every output writes it: `020000`.
+pub fn class(c: u32) -> String {
+    format!("{c:06x}")
+}
+
 pub fn ser_u16<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{v:04x}"))
+    s.serialize_str(&hex16(*v))
 }
 
 pub fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
@@ -16,7 +26,7 @@ pub fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Err
 
 /// An id as every output writes it (`8086`); `None` stays `None`.
 pub fn id(v: Option<u16>) -> Option<String> {
-    v.map(|v| format!("{v:04x}"))
+    v.map(hex16)
 }
 
 /// A canonical PCI address `DDDD:BB:DD.F` (lower-case hex; the domain may

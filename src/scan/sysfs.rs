@@ -25,6 +25,16 @@ const MAX_ATTR_LEN: u64 = 256;
 pub enum ScanError {
     #[error("{path}: cannot list PCI devices (is this a sysfs mount?)")]
     NoDevices { path: PathBuf, source: io::Error },
+    #[error(
+        "{path}: reading {count} PCI functions ({first}..{last}) failed with a panic ({message}); this is a bug in harvester-sriov, please report it"
+    )]
+    WorkerPanicked {
+        path: PathBuf,
+        count: usize,
+        first: String,
+        last: String,
+        message: String,
+    },
 }
 
 /// What a scan found, and what it had to leave out.
@@ -60,6 +70,16 @@ pub fn read_attr(path: &Path) -> io::Result<Option<String>> {
     String::from_utf8(buf)
         .map(|s| Some(s.trim().to_owned()))
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// Basename of a symlink's target (`driver` -> `igb`, `iommu_group` ->
+/// `12`, `virtfn0` -> `0000:01:10.0`); `Ok(None)` when there is no link.
+pub(crate) fn link_name(path: &Path) -> io::Result<Option<String>> {
+    match fs::read_link(path) {
+        Ok(t) => Ok(t.file_name().map(|n| n.to_string_lossy().into_owned())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// `0x8086` (the `vendor`/`device` form) or `8086` (the `sriov_vf_device` form).
@@ -157,19 +177,19 @@ impl Reader<'_> {
         }
     }
 
-    /// Basename of a symlink target (`driver` -> `igb`, `iommu_group` -> `12`).
-    fn link_name(&mut self, name: &str) -> Option<String> {
+    /// [`link_name`] of the function's `name`, which must lead somewhere:
+    /// a dangling or looping link is no driver.
+    fn link(&mut self, name: &str) -> Option<String> {
         let path = self.path(name);
-        match fs::read_link(&path) {
-            // The link must lead somewhere: a dangling or looping link is no driver.
-            Ok(t) => match fs::metadata(&path) {
-                Ok(_) => t.file_name().map(|n| n.to_string_lossy().into_owned()),
+        match link_name(&path) {
+            Ok(Some(t)) => match fs::metadata(&path) {
+                Ok(_) => Some(t),
                 Err(e) => {
                     self.warnings.push(format!("{}: {e}", path.display()));
                     None
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Ok(None) => None,
             Err(e) => {
                 self.warnings.push(format!("{}: {e}", path.display()));
                 None
@@ -224,7 +244,6 @@ impl Reader<'_> {
         }
     }
 
-    /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
     /// A virtual function (it has a `physfn` link). The PCIe spec does not
     /// let a VF carry an SR-IOV capability, so without `--all` a VF is
     /// skipped on this one lookup, without reading its config space: on a
@@ -238,6 +257,7 @@ impl Reader<'_> {
         .is_ok()
     }
 
+    /// Whether `sriov_totalvfs` exists (the kernel's SR-IOV view).
     fn has_kernel_sriov(&mut self) -> bool {
         let name = format!("{}/sriov_totalvfs", self.address);
         match statat(self.devices, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -294,29 +314,57 @@ pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
     // Reading sysfs is syscall-bound: spread the functions over the cores.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let chunk = addresses.len().div_ceil(threads).max(64);
-    let results: Vec<(Option<Device>, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = addresses
+    let results = std::thread::scope(|s| {
+        let workers: Vec<_> = addresses
             .chunks(chunk)
             .map(|part| {
                 let devices_dir = &devices_dir;
                 let devices_fd = devices_fd.as_fd();
-                s.spawn(move || {
+                let handle = s.spawn(move || {
                     part.iter()
                         .map(|a| read_function(devices_fd, &devices_dir.join(a), a, opts))
                         .collect::<Vec<_>>()
-                })
+                });
+                (part, handle)
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+        join_workers(&devices_dir, workers)
+    })?;
     for (device, warnings) in results {
         inv.warnings.extend(warnings);
         inv.devices.extend(device);
     }
     Ok(inv)
+}
+
+/// The results of the scan's workers, in order. A worker that panicked
+/// lost its functions: that is an error naming them, never a silently
+/// shorter inventory.
+fn join_workers<T>(
+    devices_dir: &Path,
+    workers: Vec<(&[String], std::thread::ScopedJoinHandle<'_, Vec<T>>)>,
+) -> Result<Vec<T>, ScanError> {
+    let mut out = Vec::new();
+    for (part, handle) in workers {
+        match handle.join() {
+            Ok(results) => out.extend(results),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(ScanError::WorkerPanicked {
+                    path: devices_dir.to_owned(),
+                    count: part.len(),
+                    first: part.first().cloned().unwrap_or_default(),
+                    last: part.last().cloned().unwrap_or_default(),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Read one function. `None` when it is not an SR-IOV PF and `opts.all` is
@@ -393,12 +441,12 @@ fn read_function(
         vendor_id,
         device_id,
         class,
-        driver: r.link_name("driver"),
+        driver: r.link("driver"),
         numa_node: r
             .parsed("numa_node", "a NUMA node number", |s| s.parse::<i32>().ok())
             .and_then(|n| u32::try_from(n).ok()),
-        iommu_group: r.link_name("iommu_group").and_then(|g| g.parse().ok()),
-        physfn: r.link_name("physfn"),
+        iommu_group: r.link("iommu_group").and_then(|g| g.parse().ok()),
+        physfn: r.link("physfn"),
         mac: match (&first_if, is_pf) {
             (Some(ifname), true) => r.text(&format!("net/{ifname}/address")),
             _ => None,
@@ -459,6 +507,40 @@ mod tests {
         assert_eq!(parse_hex_u16("0x+000"), None);
         assert_eq!(parse_hex_u16("+1"), None);
         assert_eq!(parse_class("0x+20000"), None);
+    }
+
+    #[test]
+    fn a_worker_that_panics_is_an_error_naming_its_functions() {
+        let addresses: Vec<String> = ["0000:01:00.0", "0000:01:00.1", "0000:02:00.0"]
+            .map(String::from)
+            .to_vec();
+        let result = std::thread::scope(|s| {
+            let workers = addresses
+                .chunks(2)
+                .map(|part| {
+                    let h = s.spawn(move || {
+                        assert!(part.len() == 2, "worker fault injected by the test");
+                        part.to_vec()
+                    });
+                    (part, h)
+                })
+                .collect();
+            join_workers(Path::new("/sys/bus/pci/devices"), workers)
+        });
+        let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("1 PCI functions (0000:02:00.0..0000:02:00.0)")
+                && err.contains("worker fault injected by the test"),
+            "{err}"
+        );
+        let ok = std::thread::scope(|s| {
+            let workers = addresses
+                .chunks(2)
+                .map(|part| (part, s.spawn(move || part.to_vec())))
+                .collect();
+            join_workers(Path::new("/sys/bus/pci/devices"), workers)
+        });
+        assert_eq!(ok.ok(), Some(addresses.clone()));
     }
 
     proptest::proptest! {

@@ -1,11 +1,12 @@
 //! Put files into the target root (the installed system) as one
 //! transaction, without ever writing outside it.
 //!
-//! # Path resolution
+//! # Path resolution: one resolver, directory handles only
 //!
 //! Every managed path is absolute *inside* the target (`/oem/x.yaml` means
-//! `TARGET/oem/x.yaml`) and is resolved chroot-style, one component at a
-//! time with `symlink_metadata`:
+//! `TARGET/oem/x.yaml`) and is resolved chroot-style. Every access to the
+//! target — the writer's, and the reads of `verify`, `plan`'s diff and the
+//! hook's config lookup ([`open_file`]) — goes through this one resolver:
 //!
 //! - a symlink in a directory position is followed *relative to the
 //!   target*: an absolute link destination is re-rooted at the target, `..`
@@ -17,14 +18,27 @@
 //!   the final position, are errors naming the offending path.
 //!
 //! So a target whose `/oem` links to `/` gets its files at `TARGET/x.yaml`,
-//! never at the host's `/x.yaml`. (Races with *another* process swapping
-//! directories for symlinks between resolution and write are out of scope:
-//! std offers no `openat`, and this tool runs on an offline target.)
+//! never at the host's `/x.yaml`, and `/oem -> /data/oem` means
+//! `TARGET/data/oem` for the writer and for every reader alike.
 //!
-//! # Transaction
+//! Resolution never goes by path name after the target root is opened:
+//! the file's directory is opened with `openat2(RESOLVE_IN_ROOT |
+//! RESOLVE_NO_MAGICLINKS)` relative to the root's handle where the kernel
+//! has it (Linux 5.6+); otherwise, and to say exactly what is wrong when
+//! that fails, the path is walked one component at a time with `openat(...,
+//! O_NOFOLLOW | O_DIRECTORY)` relative to the handle of the directory
+//! before it, symlinks read with `readlinkat` and followed by this code
+//! (absolute ones re-rooted, `..` at the root staying at the root, exactly
+//! as `RESOLVE_IN_ROOT` does, so both ways give the same answer). Every
+//! create, write, rename, link, unlink and fsync then acts on that
+//! directory handle (`openat`, `renameat`, `linkat`, `unlinkat`,
+//! `mkdirat`), and files are opened with `O_NOFOLLOW`: a directory swapped
+//! for a symlink by another process after resolution is not followed.
+//!
+//! //! # Transaction
 //!
 //! [`commit`] takes an exclusive `flock` on the target root directory
-//! (`try_lock`, so a second run fails fast with [`FsError::Locked`]; no lock
+//! (non-blocking, so a second run fails fast with [`FsError::Locked`]; no lock
 //! file is left behind), then:
 //!
 //! 1. **validate**: resolve every path, read every existing file, ask
@@ -70,26 +84,33 @@
 //!
 //! # Testing hook
 //!
-//! [`commit_with`] takes `fail_at: Option<usize>`: every mutating step of
-//! phases 2–4 (create directory, create temp, write, chmod, fsync, link,
-//! rename, unlink, fsync directory) is numbered from 0 and step `fail_at`
-//! fails with an injected I/O error. Rollback steps count too but run after
-//! the fault, so they succeed (the unit tests also fail rollback steps,
-//! through a private variant taking a list of steps).
+//! The unit tests' `commit_with` takes `fail_at: Option<usize>`: every
+//! mutating step of phases 2–4 (create directory, create temp, write,
+//! chmod, fsync, link, rename, unlink, fsync directory) is numbered from 0
+//! and step `fail_at` fails with an injected I/O error. Rollback steps
+//! count too but run after the fault, so they succeed (the tests also fail
+//! rollback steps, through a variant taking a list of steps). They run
+//! both with `openat2` and with the component walk.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, VecDeque};
-use std::ffi::OsString;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 
 /// Symlinks followed while resolving one path before we call it a loop
 /// (the kernel's `MAXSYMLINKS`).
 pub const MAX_SYMLINK_HOPS: usize = 40;
-/// The lock taken by [`commit`], inside the target.
+/// Temporary and backup files sit next to their file, named `.NAME` + suffix.
 const TMP_SUFFIX: &str = ".harvester-sriov.tmp";
 const BAK_SUFFIX: &str = ".harvester-sriov.bak";
 /// Linux `NAME_MAX`.
@@ -203,6 +224,10 @@ pub enum FsError {
         source: io::Error,
     },
     #[error(
+        "{path}: more than {limit} bytes, larger than any file harvester-sriov writes; move it away and re-run"
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error(
         "rolling back a failed write left the target half-updated ({}); fix these paths by hand or re-run harvester-sriov to finish the job",
         leftovers.join("; ")
     )]
@@ -218,34 +243,177 @@ fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> FsError {
     move |source| FsError::Io { path, op, source }
 }
 
+fn errno_err(path: &Path, op: &'static str) -> impl FnOnce(Errno) -> FsError {
+    let path = path.to_path_buf();
+    move |e| FsError::Io {
+        path,
+        op,
+        source: e.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Directory handles
+
+/// An open directory inside the target, and how to name it in messages.
+#[derive(Debug, Clone)]
+struct Dir {
+    fd: Rc<OwnedFd>,
+    /// Where it is on the host, for messages only (never opened by name).
+    display: PathBuf,
+    /// `(st_dev, st_ino)`: the same directory reached two ways is one.
+    id: (u64, u64),
+}
+
+/// `(st_dev, st_ino)` of a stat result. The field types differ between
+/// architectures, hence the casts.
+#[allow(clippy::unnecessary_cast)]
+fn file_id(st: &rustix::fs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
+
+impl Dir {
+    fn from_fd(fd: OwnedFd, display: PathBuf) -> Result<Dir, Errno> {
+        let st = rustix::fs::fstat(&fd)?;
+        Ok(Dir {
+            fd: Rc::new(fd),
+            display,
+            id: file_id(&st),
+        })
+    }
+
+    /// The directory `name` in this one, never through a symlink.
+    fn open_child(&self, name: &OsStr) -> Result<Dir, FsError> {
+        let display = self.path(name);
+        let fd = rustix::fs::openat(&*self.fd, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
+            .map_err(errno_err(&display, "open directory"))?;
+        Dir::from_fd(fd, display.clone()).map_err(errno_err(&display, "open directory"))
+    }
+
+    fn path(&self, name: &OsStr) -> PathBuf {
+        self.display.join(name)
+    }
+
+    fn stat(&self, name: &OsStr) -> Result<Option<rustix::fs::Stat>, Errno> {
+        match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_link(&self, name: &OsStr) -> Result<PathBuf, FsError> {
+        let dest = rustix::fs::readlinkat(&*self.fd, name, Vec::new())
+            .map_err(errno_err(&self.path(name), "read symbolic link"))?;
+        Ok(PathBuf::from(
+            <OsString as std::os::unix::ffi::OsStringExt>::from_vec(dest.into_bytes()),
+        ))
+    }
+}
+
+fn file_type(st: &rustix::fs::Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode)
+}
+
+/// Whether this kernel has `openat2` with `RESOLVE_IN_ROOT` (Linux 5.6+;
+/// a container's seccomp filter may also refuse it).
+fn openat2_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        rustix::fs::openat2(
+            rustix::fs::CWD,
+            ".",
+            DIR_FLAGS,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .is_ok()
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to run the component walk where `openat2` exists.
+    static WALK_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+fn use_openat2() -> bool {
+    #[cfg(test)]
+    if WALK_ONLY.with(Cell::get) {
+        return false;
+    }
+    openat2_supported()
+}
+
+/// The target root, opened once per operation.
+#[derive(Debug)]
+struct Root {
+    dir: Dir,
+    openat2: bool,
+}
+
+impl Root {
+    fn open(target: &Path) -> Result<Root, FsError> {
+        let fd = rustix::fs::open(target, DIR_FLAGS, Mode::empty()).map_err(|e| FsError::Target {
+            path: target.to_path_buf(),
+            source: e.into(),
+        })?;
+        let dir = Dir::from_fd(fd, target.to_path_buf()).map_err(|e| FsError::Target {
+            path: target.to_path_buf(),
+            source: e.into(),
+        })?;
+        Ok(Root {
+            dir,
+            openat2: use_openat2(),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Resolution
 
-/// A managed path resolved to the host.
+/// A managed path resolved to a directory handle.
 #[derive(Debug)]
 struct Resolved {
     logical: PathBuf,
+    /// `TARGET/<logical>`, for messages.
     host: PathBuf,
-    /// The host directory holding `host`.
-    dir: PathBuf,
+    /// The deepest directory that exists on the way: the file's parent
+    /// when `missing` is empty.
+    base: Dir,
+    /// Directories to create below `base`, parent first.
+    missing: Vec<OsString>,
     name: OsString,
-    /// Directories that do not exist yet, parent first.
-    missing_dirs: Vec<PathBuf>,
-    /// `lstat` of the final component (a regular file), `None` if absent.
-    meta: Option<fs::Metadata>,
+    /// Whether the final component exists (a regular file).
+    exists: bool,
 }
 
 impl Resolved {
-    fn sibling(&self, suffix: &str) -> PathBuf {
+    /// The open parent directory, `None` when it does not exist yet.
+    fn parent(&self) -> Option<&Dir> {
+        self.missing.is_empty().then_some(&self.base)
+    }
+
+    /// Identity on the host: two logical paths that meet through symlinks
+    /// have the same key.
+    fn key(&self) -> ((u64, u64), Vec<OsString>) {
+        let mut names = self.missing.clone();
+        names.push(self.name.clone());
+        (self.base.id, names)
+    }
+
+    fn sibling(&self, suffix: &str) -> OsString {
         let mut n = OsString::from(".");
         n.push(&self.name);
         n.push(suffix);
-        self.dir.join(n)
+        n
     }
-    fn tmp(&self) -> PathBuf {
+    fn tmp(&self) -> OsString {
         self.sibling(TMP_SUFFIX)
     }
-    fn bak(&self) -> PathBuf {
+    fn bak(&self) -> OsString {
         self.sibling(BAK_SUFFIX)
     }
 }
@@ -277,29 +445,75 @@ fn check_logical(path: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
-fn check_target(target: &Path) -> Result<(), FsError> {
-    match fs::metadata(target) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(FsError::Target {
-            path: target.to_path_buf(),
-            source: io::Error::other("not a directory"),
+/// Resolve `logical` inside the target without leaving it (module doc).
+fn resolve(root: &Root, logical: &Path) -> Result<Resolved, FsError> {
+    check_logical(logical)?;
+    let rel: PathBuf = logical
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    let host = root.dir.display.join(&rel);
+    let parent_rel = rel.parent().unwrap_or(Path::new(""));
+    let parent = if parent_rel.as_os_str().is_empty() {
+        Some(root.dir.clone())
+    } else if root.openat2 {
+        // Any failure (a missing directory, a loop, a file where a
+        // directory should be): the walk below finds out which and says so.
+        rustix::fs::openat2(
+            &*root.dir.fd,
+            parent_rel,
+            DIR_FLAGS,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .ok()
+        .and_then(|fd| Dir::from_fd(fd, root.dir.display.join(parent_rel)).ok())
+    } else {
+        None
+    };
+    let Some(parent) = parent else {
+        return walk(root, logical, host);
+    };
+    let Some(name) = logical.file_name().map(OsStr::to_owned) else {
+        return Err(FsError::InvalidSpec {
+            path: logical.to_path_buf(),
+            reason: "names no file".into(),
+        });
+    };
+    let exists = final_component(&parent, &name, &host)?;
+    Ok(Resolved {
+        logical: logical.to_path_buf(),
+        host,
+        base: parent,
+        missing: Vec::new(),
+        name,
+        exists,
+    })
+}
+
+/// Whether `name` in `parent` exists, as a regular file; any other kind
+/// of file is an error.
+fn final_component(parent: &Dir, name: &OsStr, host: &Path) -> Result<bool, FsError> {
+    let Some(st) = parent.stat(name).map_err(errno_err(host, "inspect"))? else {
+        return Ok(false);
+    };
+    match file_type(&st) {
+        FileType::RegularFile => Ok(true),
+        FileType::Symlink => Err(FsError::FinalSymlink {
+            path: host.to_path_buf(),
+            dest: parent.read_link(name)?,
         }),
-        Err(source) => Err(FsError::Target {
-            path: target.to_path_buf(),
-            source,
+        FileType::Directory => Err(FsError::IsDirectory {
+            path: host.to_path_buf(),
+        }),
+        _ => Err(FsError::NotRegular {
+            path: host.to_path_buf(),
         }),
     }
 }
 
-fn host_of(target: &Path, parts: &[OsString]) -> PathBuf {
-    let mut p = target.to_path_buf();
-    p.extend(parts);
-    p
-}
-
-/// Resolve `logical` inside `target` without leaving it (see module doc).
-fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
-    check_logical(logical)?;
+/// The component walk: portable, and exact about what is wrong where.
+fn walk(root: &Root, logical: &Path, host: PathBuf) -> Result<Resolved, FsError> {
     let mut pending: VecDeque<Part> = logical
         .components()
         .filter_map(|c| match c {
@@ -307,17 +521,18 @@ fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
             _ => None,
         })
         .collect();
-    let mut stack: Vec<OsString> = Vec::new();
+    // stack[0] is the root and is never popped.
+    let mut stack: Vec<Dir> = vec![root.dir.clone()];
     let mut hops = 0usize;
-    let mut first_missing: Option<usize> = None;
+    let mut missing: Option<Vec<OsString>> = None;
     let mut last_link: Option<(PathBuf, PathBuf)> = None;
-    let mut meta = None;
+    let mut found: Option<(OsString, bool)> = None;
 
     while let Some(part) = pending.pop_front() {
         let is_last = pending.is_empty();
         let name = match part {
             Part::Up => {
-                if first_missing.is_some() {
+                if missing.is_some() {
                     let (path, dest) = last_link.clone().unwrap_or_default();
                     return Err(FsError::BadSymlink {
                         path,
@@ -325,43 +540,54 @@ fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
                         reason: "it goes through a directory that does not exist",
                     });
                 }
-                stack.pop(); // at the root, `..` stays at the root
+                if stack.len() > 1 {
+                    stack.pop(); // at the root, `..` stays at the root
+                }
                 continue;
             }
             Part::Name(n) => n,
         };
-        if first_missing.is_some() {
-            stack.push(name);
+        if let Some(m) = missing.as_mut() {
+            if is_last {
+                found = Some((name, false));
+            } else {
+                m.push(name);
+            }
             continue;
         }
-        let host = host_of(target, &stack).join(&name);
-        match fs::symlink_metadata(&host) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                first_missing = Some(stack.len());
-                stack.push(name);
+        let cur = stack[stack.len() - 1].clone();
+        let path = cur.path(&name);
+        let Some(st) = cur.stat(&name).map_err(errno_err(&path, "inspect"))? else {
+            if is_last {
+                missing = Some(Vec::new());
+                found = Some((name, false));
+            } else {
+                missing = Some(vec![name]);
             }
-            Err(e) => return Err(io_err(&host, "inspect")(e)),
-            Ok(m) if m.file_type().is_symlink() => {
-                let dest = fs::read_link(&host).map_err(io_err(&host, "read symbolic link"))?;
+            continue;
+        };
+        match file_type(&st) {
+            FileType::Symlink => {
+                let dest = cur.read_link(&name)?;
                 if is_last {
-                    return Err(FsError::FinalSymlink { path: host, dest });
+                    return Err(FsError::FinalSymlink { path, dest });
                 }
                 hops += 1;
                 if hops > MAX_SYMLINK_HOPS {
                     return Err(FsError::SymlinkLoop {
-                        path: host,
+                        path,
                         logical: logical.to_path_buf(),
                     });
                 }
                 if dest.as_os_str().is_empty() {
                     return Err(FsError::BadSymlink {
-                        path: host,
+                        path,
                         dest,
                         reason: "empty link",
                     });
                 }
                 if dest.is_absolute() {
-                    stack.clear(); // re-rooted at the target
+                    stack.truncate(1); // re-rooted at the target
                 }
                 for c in dest.components().rev() {
                     match c {
@@ -370,75 +596,108 @@ fn resolve(target: &Path, logical: &Path) -> Result<Resolved, FsError> {
                         Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
                     }
                 }
-                last_link = Some((host, dest));
+                last_link = Some((path, dest));
             }
-            Ok(m) if m.is_dir() => {
-                if is_last {
-                    return Err(FsError::IsDirectory { path: host });
-                }
-                stack.push(name);
+            FileType::Directory if is_last => return Err(FsError::IsDirectory { path }),
+            FileType::Directory => stack.push(cur.open_child(&name)?),
+            FileType::RegularFile if is_last => found = Some((name, true)),
+            _ if !is_last => {
+                return Err(FsError::NotADirectory {
+                    path,
+                    logical: logical.to_path_buf(),
+                });
             }
-            Ok(m) => {
-                if !is_last {
-                    return Err(FsError::NotADirectory {
-                        path: host,
-                        logical: logical.to_path_buf(),
-                    });
-                }
-                if !m.is_file() {
-                    return Err(FsError::NotRegular { path: host });
-                }
-                stack.push(name);
-                meta = Some(m);
-            }
+            _ => return Err(FsError::NotRegular { path }),
         }
     }
 
-    let Some(name) = stack.last().cloned() else {
+    let Some((name, exists)) = found else {
         // Unreachable: the last part is always a name from `logical`.
         return Err(FsError::InvalidSpec {
             path: logical.to_path_buf(),
             reason: "resolved to the target root itself".into(),
         });
     };
-    let missing_dirs = match first_missing {
-        Some(i) => (i + 1..stack.len())
-            .map(|end| host_of(target, &stack[..end]))
-            .collect(),
-        None => Vec::new(),
-    };
-    let host = host_of(target, &stack);
     Ok(Resolved {
         logical: logical.to_path_buf(),
-        dir: host_of(target, &stack[..stack.len() - 1]),
         host,
+        base: stack[stack.len() - 1].clone(),
+        missing: missing.unwrap_or_default(),
         name,
-        missing_dirs,
-        meta,
+        exists,
     })
 }
 
-/// Read an existing regular file without following a symlink swapped in
-/// since resolution (checked on the open handle).
 /// How much of an existing file the `owned` callback sees: enough for any
 /// header marker, without loading a multi-megabyte binary into memory.
 pub const OWNED_PREFIX: usize = 4096;
 
-/// Open an existing regular file; returns it, its metadata and its first
-/// [`OWNED_PREFIX`] bytes.
-fn open_regular(path: &Path) -> Result<(File, fs::Metadata, Vec<u8>), FsError> {
-    let f = File::open(path).map_err(io_err(path, "read"))?;
-    let m = f.metadata().map_err(io_err(path, "read"))?;
+/// Open the regular file `name` in `parent`, never through a symlink (one
+/// swapped in since resolution is refused, not followed) and without
+/// blocking on a FIFO swapped in.
+fn open_in(parent: &Dir, name: &OsStr, host: &Path) -> Result<File, FsError> {
+    let fd = rustix::fs::openat(
+        &*parent.fd,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        Errno::LOOP => FsError::FinalSymlink {
+            path: host.to_path_buf(),
+            dest: parent.read_link(name).unwrap_or_default(),
+        },
+        e => errno_err(host, "read")(e),
+    })?;
+    let f = File::from(fd);
+    let m = f.metadata().map_err(io_err(host, "read"))?;
     if !m.is_file() {
         return Err(FsError::NotRegular {
-            path: path.to_path_buf(),
+            path: host.to_path_buf(),
         });
     }
+    Ok(f)
+}
+
+/// An existing regular file: its handle, its metadata and its first
+/// [`OWNED_PREFIX`] bytes.
+fn open_regular(
+    parent: &Dir,
+    name: &OsStr,
+    host: &Path,
+) -> Result<(File, std::fs::Metadata, Vec<u8>), FsError> {
+    let f = open_in(parent, name, host)?;
+    let m = f.metadata().map_err(io_err(host, "read"))?;
     let mut prefix = Vec::with_capacity(OWNED_PREFIX.min(usize::try_from(m.len()).unwrap_or(0)));
     (&f).take(OWNED_PREFIX as u64)
         .read_to_end(&mut prefix)
-        .map_err(io_err(path, "read"))?;
+        .map_err(io_err(host, "read"))?;
     Ok((f, m, prefix))
+}
+
+/// Open the regular file at `logical` inside `target`, resolved exactly as
+/// the writer resolves it (module doc): `Ok(None)` when it (or a directory
+/// on the way) does not exist. Returns the path to name it by
+/// (`TARGET/<logical>`) and the open file. For every read of the target
+/// outside the writer: `verify`, `plan`'s diff, the hook's config lookup.
+pub fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf, File)>, FsError> {
+    let root = Root::open(target)?;
+    let res = resolve(&root, logical)?;
+    match res.parent() {
+        Some(parent) if res.exists => Ok(Some((res.host.clone(), open_in(parent, &res.name, &res.host)?))),
+        _ => Ok(None),
+    }
+}
+
+/// [`open_file`] and read it whole when it holds at most `limit` bytes.
+pub fn read_file(target: &Path, logical: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>, FsError> {
+    let Some((host, file)) = open_file(target, logical)? else {
+        return Ok(None);
+    };
+    match read_at_most(file, limit).map_err(io_err(&host, "read"))? {
+        Some(bytes) => Ok(Some((host, bytes))),
+        None => Err(FsError::TooLarge { path: host, limit }),
+    }
 }
 
 /// Whether the rest of `file` (after `prefix`) holds exactly `expected`'s
@@ -468,6 +727,19 @@ fn same_contents(
 }
 
 // ---------------------------------------------------------------------------
+// Bounded reads
+
+/// Read all of `reader` when it holds at most `limit` bytes: `Ok(None)`
+/// when it holds more. Reads at most `limit + 1` bytes, so an endless
+/// source (`/dev/zero`, a FIFO fed forever) returns promptly: the size the
+/// metadata gives is never trusted (a device or a FIFO says 0).
+pub fn read_at_most(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
+// ---------------------------------------------------------------------------
 // Phase 1: validate
 
 struct Planned<'a> {
@@ -479,12 +751,11 @@ struct Planned<'a> {
 type Owned<'o> = &'o dyn Fn(&Path, &[u8]) -> bool;
 
 fn plan<'a>(
-    target: &Path,
+    root: &Root,
     files: &'a [FileSpec],
     remove: &[PathBuf],
     owned: Owned<'_>,
 ) -> Result<Vec<Planned<'a>>, FsError> {
-    check_target(target)?;
     let mut out = Vec::with_capacity(files.len() + remove.len());
     for f in files {
         if f.mode & !0o7777 != 0 {
@@ -493,15 +764,14 @@ fn plan<'a>(
                 reason: format!("mode {:o} has bits beyond 0o7777", f.mode),
             });
         }
-        let res = resolve(target, &f.path)?;
-        let change = match &res.meta {
-            None => Change::Create,
-            Some(m) => {
-                let (file, meta, prefix) = open_regular(&res.host)?;
+        let res = resolve(root, &f.path)?;
+        let change = match res.parent() {
+            Some(parent) if res.exists => {
+                let (file, meta, prefix) = open_regular(parent, &res.name, &res.host)?;
                 if !owned(&f.path, &prefix) {
                     return Err(FsError::NotOwned { path: res.host });
                 }
-                if m.mode() & 0o7777 == f.mode
+                if meta.mode() & 0o7777 == f.mode
                     && same_contents(&res.host, &file, meta.len(), &prefix, &f.contents)?
                 {
                     Change::Unchanged
@@ -509,6 +779,7 @@ fn plan<'a>(
                     Change::Update
                 }
             }
+            _ => Change::Create,
         };
         out.push(Planned {
             res,
@@ -517,11 +788,11 @@ fn plan<'a>(
         });
     }
     for p in remove {
-        let res = resolve(target, p)?;
-        if res.meta.is_none() {
+        let res = resolve(root, p)?;
+        let Some(parent) = res.parent().filter(|_| res.exists) else {
             continue;
-        }
-        let (_, _, prefix) = open_regular(&res.host)?;
+        };
+        let (_, _, prefix) = open_regular(parent, &res.name, &res.host)?;
         if !owned(p, &prefix) {
             return Err(FsError::NotOwned { path: res.host });
         }
@@ -532,18 +803,23 @@ fn plan<'a>(
         });
     }
     // Two logical paths may meet on the host through symlinks.
-    let mut seen = BTreeSet::new();
+    let mut seen = BTreeMap::new();
     for p in &out {
-        if !seen.insert(&p.res.host) {
+        if let Some(other) = seen.insert(p.res.key(), &p.res.logical) {
             return Err(FsError::InvalidSpec {
                 path: p.res.host.clone(),
-                reason: format!("managed twice (as {} among others)", p.res.logical.display()),
+                reason: format!(
+                    "managed twice (as {} and {})",
+                    other.display(),
+                    p.res.logical.display()
+                ),
             });
         }
     }
     for a in &out {
         for b in &out {
-            if b.res.host != a.res.host && b.res.host.starts_with(&a.res.host) {
+            let ((a_base, a_names), (b_base, b_names)) = (a.res.key(), b.res.key());
+            if a_base == b_base && b_names.len() > a_names.len() && b_names.starts_with(&a_names) {
                 return Err(FsError::InvalidSpec {
                     path: a.res.host.clone(),
                     reason: format!("is both a file and a parent of {}", b.res.host.display()),
@@ -566,18 +842,18 @@ fn outcome(plan: &[Planned<'_>], warnings: Vec<String>) -> Outcome {
 /// would do. Same errors as `commit`'s validation phase.
 ///
 /// `owned(logical_path, first_bytes)` (the first [`OWNED_PREFIX`] bytes) is
-/// asked about every file that
-/// already exists at a path in `files` (unchanged ones too) or `remove`;
-/// `false` stops everything with [`FsError::NotOwned`]. Note that a
-/// managed binary carries no header marker, so the callback must recognise
-/// it some other way (e.g. by path).
+/// asked about every file that already exists at a path in `files`
+/// (unchanged ones too) or `remove`; `false` stops everything with
+/// [`FsError::NotOwned`]. Note that a managed binary carries no header
+/// marker, so the callback must recognise it some other way (e.g. by path).
 pub fn preview(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],
     owned: &dyn Fn(&Path, &[u8]) -> bool,
 ) -> Result<Outcome, FsError> {
-    Ok(outcome(&plan(target, files, remove, owned)?, Vec::new()))
+    let root = Root::open(target)?;
+    Ok(outcome(&plan(&root, files, remove, owned)?, Vec::new()))
 }
 
 /// Write `files` and delete `remove` as one transaction: afterwards the
@@ -589,13 +865,14 @@ pub fn commit(
     remove: &[PathBuf],
     owned: &dyn Fn(&Path, &[u8]) -> bool,
 ) -> Result<Outcome, FsError> {
-    commit_with(target, files, remove, owned, None)
+    commit_faults(target, files, remove, owned, &[])
 }
 
 /// [`commit`] with fault injection for tests: mutating step number
 /// `fail_at` (counting from 0 over phases 2–4) fails with an injected I/O
 /// error. `None` is a normal commit.
-pub fn commit_with(
+#[cfg(test)]
+fn commit_with(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],
@@ -605,7 +882,7 @@ pub fn commit_with(
     commit_faults(target, files, remove, owned, fail_at.as_slice())
 }
 
-/// [`commit_with`] failing every step listed (to fail a rollback too).
+/// [`commit`] failing every step listed (to fail a rollback too).
 fn commit_faults(
     target: &Path,
     files: &[FileSpec],
@@ -613,23 +890,16 @@ fn commit_faults(
     owned: Owned<'_>,
     fail: &[usize],
 ) -> Result<Outcome, FsError> {
-    check_target(target)?;
-    let lock = lock(target)?;
-    let run = || {
-        let mut warnings = clean_stale(target, files, remove)?;
-        let plan = plan(target, files, remove, owned)?;
-        let ops = Ops {
-            fail,
-            step: Cell::new(0),
-        };
-        warnings.extend(execute(&ops, &plan)?);
-        Ok(outcome(&plan, warnings))
+    let root = Root::open(target)?;
+    let _lock = lock_root(&root)?;
+    let mut warnings = clean_stale(&root, files, remove)?;
+    let plan = plan(&root, files, remove, owned)?;
+    let ops = Ops {
+        fail,
+        step: Cell::new(0),
     };
-    let result = run();
-    if result.is_err() {
-        lock.undo();
-    }
-    result
+    warnings.extend(execute(&ops, &plan)?);
+    Ok(outcome(&plan, warnings))
 }
 
 // ---------------------------------------------------------------------------
@@ -642,63 +912,69 @@ fn commit_faults(
 /// `apply` wrote and a failed run on a fresh target leaves no trace.
 #[derive(Debug)]
 pub(crate) struct TargetLock {
-    _dir: File,
+    _dir: Rc<OwnedFd>,
 }
 
-impl TargetLock {
-    /// After a failed run: nothing to clean up, the lock goes with the handle.
-    fn undo(self) {}
-}
-
-pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
-    let dir = File::open(target).map_err(io_err(target, "open the target to lock it"))?;
-    match dir.try_lock() {
-        Ok(()) => Ok(TargetLock { _dir: dir }),
-        Err(TryLockError::WouldBlock) => Err(FsError::Locked {
-            path: target.to_owned(),
+fn lock_root(root: &Root) -> Result<TargetLock, FsError> {
+    match rustix::fs::flock(&*root.dir.fd, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(TargetLock {
+            _dir: root.dir.fd.clone(),
         }),
-        Err(TryLockError::Error(e)) => Err(io_err(target, "lock")(e)),
+        Err(Errno::WOULDBLOCK) => Err(FsError::Locked {
+            path: root.dir.display.clone(),
+        }),
+        Err(e) => Err(errno_err(&root.dir.display, "lock")(e)),
     }
+}
+
+/// Lock `target` as [`commit`] does (for tests: a second holder).
+#[cfg(test)]
+pub(crate) fn lock(target: &Path) -> Result<TargetLock, FsError> {
+    lock_root(&Root::open(target)?)
 }
 
 // ---------------------------------------------------------------------------
 // Leftovers of a killed run
 
-fn clean_stale(target: &Path, files: &[FileSpec], remove: &[PathBuf]) -> Result<Vec<String>, FsError> {
+fn clean_stale(root: &Root, files: &[FileSpec], remove: &[PathBuf]) -> Result<Vec<String>, FsError> {
     let mut warnings = Vec::new();
     for logical in files.iter().map(|f| &f.path).chain(remove) {
         // Unresolvable paths are reported by the validation phase.
-        let Ok(res) = resolve(target, logical) else {
+        let Ok(res) = resolve(root, logical) else {
             continue;
         };
-        if !res.missing_dirs.is_empty() {
+        let Some(dir) = res.parent() else {
             continue;
-        }
-        let tmp = res.tmp();
-        if let Ok(m) = fs::symlink_metadata(&tmp)
-            && !m.is_dir()
+        };
+        let fd = &*dir.fd;
+        let (tmp, bak) = (res.tmp(), res.bak());
+        let (tmp_path, bak_path) = (dir.path(&tmp), dir.path(&bak));
+        if let Ok(Some(st)) = dir.stat(&tmp)
+            && file_type(&st) != FileType::Directory
         {
-            fs::remove_file(&tmp).map_err(io_err(&tmp, "remove stale temporary file"))?;
+            rustix::fs::unlinkat(fd, &tmp, AtFlags::empty())
+                .map_err(errno_err(&tmp_path, "remove stale temporary file"))?;
             warnings.push(format!(
                 "{}: removed a temporary file left by an interrupted run",
-                tmp.display()
+                tmp_path.display()
             ));
         }
-        let bak = res.bak();
-        match fs::symlink_metadata(&bak) {
-            Ok(m) if m.is_file() && res.meta.is_none() => {
-                fs::rename(&bak, &res.host).map_err(io_err(&bak, "restore backup"))?;
+        match dir.stat(&bak) {
+            Ok(Some(st)) if file_type(&st) == FileType::RegularFile && !res.exists => {
+                rustix::fs::renameat(fd, &bak, fd, &res.name)
+                    .map_err(errno_err(&bak_path, "restore backup"))?;
                 warnings.push(format!(
                     "{}: restored from {} left by an interrupted run",
                     res.host.display(),
-                    bak.display()
+                    bak_path.display()
                 ));
             }
-            Ok(m) if !m.is_dir() => {
-                fs::remove_file(&bak).map_err(io_err(&bak, "remove stale backup"))?;
+            Ok(Some(st)) if file_type(&st) != FileType::Directory => {
+                rustix::fs::unlinkat(fd, &bak, AtFlags::empty())
+                    .map_err(errno_err(&bak_path, "remove stale backup"))?;
                 warnings.push(format!(
                     "{}: removed a backup left by an interrupted run",
-                    bak.display()
+                    bak_path.display()
                 ));
             }
             _ => {}
@@ -710,11 +986,17 @@ fn clean_stale(target: &Path, files: &[FileSpec], remove: &[PathBuf]) -> Result<
 // ---------------------------------------------------------------------------
 // Phases 2-4
 
-/// Mutating file-system steps, numbered for fault injection.
+/// Mutating file-system steps, numbered for fault injection. Every one
+/// acts on a directory handle; the path is only for messages.
 struct Ops<'f> {
     fail: &'f [usize],
     step: Cell<usize>,
 }
+
+/// A step that failed, and whether it left something of ours behind
+/// (a directory made before its chmod failed, a temp file created before
+/// its write failed) that the rollback must take away.
+type Step<T> = Result<T, (io::Error, bool)>;
 
 impl Ops<'_> {
     fn tick(&self, op: &str, path: &Path) -> io::Result<()> {
@@ -729,97 +1011,152 @@ impl Ops<'_> {
         Ok(())
     }
 
-    fn create_dir(&self, p: &Path) -> io::Result<()> {
-        self.tick("mkdir", p)?;
-        DirBuilder::new().mode(0o755).create(p)?;
-        // The umask may have cleared bits.
-        self.tick("chmod", p)?;
-        fs::set_permissions(p, fs::Permissions::from_mode(0o755))
+    /// `mkdirat` + `fchmod` 0755 (the umask may have cleared bits).
+    fn create_dir(&self, parent: &Dir, name: &OsStr) -> Step<Dir> {
+        let path = parent.path(name);
+        self.tick("mkdir", &path).map_err(|e| (e, false))?;
+        rustix::fs::mkdirat(&*parent.fd, name, Mode::from_raw_mode(0o755)).map_err(|e| (e.into(), false))?;
+        self.tick("chmod", &path).map_err(|e| (e, true))?;
+        let dir = parent
+            .open_child(name)
+            .map_err(|e| (io::Error::other(e.to_string()), true))?;
+        rustix::fs::fchmod(&*dir.fd, Mode::from_raw_mode(0o755)).map_err(|e| (e.into(), true))?;
+        Ok(dir)
     }
 
-    fn write_temp(&self, p: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        self.tick("create", p)?;
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(p)?;
-        self.tick("write", p)?;
-        f.write_all(data)?;
-        self.tick("chmod", p)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        self.tick("fsync", p)?;
-        f.sync_all()
+    fn write_temp(&self, dir: &Dir, name: &OsStr, data: &[u8], mode: u32) -> Step<()> {
+        let path = dir.path(name);
+        self.tick("create", &path).map_err(|e| (e, false))?;
+        let fd = rustix::fs::openat(
+            &*dir.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| (e.into(), false))?;
+        let mut f = File::from(fd);
+        let created = |e| (e, true);
+        self.tick("write", &path).map_err(created)?;
+        f.write_all(data).map_err(created)?;
+        self.tick("chmod", &path).map_err(created)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(created)?;
+        self.tick("fsync", &path).map_err(created)?;
+        f.sync_all().map_err(created)
     }
 
     /// Hard link, or a synced copy where the file system has no hard links.
-    fn backup(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.tick("link", to)?;
-        match fs::hard_link(from, to) {
-            Err(e) if e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(1) => {
-                let r = fs::copy(from, to).and_then(|_| File::open(to)?.sync_all());
+    fn backup(&self, dir: &Dir, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        self.tick("link", &dir.path(to))?;
+        let fd = &*dir.fd;
+        match rustix::fs::linkat(fd, from, fd, to, AtFlags::empty()) {
+            Err(Errno::PERM | Errno::OPNOTSUPP) => {
+                let r = (|| {
+                    let mut src =
+                        open_in(dir, from, &dir.path(from)).map_err(|e| io::Error::other(e.to_string()))?;
+                    let out = rustix::fs::openat(
+                        fd,
+                        to,
+                        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::from_raw_mode(0o600),
+                    )?;
+                    let mut out = File::from(out);
+                    io::copy(&mut src, &mut out)?;
+                    out.set_permissions(src.metadata()?.permissions())?;
+                    out.sync_all()
+                })();
                 if r.is_err() {
-                    let _ = fs::remove_file(to);
+                    let _ = rustix::fs::unlinkat(fd, to, AtFlags::empty());
                 }
                 r
             }
-            r => r,
+            r => r.map_err(io::Error::from),
         }
     }
 
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.tick("rename", to)?;
-        fs::rename(from, to)
+    fn rename(&self, dir: &Dir, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        self.tick("rename", &dir.path(to))?;
+        Ok(rustix::fs::renameat(&*dir.fd, from, &*dir.fd, to)?)
     }
 
-    fn remove_file(&self, p: &Path) -> io::Result<()> {
-        self.tick("unlink", p)?;
-        fs::remove_file(p)
+    fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        self.tick("unlink", &dir.path(name))?;
+        Ok(rustix::fs::unlinkat(&*dir.fd, name, AtFlags::empty())?)
     }
 
-    fn remove_dir(&self, p: &Path) -> io::Result<()> {
-        self.tick("rmdir", p)?;
-        fs::remove_dir(p)
+    fn remove_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<()> {
+        self.tick("rmdir", &parent.path(name))?;
+        Ok(rustix::fs::unlinkat(&*parent.fd, name, AtFlags::REMOVEDIR)?)
     }
 
-    fn sync_dir(&self, p: &Path) -> io::Result<()> {
-        self.tick("fsync directory", p)?;
-        File::open(p)?.sync_all()
+    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        self.tick("fsync directory", &dir.display)?;
+        Ok(rustix::fs::fsync(&*dir.fd)?)
     }
 }
 
-/// A phase-3 step done, to undo on failure.
+/// A name in a directory, held by the directory's handle.
+#[derive(Debug, Clone)]
+struct Entry {
+    dir: Dir,
+    name: OsString,
+}
+
+impl Entry {
+    fn new(dir: &Dir, name: &OsStr) -> Entry {
+        Entry {
+            dir: dir.clone(),
+            name: name.to_owned(),
+        }
+    }
+    fn path(&self) -> PathBuf {
+        self.dir.path(&self.name)
+    }
+}
+
+/// A phase-3 step done, to undo on failure. `main` and `bak` are names in
+/// the same directory.
 enum Done {
     /// Hard-link backup made, file not yet replaced.
     Backup {
-        bak: PathBuf,
+        at: Entry,
     },
     Replaced {
-        main: PathBuf,
-        bak: PathBuf,
+        main: Entry,
+        bak: OsString,
     },
     Created {
-        main: PathBuf,
+        main: Entry,
     },
     Removed {
-        main: PathBuf,
-        bak: PathBuf,
+        main: Entry,
+        bak: OsString,
     },
 }
 
 #[derive(Default)]
 struct Journal {
-    created_dirs: Vec<PathBuf>,
-    temps: Vec<PathBuf>,
+    /// Directories this run made, parent first.
+    created_dirs: Vec<Entry>,
+    /// The same, by `(base directory, names below it)`, for reuse.
+    made: BTreeMap<((u64, u64), Vec<OsString>), Dir>,
+    temps: Vec<Entry>,
     done: Vec<Done>,
+    /// Directories whose entries changed, to fsync.
+    touched: BTreeMap<(u64, u64), Dir>,
+}
+
+impl Journal {
+    fn touch(&mut self, d: &Dir) {
+        self.touched.entry(d.id).or_insert_with(|| d.clone());
+    }
 }
 
 fn execute(ops: &Ops, plan: &[Planned<'_>]) -> Result<Vec<String>, FsError> {
     let mut j = Journal::default();
-    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
-    let result = stage(ops, plan, &mut j, &mut touched).and_then(|()| switch(ops, plan, &mut j, &touched));
+    let result = stage(ops, plan, &mut j).and_then(|dirs| switch(ops, plan, &dirs, &mut j));
     if let Err(cause) = result {
-        let leftovers = rollback(ops, &mut j, &touched);
+        let leftovers = rollback(ops, &mut j);
         return Err(if leftovers.is_empty() {
             cause
         } else {
@@ -832,144 +1169,151 @@ fn execute(ops: &Ops, plan: &[Planned<'_>]) -> Result<Vec<String>, FsError> {
     // Phase 4: committed; backups are garbage now.
     let mut warnings = Vec::new();
     for d in &j.done {
-        if let Done::Replaced { bak, .. } | Done::Removed { bak, .. } = d
-            && let Err(e) = ops.remove_file(bak)
+        if let Done::Replaced { main, bak } | Done::Removed { main, bak } = d
+            && let Err(e) = ops.remove_file(&main.dir, bak)
         {
             warnings.push(format!(
                 "{}: could not delete backup ({e}); the next harvester-sriov run removes it",
-                bak.display()
+                main.dir.path(bak).display()
             ));
         }
     }
     Ok(warnings)
 }
 
-/// Phase 2: directories and temp files.
-fn stage(
-    ops: &Ops,
-    plan: &[Planned<'_>],
-    j: &mut Journal,
-    touched: &mut BTreeSet<PathBuf>,
-) -> Result<(), FsError> {
+/// Phase 2: directories and temp files. Returns each planned file's
+/// directory (`None` for an unchanged one).
+fn stage(ops: &Ops, plan: &[Planned<'_>], j: &mut Journal) -> Result<Vec<Option<Dir>>, FsError> {
+    let mut dirs = Vec::with_capacity(plan.len());
     for p in plan {
         if p.change == Change::Unchanged {
+            dirs.push(None);
             continue;
         }
-        touched.insert(p.res.dir.clone());
-        for d in &p.res.missing_dirs {
-            if j.created_dirs.contains(d) {
+        let mut dir = p.res.base.clone();
+        for i in 0..p.res.missing.len() {
+            let key = (p.res.base.id, p.res.missing[..=i].to_vec());
+            if let Some(made) = j.made.get(&key) {
+                dir = made.clone();
                 continue;
             }
-            if let Some(parent) = d.parent() {
-                touched.insert(parent.to_path_buf());
+            let name = &p.res.missing[i];
+            j.touch(&dir);
+            match ops.create_dir(&dir, name) {
+                Ok(new) => {
+                    j.created_dirs.push(Entry::new(&dir, name));
+                    j.made.insert(key, new.clone());
+                    dir = new;
+                }
+                Err((e, made)) => {
+                    if made {
+                        j.created_dirs.push(Entry::new(&dir, name));
+                    }
+                    return Err(io_err(&dir.path(name), "create directory")(e));
+                }
             }
-            let r = ops.create_dir(d);
-            // A directory that exists now is ours (even if chmod failed),
-            // unless mkdir found it already there.
-            if r.as_ref()
-                .err()
-                .is_none_or(|e| e.kind() != io::ErrorKind::AlreadyExists)
-                && fs::symlink_metadata(d).is_ok_and(|m| m.is_dir())
-            {
-                j.created_dirs.push(d.clone());
-            }
-            r.map_err(io_err(d, "create directory"))?;
         }
+        j.touch(&dir);
         if let Some(spec) = p.contents {
             let tmp = p.res.tmp();
-            let r = ops.write_temp(&tmp, &spec.contents, spec.mode);
-            if r.as_ref()
-                .err()
-                .is_none_or(|e| e.kind() != io::ErrorKind::AlreadyExists)
-                && fs::symlink_metadata(&tmp).is_ok()
-            {
-                j.temps.push(tmp.clone());
+            if let Err((e, created)) = ops.write_temp(&dir, &tmp, &spec.contents, spec.mode) {
+                if created {
+                    j.temps.push(Entry::new(&dir, &tmp));
+                }
+                return Err(io_err(&dir.path(&tmp), "write temporary file")(e));
             }
-            r.map_err(io_err(&tmp, "write temporary file"))?;
+            j.temps.push(Entry::new(&dir, &tmp));
         }
+        dirs.push(Some(dir));
     }
-    Ok(())
+    Ok(dirs)
 }
 
 /// Phase 3: switch every file, then make it durable.
-fn switch(
-    ops: &Ops,
-    plan: &[Planned<'_>],
-    j: &mut Journal,
-    touched: &BTreeSet<PathBuf>,
-) -> Result<(), FsError> {
-    for p in plan {
-        let main = &p.res.host;
+fn switch(ops: &Ops, plan: &[Planned<'_>], dirs: &[Option<Dir>], j: &mut Journal) -> Result<(), FsError> {
+    for (p, dir) in plan.iter().zip(dirs) {
+        let Some(dir) = dir else { continue };
+        let main = Entry::new(dir, &p.res.name);
         let (tmp, bak) = (p.res.tmp(), p.res.bak());
+        let forget_temp = |j: &mut Journal| j.temps.retain(|t| !(t.dir.id == dir.id && t.name == tmp));
         match p.change {
             Change::Unchanged => {}
             Change::Create => {
-                ops.rename(&tmp, main)
-                    .map_err(io_err(main, "move new file into place"))?;
-                j.temps.retain(|t| *t != tmp);
-                j.done.push(Done::Created { main: main.clone() });
+                ops.rename(dir, &tmp, &main.name)
+                    .map_err(io_err(&main.path(), "move new file into place"))?;
+                forget_temp(j);
+                j.done.push(Done::Created { main });
             }
             Change::Update => {
-                ops.backup(main, &bak)
-                    .map_err(io_err(&bak, "back up the old version"))?;
-                j.done.push(Done::Backup { bak: bak.clone() });
-                ops.rename(&tmp, main)
-                    .map_err(io_err(main, "move new file into place"))?;
-                j.temps.retain(|t| *t != tmp);
-                j.done.pop();
-                j.done.push(Done::Replaced {
-                    main: main.clone(),
-                    bak,
+                ops.backup(dir, &main.name, &bak)
+                    .map_err(io_err(&dir.path(&bak), "back up the old version"))?;
+                j.done.push(Done::Backup {
+                    at: Entry::new(dir, &bak),
                 });
+                ops.rename(dir, &tmp, &main.name)
+                    .map_err(io_err(&main.path(), "move new file into place"))?;
+                forget_temp(j);
+                j.done.pop();
+                j.done.push(Done::Replaced { main, bak });
             }
             Change::Remove => {
-                ops.rename(main, &bak).map_err(io_err(main, "remove"))?;
-                j.done.push(Done::Removed {
-                    main: main.clone(),
-                    bak,
-                });
+                ops.rename(dir, &main.name, &bak)
+                    .map_err(io_err(&main.path(), "remove"))?;
+                j.done.push(Done::Removed { main, bak });
             }
         }
     }
-    for d in touched {
-        ops.sync_dir(d).map_err(io_err(d, "sync directory"))?;
+    for d in j.touched.values() {
+        ops.sync_dir(d).map_err(io_err(&d.display, "sync directory"))?;
     }
     Ok(())
 }
 
 /// Undo phases 2-3. Returns what could not be undone, one line per path.
-fn rollback(ops: &Ops, j: &mut Journal, touched: &BTreeSet<PathBuf>) -> Vec<String> {
+fn rollback(ops: &Ops, j: &mut Journal) -> Vec<String> {
     let mut left = Vec::new();
-    let mut note = |p: &Path, what: &str, r: io::Result<()>| {
+    let mut note = |p: PathBuf, what: &str, r: io::Result<()>| {
         if let Err(e) = r {
             left.push(format!("{}: could not {what}: {e}", p.display()));
         }
     };
     while let Some(d) = j.done.pop() {
         match d {
-            Done::Backup { bak } => note(&bak, "delete backup", ops.remove_file(&bak)),
+            Done::Backup { at } => note(at.path(), "delete backup", ops.remove_file(&at.dir, &at.name)),
             Done::Replaced { main, bak } | Done::Removed { main, bak } => note(
-                &main,
+                main.path(),
                 "restore the old version from its backup",
-                ops.rename(&bak, &main),
+                ops.rename(&main.dir, &bak, &main.name),
             ),
-            Done::Created { main } => note(&main, "delete new file", ops.remove_file(&main)),
+            Done::Created { main } => note(
+                main.path(),
+                "delete new file",
+                ops.remove_file(&main.dir, &main.name),
+            ),
         }
     }
     for t in j.temps.drain(..) {
-        note(&t, "delete temporary file", ops.remove_file(&t));
+        note(
+            t.path(),
+            "delete temporary file",
+            ops.remove_file(&t.dir, &t.name),
+        );
     }
+    let mut gone = BTreeSet::new();
     for d in j.created_dirs.drain(..).rev() {
-        match ops.remove_dir(&d) {
-            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
-            r => note(&d, "remove directory created by this run", r),
+        match ops.remove_dir(&d.dir, &d.name) {
+            Err(e) if e.raw_os_error() == Some(Errno::NOTEMPTY.raw_os_error()) => {}
+            Ok(()) => {
+                if let Some(made) = j.made.values().find(|m| m.display == d.path()) {
+                    gone.insert(made.id);
+                }
+            }
+            r => note(d.path(), "remove directory created by this run", r),
         }
     }
-    for d in touched {
-        if fs::symlink_metadata(d).is_ok() {
-            // Best effort: the state is right, only its durability is at stake.
-            let _ = ops.sync_dir(d);
-        }
+    for d in j.touched.values().filter(|d| !gone.contains(&d.id)) {
+        // Best effort: the state is right, only its durability is at stake.
+        let _ = ops.sync_dir(d);
     }
     left
 }
@@ -978,7 +1322,7 @@ fn rollback(ops: &Ops, j: &mut Journal, touched: &BTreeSet<PathBuf>) -> Vec<Stri
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     const MARK: &[u8] = b"# managed by harvester-sriov\n";
@@ -1428,9 +1772,23 @@ mod tests {
         );
         assert!(matches!(err, Err(FsError::NotOwned { .. })), "{err:?}");
         assert!(!root.join("oem").exists());
-        // A successful run leaves exactly its files: no lock file.
+        // A successful run leaves exactly its files and their directories:
+        // no lock file, no temp, no backup anywhere.
         commit(root, &files, &[], &ours).unwrap();
-        assert!(!root.join("oem/harvester-sriov/.lock").exists());
+        let left: Vec<PathBuf> = snapshot(root).into_keys().collect();
+        assert_eq!(
+            left,
+            [
+                "etc",
+                "etc/modprobe.d",
+                "etc/modprobe.d/harvester-sriov.conf", // the foreign file, left alone
+                "oem",
+                "oem/harvester-sriov",
+                "oem/harvester-sriov/state.yaml",
+            ]
+            .map(PathBuf::from),
+            "{left:?}"
+        );
     }
 
     #[test]
@@ -1467,6 +1825,89 @@ mod tests {
             assert!(strays(root).is_empty(), "step {n}: {:?}", strays(root));
         }
         assert!(rollback_failures >= 10, "{rollback_failures}");
+    }
+
+    /// The component walk (kernels without `openat2`, and the diagnosis
+    /// when `openat2` fails) gives the same answers as `openat2`.
+    #[test]
+    fn the_component_walk_gives_the_same_answers() {
+        WALK_ONLY.with(|w| w.set(true));
+        assert!(!Root::open(Path::new("/")).unwrap().openat2);
+        oem_linked_to_slash_is_rerooted_at_the_target();
+        dotdot_link_cannot_climb_out_of_the_target();
+        absolute_link_into_the_target_is_followed();
+        symlink_loops_are_errors();
+        final_symlink_is_refused_and_nothing_is_written();
+        wrong_kinds_of_path_are_errors_naming_the_path();
+        the_same_file_twice_is_refused();
+        leftovers_of_a_killed_run_are_repaired();
+        a_directory_swapped_for_a_symlink_after_resolution_is_not_followed();
+        a_fault_at_any_step_leaves_the_old_state_and_a_rerun_finishes();
+    }
+
+    #[test]
+    fn openat2_is_used_where_the_kernel_has_it() {
+        // Not every kernel (or seccomp filter) has it; where it does, the
+        // root says so, and the walk is only the fallback.
+        let supported = openat2_supported();
+        eprintln!("openat2 with RESOLVE_IN_ROOT on this kernel: {supported}");
+        assert_eq!(Root::open(Path::new("/")).unwrap().openat2, supported);
+    }
+
+    /// Between validation and the write, another process replaces `/oem`
+    /// with a symlink to a directory outside the target. The writer acts
+    /// on the directory handle it resolved, so the file lands in the real
+    /// (moved) directory, and nothing is written outside.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_after_resolution_is_not_followed() {
+        let (_t, target, outside) = with_canary();
+        put(&target, "oem/old.yaml", &body("old"), 0o644);
+        let files = [
+            spec("/oem/old.yaml", "new", 0o644),
+            spec("/oem/new.yaml", "n", 0o644),
+        ];
+        let root = Root::open(&target).unwrap();
+        let planned = plan(&root, &files, &[], &ours).unwrap();
+        fs::rename(target.join("oem"), target.join("moved")).unwrap();
+        symlink(&outside, target.join("oem")).unwrap();
+        let ops = Ops {
+            fail: &[],
+            step: Cell::new(0),
+        };
+        execute(&ops, &planned).unwrap();
+        assert_canary_alone(&outside);
+        assert_eq!(fs::read(target.join("moved/old.yaml")).unwrap(), body("new"));
+        assert_eq!(fs::read(target.join("moved/new.yaml")).unwrap(), body("n"));
+        // Reading goes through the same resolver: the link is re-rooted.
+        assert!(open_file(&target, Path::new("/oem/canary")).unwrap().is_none());
+    }
+
+    /// Readers outside the writer resolve like the writer.
+    #[test]
+    fn open_file_resolves_like_the_writer() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("data/oem")).unwrap();
+        symlink("/data/oem", root.join("oem")).unwrap();
+        commit(root, &[spec("/oem/a.yaml", "a", 0o644)], &[], &ours).unwrap();
+        let (host, bytes) = read_file(root, Path::new("/oem/a.yaml"), 1024).unwrap().unwrap();
+        assert_eq!(bytes, body("a"));
+        assert_eq!(host, root.join("oem/a.yaml"));
+        assert!(
+            read_file(root, Path::new("/oem/missing.yaml"), 1024)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            read_file(root, Path::new("/nodir/missing.yaml"), 1024)
+                .unwrap()
+                .is_none()
+        );
+        let err = read_file(root, Path::new("/oem/a.yaml"), 3).unwrap_err();
+        assert!(matches!(err, FsError::TooLarge { .. }), "{err}");
+        symlink("/etc/passwd", root.join("data/oem/link.yaml")).unwrap();
+        let err = read_file(root, Path::new("/oem/link.yaml"), 1024).unwrap_err();
+        assert!(matches!(err, FsError::FinalSymlink { .. }), "{err}");
     }
 
     /// Old state, new wish, and the expected result, for fault injection.

@@ -4,8 +4,14 @@
 //! the installed binary, which must equal the binary under test). The
 //! case's hardware is a fake sysfs tree built here, by name.
 //!
-//! `HARVESTER_SRIOV_BLESS=1 cargo test apply::` rewrites the `out/` trees;
-//! review the diff before committing it.
+//! Beside them, `out.stdout` and `out.stderr` hold what `apply` printed
+//! (temporary paths replaced by `[TARGET]`, `[SYSFS]`, `[CASE]`), compared
+//! exactly.
+//!
+//! `HARVESTER_SRIOV_BLESS=overwrite cargo test apply::` rewrites the expected
+//! files that differ, and fails (so it never passes by itself); review the
+//! diff, then run again without it. Any other value, or any value under
+//! `CI`, is an error.
 
 use std::path::{Path, PathBuf};
 
@@ -158,6 +164,45 @@ pub fn hardware(case: &str) -> Tree {
             }
             .function(),
         ),
+        // pcidevices on a node whose name has dots: the hand-off file name
+        // must not be cut at the first dot (rke2's Addon name); a management
+        // NIC let in by a rule and an mlx4 card are refused in this mode.
+        "pcidevices-dotted-node" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(igb("0000:03:00.0", "eno2", "52:54:00:12:34:03").function())
+            .function(
+                Nic {
+                    address: "0000:5e:00.0",
+                    ids: (0x15b3, 0x1007),
+                    vf_device: 0x1004,
+                    driver: Some("mlx4_core"),
+                    ifname: Some("ens3"),
+                    mac: "24:8a:07:00:00:01",
+                    total: (16, 16),
+                    num_vfs: 0,
+                    serial: None,
+                }
+                .function(),
+            ),
+        // sriov-network-operator: an I350 (not in the chart's supported-nic-ids)
+        // and a PF without a netdev are refused; the 82576 gets a policy.
+        "operator-unsupported-nics" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(
+                Nic {
+                    ids: (0x8086, 0x1521),
+                    vf_device: 0x1520,
+                    ..igb("0000:04:00.0", "ens4f0", "a0:36:9f:00:00:01")
+                }
+                .function(),
+            )
+            .function(
+                Nic {
+                    ifname: None,
+                    ..igb("0000:05:00.0", "unused", "52:54:00:12:34:05")
+                }
+                .function(),
+            ),
         other => panic!("no hardware for case {other}"),
     }
 }
@@ -172,76 +217,255 @@ fn cases() -> Vec<PathBuf> {
     v
 }
 
+/// `HARVESTER_SRIOV_BLESS=overwrite` (exactly that value) rewrites the
+/// expected files that differ; any other value is an error, so a stray
+/// `HARVESTER_SRIOV_BLESS=0` cannot bless by accident. Under `CI` it is an
+/// error too: CI compares, it never rewrites.
+fn bless_mode(bless: Option<&str>, ci: Option<&str>) -> Result<bool, String> {
+    match (bless, ci) {
+        (None, _) => Ok(false),
+        (Some(_), Some(_)) => Err(
+            "HARVESTER_SRIOV_BLESS is set under CI: CI only compares; unset it (scripts/test-all.sh does)"
+                .into(),
+        ),
+        (Some("overwrite"), None) => Ok(true),
+        (Some(other), None) => Err(format!(
+            "HARVESTER_SRIOV_BLESS={other:?}: the only value is `overwrite` (rewrite the expected files that differ)"
+        )),
+    }
+}
+
 fn bless() -> bool {
-    std::env::var_os("HARVESTER_SRIOV_BLESS").is_some()
+    let var = |name| std::env::var(name).ok();
+    bless_mode(var("HARVESTER_SRIOV_BLESS").as_deref(), var("CI").as_deref())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One case's expected results: `out/` (the target tree), `out.stdout` and
+/// `out.stderr` (the command's output, temporary paths replaced by
+/// `[TARGET]`, `[SYSFS]`, `[CASE]`).
+struct Expected {
+    /// Relative path under the case directory, and its bytes.
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Expected {
+    fn read(case: &Path) -> Expected {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = snapshot(&case.join("out"))
+            .into_iter()
+            .map(|(p, b)| (Path::new("out").join(p), b))
+            .collect();
+        for name in ["out.stdout", "out.stderr"] {
+            // A missing snapshot compares as missing (it differs from any output).
+            if let Ok(bytes) = std::fs::read(case.join(name)) {
+                files.push((PathBuf::from(name), bytes));
+            }
+        }
+        files.retain(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'));
+        files.sort();
+        Expected { files }
+    }
+}
+
+/// Compare `got` with the case's expected files. With `bless`, rewrite
+/// those that differ (and delete those no longer produced) and return
+/// their names; without, return the differences as one message.
+fn check_or_bless(case: &Path, got: &[(PathBuf, Vec<u8>)], bless: bool) -> Result<Vec<PathBuf>, String> {
+    let expected = Expected::read(case).files;
+    let mut differ = Vec::new();
+    let mut report = String::new();
+    for (path, g) in got {
+        match expected.iter().find(|(p, _)| p == path) {
+            Some((_, e)) if e == g => {}
+            e => {
+                differ.push(path.clone());
+                report.push_str(&format!(
+                    "{}: {} differs\n--- expected\n{}\n--- got\n{}\n",
+                    case.display(),
+                    path.display(),
+                    e.map_or("(no such file)".into(), |(_, e)| String::from_utf8_lossy(e)),
+                    String::from_utf8_lossy(g)
+                ));
+            }
+        }
+    }
+    let extra: Vec<PathBuf> = expected
+        .iter()
+        .map(|(p, _)| p.clone())
+        .filter(|p| !got.iter().any(|(g, _)| g == p))
+        .collect();
+    for p in &extra {
+        report.push_str(&format!(
+            "{}: {} expected but not produced\n",
+            case.display(),
+            p.display()
+        ));
+    }
+    if !bless {
+        return if report.is_empty() {
+            Ok(vec![])
+        } else {
+            Err(report)
+        };
+    }
+    for p in &differ {
+        let bytes = &got
+            .iter()
+            .find(|(g, _)| g == p)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default();
+        let path = case.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    }
+    for p in &extra {
+        std::fs::remove_file(case.join(p)).unwrap();
+    }
+    Ok(differ.into_iter().chain(extra).collect())
 }
 
 /// Run `apply` for a case into a fresh target; returns the target.
 fn run_case(case: &Path) -> (tempfile::TempDir, tempfile::TempDir, String) {
+    let (sysfs, target, out) = run_case_output(case);
+    let name = case.file_name().unwrap().to_string_lossy();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{name}: apply failed:\n{stderr}");
+    (sysfs, target, stderr)
+}
+
+fn run_case_output(case: &Path) -> (tempfile::TempDir, tempfile::TempDir, std::process::Output) {
     let name = case.file_name().unwrap().to_str().unwrap();
     let sysfs = hardware(name).build();
     let target = tempfile::tempdir().unwrap();
     let out = apply(&case.join("in/config.yaml"), sysfs.path(), target.path());
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{name}: apply failed:\n{stderr}");
-    (sysfs, target, stderr)
+    (sysfs, target, out)
 }
 
 fn without_binary(tree: Vec<(PathBuf, Vec<u8>)>) -> Vec<(PathBuf, Vec<u8>)> {
     tree.into_iter().filter(|(p, _)| p != Path::new(BINARY)).collect()
 }
 
+/// Output with this run's temporary paths replaced by stable names.
+fn normalise(bytes: &[u8], paths: &[(&Path, &str)]) -> Vec<u8> {
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    for (path, name) in paths {
+        text = text.replace(&path.display().to_string(), name);
+    }
+    text.into_bytes()
+}
+
 #[test]
-fn every_case_writes_exactly_the_expected_tree() {
+fn every_case_writes_exactly_the_expected_tree_and_output() {
     let cases = cases();
     assert!(cases.len() >= 7, "cases missing under tests/cases");
+    let bless = bless();
     let program = std::fs::read(assert_cmd::cargo::cargo_bin("harvester-sriov")).unwrap();
+    let mut rewritten = Vec::new();
+    let mut failures = String::new();
     for case in cases {
-        let (_sysfs, target, _) = run_case(&case);
-        let got = snapshot(target.path());
-        if let Some((_, bytes)) = got.iter().find(|(p, _)| p == Path::new(BINARY)) {
+        let (sysfs, target, out) = run_case_output(&case);
+        assert!(
+            out.status.success(),
+            "{}: apply failed:\n{}",
+            case.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tree = snapshot(target.path());
+        if let Some((_, bytes)) = tree.iter().find(|(p, _)| p == Path::new(BINARY)) {
             assert!(
                 *bytes == program,
                 "{}: the installed binary is not this program",
                 case.display()
             );
         }
-        let got = without_binary(got);
-        let expected_dir = case.join("out");
-        if bless() {
-            let _ = std::fs::remove_dir_all(&expected_dir);
-            for (rel, bytes) in &got {
-                let path = expected_dir.join(rel);
-                if rel.as_os_str().to_string_lossy().ends_with('/') {
-                    std::fs::create_dir_all(&path).unwrap();
-                } else {
-                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                    std::fs::write(&path, bytes).unwrap();
-                }
-            }
-            continue;
-        }
-        let expected = snapshot(&expected_dir);
-        let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
-        // empty directories cannot be kept in git: compare files only
-        let files = |t: Vec<(PathBuf, Vec<u8>)>| {
-            t.into_iter()
-                .filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'))
-                .collect::<Vec<_>>()
-        };
-        let (got, expected) = (files(got), files(expected));
-        assert_eq!(names(&got), names(&expected), "{}: files written", case.display());
-        for ((path, g), (_, e)) in got.iter().zip(&expected) {
-            assert!(
-                g == e,
-                "{}: {} differs\n--- expected\n{}\n--- got\n{}",
-                case.display(),
-                path.display(),
-                String::from_utf8_lossy(e),
-                String::from_utf8_lossy(g)
-            );
+        let paths = [
+            (target.path(), "[TARGET]"),
+            (sysfs.path(), "[SYSFS]"),
+            (case.as_path(), "[CASE]"),
+        ];
+        // Empty directories cannot be kept in git: compare files only.
+        let mut got: Vec<(PathBuf, Vec<u8>)> = without_binary(tree)
+            .into_iter()
+            .filter(|(p, _)| !p.as_os_str().to_string_lossy().ends_with('/'))
+            .map(|(p, b)| (Path::new("out").join(p), b))
+            .collect();
+        got.push((PathBuf::from("out.stdout"), normalise(&out.stdout, &paths)));
+        got.push((PathBuf::from("out.stderr"), normalise(&out.stderr, &paths)));
+        got.sort();
+        match check_or_bless(&case, &got, bless) {
+            Ok(files) => rewritten.extend(files.into_iter().map(|f| case.join(f))),
+            Err(report) => failures.push_str(&report),
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{failures}(HARVESTER_SRIOV_BLESS=overwrite rewrites them; review the diff)"
+    );
+    // A blessing run never passes: it changed the expectations it checks.
+    assert!(
+        rewritten.is_empty(),
+        "HARVESTER_SRIOV_BLESS=overwrite rewrote {} expected files; review `git diff tests/cases` and re-run without it:\n{}",
+        rewritten.len(),
+        rewritten
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn blessing_needs_the_exact_value_and_never_happens_under_ci() {
+    assert_eq!(bless_mode(None, None), Ok(false));
+    assert_eq!(bless_mode(None, Some("true")), Ok(false));
+    assert_eq!(bless_mode(Some("overwrite"), None), Ok(true));
+    for value in ["0", "1", "", "Overwrite", "true"] {
+        let err = bless_mode(Some(value), None).unwrap_err();
+        assert!(err.contains("the only value is `overwrite`"), "{value:?}: {err}");
+    }
+    let err = bless_mode(Some("overwrite"), Some("true")).unwrap_err();
+    assert!(err.contains("under CI"), "{err}");
+}
+
+/// Blessing rewrites exactly the differing expected files and reports
+/// them (so the test run fails); comparing reports every difference.
+#[test]
+fn blessing_rewrites_only_what_differs_and_reports_it() {
+    let case = tempfile::tempdir().unwrap();
+    let c = case.path();
+    std::fs::create_dir_all(c.join("out/etc")).unwrap();
+    std::fs::write(c.join("out/etc/same"), "same").unwrap();
+    std::fs::write(c.join("out/etc/old"), "old").unwrap();
+    std::fs::write(c.join("out/etc/gone"), "gone").unwrap();
+    std::fs::write(c.join("out.stdout"), "wrote\n").unwrap();
+    let got = vec![
+        (PathBuf::from("out.stderr"), b"note\n".to_vec()),
+        (PathBuf::from("out.stdout"), b"wrote\n".to_vec()),
+        (PathBuf::from("out/etc/old"), b"new".to_vec()),
+        (PathBuf::from("out/etc/same"), b"same".to_vec()),
+    ];
+    let report = check_or_bless(c, &got, false).unwrap_err();
+    for p in [
+        "out.stderr differs",
+        "out/etc/old differs",
+        "out/etc/gone expected but not produced",
+    ] {
+        assert!(report.contains(p), "{p}: {report}");
+    }
+    assert!(
+        !report.contains("out/etc/same") && !report.contains("out.stdout"),
+        "{report}"
+    );
+    let mut rewritten = check_or_bless(c, &got, true).unwrap();
+    rewritten.sort();
+    assert_eq!(
+        rewritten,
+        ["out/etc/gone", "out/etc/old", "out.stderr"].map(PathBuf::from)
+    );
+    assert_eq!(std::fs::read(c.join("out/etc/old")).unwrap(), b"new");
+    assert!(!c.join("out/etc/gone").exists());
+    assert_eq!(check_or_bless(c, &got, false), Ok(vec![]));
+    assert_eq!(check_or_bless(c, &got, true), Ok(vec![]));
 }
 
 #[test]
@@ -265,7 +489,7 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
         !stdout.contains("create") && !stdout.contains("update"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches("unchanged").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("unchanged").count(), 7, "{stdout}");
     let after = (
         snapshot(target.path()),
         meta("oem/95_harvester-sriov.yaml"),
@@ -361,6 +585,18 @@ fn remove_takes_out_exactly_what_apply_wrote() {
         .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
         .collect();
     assert_eq!(files, [PathBuf::from("etc/modprobe.d/other.conf")]);
+    // rke2 deletes nothing when a manifest goes: remove says what stays and how
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("stays in the cluster"), "{stdout}");
+    for want in [
+        "kubectl -n sriov-network-operator delete sriovnetworknodepolicy harvester-sriov-",
+        "kubectl -n sriov-network-operator delete sriovnetwork sriov-vms",
+        "kubectl -n kube-system delete addon harvester-sriov-policy-",
+        "kubectl -n kube-system delete addon harvester-sriov-network-sriov-vms",
+        "kubectl label node node-a harvester-sriov.io/policy-",
+    ] {
+        assert!(stdout.contains(want), "{want}\n{stdout}");
+    }
     let again = bin()
         .args(["remove", "--target"])
         .arg(target.path())

@@ -90,7 +90,7 @@ fn happy_path_then_saved_answers_give_identical_files() {
     key(&mut p, DOWN);
     key(&mut p, ENTER);
     p.exp_string("Hand the VFs over to").unwrap();
-    key(&mut p, DOWN);
+    // pcidevices, the default
     key(&mut p, ENTER);
     p.exp_string("3 of 7 VFs").unwrap();
     p.exp_string("Write these files into").unwrap();

@@ -39,3 +39,93 @@ fn readme_documents_every_subcommand_and_flag() {
         }
     }
 }
+
+/// Each exit code has its own row in the README's table, under its name,
+/// with the value it really has.
+#[test]
+fn readme_documents_every_exit_code_by_name() {
+    use harvester_sriov::ExitCode;
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").nth(1))
+        .expect("README has an Exit codes table");
+    let mut rows = vec![];
+    for code in ExitCode::ALL {
+        let name = format!("{code:?}");
+        let row = table
+            .lines()
+            .find(|l| l.contains(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("README's exit code table has no row for `{name}`:\n{table}"));
+        assert!(
+            row.starts_with(&format!("| {} |", code.code())),
+            "README row for {name} does not give its value {}: {row}",
+            code.code()
+        );
+        rows.push(row);
+    }
+    rows.sort();
+    rows.dedup();
+    assert_eq!(rows.len(), ExitCode::ALL.len(), "two codes share a README row");
+}
+
+/// Every `.rs` file under `src/`, with its text.
+fn sources() -> Vec<(std::path::PathBuf, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                out.push((p, text));
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(&repo().join("src"), &mut out);
+    out.sort();
+    out
+}
+
+/// PCI ids and class codes are formatted by `scan::pci` only (`hex16`,
+/// `id`, `class`), so every output spells them the same way. The fuzz
+/// harness builds sysfs *input* text and is left out.
+#[test]
+fn hex_ids_are_formatted_in_one_place() {
+    for (path, text) in sources() {
+        let rel = path.strip_prefix(repo()).unwrap();
+        if rel == std::path::Path::new("src/scan/pci.rs") || rel == std::path::Path::new("src/fuzzing.rs") {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("04x}") && !line.contains("06x}"),
+                "{}:{}: a hand-formatted id; use scan::pci::{{hex16, id, class}}: {line}",
+                rel.display(),
+                n + 1
+            );
+        }
+    }
+}
+
+/// A symlink's basename (`driver` -> `igb`) is read by one function. (The
+/// writer reads whole link destinations, relative to directory handles, to
+/// resolve paths inside the target: that is another job.)
+#[test]
+fn link_name_is_defined_once() {
+    let mut defs = vec![];
+    for (path, text) in sources() {
+        let rel = path.strip_prefix(repo()).unwrap().to_owned();
+        defs.extend(text.matches("fn link_name").map(|_| rel.clone()));
+        if rel != std::path::Path::new("src/scan/sysfs.rs") && !rel.starts_with("src/write") {
+            assert!(
+                !text.contains("read_link("),
+                "{}: reads a link itself; use scan::sysfs::link_name",
+                rel.display()
+            );
+        }
+    }
+    assert_eq!(defs, [std::path::PathBuf::from("src/scan/sysfs.rs")]);
+}

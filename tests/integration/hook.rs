@@ -192,10 +192,13 @@ fn every_config_sample_applies_against_the_sample_sysfs() {
             "oem/harvester-sriov/harvester-sriov",
             "etc/modprobe.d/harvester-sriov.conf",
             "etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml",
-            "var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml",
         ] {
-            // netdevice VFs need no vfio-pci modprobe options
-            if want.contains("modprobe") && std::fs::read_to_string(&cfg).unwrap().contains("netdevice") {
+            // netdevice VFs need no vfio-pci modprobe options, and pcidevices
+            // (the default) binds VFs itself
+            let text = std::fs::read_to_string(&cfg).unwrap();
+            if want.contains("modprobe")
+                && (text.contains("netdevice") || !text.contains("operator: sriov-network-operator"))
+            {
                 continue;
             }
             assert!(
@@ -204,6 +207,14 @@ fn every_config_sample_applies_against_the_sample_sysfs() {
                 cfg.display()
             );
         }
+        // the hand-off: a per-node (pcidevices) or per-policy (operator) file
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with("var/lib/rancher/rke2/server/manifests/harvester-sriov-")),
+            "{}: no hand-off file in {files:?}",
+            cfg.display()
+        );
         let state = std::fs::read_to_string(t.path().join("oem/harvester-sriov/state.yaml")).unwrap();
         assert!(state.contains("address: \"0000:01:00.0\""), "{}", cfg.display());
     }

@@ -123,6 +123,50 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "sriov-config: not valid JSON",
         ),
         (
+            s("sriov:\n  operator: sriov-network-operator\n  resource_name: sriov-nics\n"),
+            "sriov.resource_name: \"sriov-nics\" is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$)",
+        ),
+        (
+            s("sriov:\n  resource_name: sriov-nics\n  operatorNamespace: Sriov\n"),
+            "sriov.operator_namespace: \"Sriov\" is not a valid namespace",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  operator_extra_nics: maybe\n"),
+            "sriov.operator_extra_nics: expected true or false",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {namespace: default}\n"),
+            "sriov.network.name: is missing",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {name: vms, vlan: 4095}\n"),
+            "sriov.network.vlan: expected a whole number from 0 to 4094, got 4095",
+        ),
+        (
+            s("sriov:\n  operator: sriov-network-operator\n  network: {name: vms.a}\n"),
+            "sriov.network.name: \"vms.a\" is not a valid name",
+        ),
+        (
+            s("sriov:\n  network: {name: vms, vlann: 3}\n"),
+            "sriov.network.vlann: unknown key (did you mean `vlan`?)",
+        ),
+        (
+            s("sriov:\n  operator: pcidevices\n  network: {name: vms}\n"),
+            "sriov.network: a SriovNetwork is an object of sriov-network-operator, but sriov.operator is pcidevices",
+        ),
+        (
+            s(
+                "os:\n  additional_kernel_arguments: \"intel_iommu=off quiet\"\nsriov:\n  enabled: true\n  operator: sriov-network-operator\n",
+            ),
+            "os.additional_kernel_arguments: \"intel_iommu=off\" turns off what sriov-network-operator needs for vfio-pci",
+        ),
+        (
+            s(
+                "install:\n  addons:\n    harvester_pcidevices_controller:\n      enabled: maybe\nsriov:\n  enabled: true\n",
+            ),
+            "install.addons.harvester_pcidevices_controller.enabled: expected true or false",
+        ),
+        (
             s("sriov-config: '{\"sriov_enabled\": true, \"num_vfs\": 0}'\n"),
             "sriov-config.num_vfs: must be at least 1 when sriov_enabled is true",
         ),
@@ -176,7 +220,7 @@ fn config_rows() -> Vec<(String, &'static str)> {
             "sriov.devices[0].num_vfs: 8 VFs asked for 0000:01:00.0 (Intel Corporation 82576 Gigabit Network Connection), but its kernel allows at most 7",
         ),
         (
-            s("sriov:\n  enabled: true\n  label_capable: false\n"),
+            s("sriov:\n  enabled: true\n  label_capable: false\n  operator: sriov-network-operator\n"),
             "sriov.label_capable: false does not work with operator sriov-network-operator",
         ),
         (deep, "not valid YAML"),
@@ -252,7 +296,7 @@ fn unreadable_huge_and_non_utf8_config_files() {
     let a_dir = dir.path().join("a-directory.yaml");
     std::fs::create_dir(&a_dir).unwrap();
     for (file, want) in [
-        (&huge, "5242880 bytes is too large for an install config"),
+        (&huge, "more than 4194304 bytes, too large for an install config"),
         (&binary, "not valid UTF-8 text (byte offset 27)"),
         (&missing, "cannot read"),
         (&a_dir, "cannot read"),
@@ -261,6 +305,81 @@ fn unreadable_huge_and_non_utf8_config_files() {
         assert_refused(&file.display().to_string(), &out, file, want);
         assert!(snapshot(target.path()) == before);
     }
+}
+
+/// A FIFO at `path` fed with `#` lines by a thread until its reader goes
+/// away (or 64 MiB, so a reader that never stops cannot fill the memory).
+fn endless_fifo(path: &Path) -> std::thread::JoinHandle<()> {
+    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+    let path = path.to_owned();
+    std::thread::spawn(move || {
+        // Blocks until the reader opens it.
+        let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            return;
+        };
+        let line = [b'#'; 4096];
+        for _ in 0..(64 * 1024 * 1024 / line.len()) {
+            if f.write_all(&line).is_err() {
+                return; // the reader closed it: EPIPE
+            }
+        }
+    })
+}
+
+/// `/dev/zero` and a FIFO report a size of 0: the limit holds on the bytes
+/// read, not on the metadata, so both are refused at once instead of read
+/// without end. The same for the state file of `boot` and `verify`.
+#[test]
+fn endless_config_and_state_files_are_refused_promptly() {
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let target = installed_target(sysfs.path());
+    let before = snapshot(target.path());
+    let dir = tempfile::tempdir().unwrap();
+    let zero = Path::new("/dev/zero");
+    let fifo = dir.path().join("config.fifo");
+    let writer = endless_fifo(&fifo);
+    for file in [zero, fifo.as_path()] {
+        let start = std::time::Instant::now();
+        let out = bin()
+            .args(["apply", "--config"])
+            .arg(file)
+            .arg("--sysfs")
+            .arg(sysfs.path())
+            .arg("--target")
+            .arg(target.path())
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_refused(
+            &file.display().to_string(),
+            &out,
+            file,
+            "more than 4194304 bytes, too large for an install config",
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        assert!(snapshot(target.path()) == before);
+    }
+    writer.join().unwrap();
+    let state_fifo = dir.path().join("state.fifo");
+    let writer = endless_fifo(&state_fifo);
+    for (cmd, state) in [("boot", zero), ("verify", zero), ("boot", state_fifo.as_path())] {
+        let out = bin()
+            .args([cmd, "--sysfs"])
+            .arg(sysfs.path())
+            .arg("--state")
+            .arg(state)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_refused(
+            &format!("{cmd} --state {}", state.display()),
+            &out,
+            state,
+            "more than 4194304 bytes, larger than any state file",
+        );
+    }
+    writer.join().unwrap();
 }
 
 #[test]

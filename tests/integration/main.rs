@@ -7,11 +7,13 @@ mod support;
 
 mod apply;
 mod boot;
+mod cli;
 mod configure;
 mod detect;
 mod docs;
 mod e2e;
 mod fuzz_replay;
+mod handoff;
 mod hook;
 mod hostile;
 mod lspci;

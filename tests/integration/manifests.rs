@@ -4,7 +4,7 @@
 //! (a misspelt field passes JSON Schema but silently vanishes in the
 //! cluster), and against the sriov-network-operator webhook's extra rules.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -82,18 +82,46 @@ fn dns_subdomain(s: &str) -> bool {
 /// The webhook rules the CRD does not carry.
 fn webhook_rules(obj: &Value, total_vfs: u64) -> Vec<String> {
     let mut errs = vec![];
+    if obj["kind"] == "SriovOperatorConfig" {
+        errs.push(
+            "a SriovOperatorConfig: the chart's `default` is the one (sriovOperatorConfig.deploy)".into(),
+        );
+    }
+    if obj["kind"] == "SRIOVNetworkDevice" {
+        // pcidevices' own generator (pkg/util/nichelper/helper.go generateSRIOVDev)
+        let node = obj["spec"]["nodeName"].as_str().unwrap_or("");
+        let nic = obj["metadata"]["annotations"]["sriov.devices.harvesterhi.io/interface-name"]
+            .as_str()
+            .unwrap_or("");
+        if obj["metadata"]["labels"]["nodename"] != node {
+            errs.push("label nodename is not spec.nodeName".into());
+        }
+        if nic.is_empty() || obj["metadata"]["name"] != format!("{node}-{nic}").to_lowercase() {
+            errs.push("name is not strings.ToLower(node-nic)".into());
+        }
+    }
     if obj["kind"] == "SriovNetworkNodePolicy" {
         let spec = &obj["spec"];
+        // every release v1.3-v1.6 (pkg/webhook/validate.go): ^[a-zA-Z0-9_]+$
         let name = spec["resourceName"].as_str().unwrap_or("");
-        let ok = !name.is_empty()
-            && name.len() <= 63
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            && name.as_bytes()[0].is_ascii_alphanumeric()
-            && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
+        let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !ok {
             errs.push(format!("resourceName {name:?}"));
+        }
+        // selects nodes by a label the node sets on itself, never nothing
+        let sel = spec["nodeSelector"].as_object().map_or(0, |m| m.len());
+        if sel == 0 {
+            errs.push("empty nodeSelector".into());
+        }
+        let nic = &spec["nicSelector"];
+        if nic["rootDevices"].is_array() {
+            errs.push("rootDevices: the daemon skips PFs without a netdev".into());
+        }
+        if nic["pfNames"].as_array().is_none_or(|a| a.is_empty()) {
+            errs.push("no pfNames".into());
+        }
+        if spec["externallyManaged"] != true {
+            errs.push("not externallyManaged: the daemon would reset the VFs boot made".into());
         }
         let n = spec["numVfs"].as_u64().unwrap_or(0);
         if n == 0 || n > total_vfs {
@@ -120,19 +148,43 @@ fn objects_for(config: &Path) -> Vec<Value> {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let Some(file) = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == "/var/lib/rancher/rke2/server/manifests/harvester-sriov.yaml")
-    else {
-        return vec![];
-    };
-    let text = file["contents"].as_str().unwrap();
+    let mut objects = vec![];
+    for file in doc["files"].as_array().unwrap().iter().filter(|f| {
+        f["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/var/lib/rancher/rke2/server/manifests/harvester-sriov-"))
+    }) {
+        objects.extend(parse_docs(file["contents"].as_str().unwrap()));
+    }
+    objects
+}
+
+fn parse_docs(text: &str) -> Vec<Value> {
     serde_yaml::Deserializer::from_str(text)
         .map(|d| serde::Deserialize::deserialize(d).unwrap())
         .filter(|v: &Value| !v.is_null())
         .collect()
+}
+
+/// The hand-off objects of every in/out case, as the cases' trees hold them.
+fn case_objects() -> Vec<(PathBuf, Value)> {
+    let mut out = vec![];
+    for case in std::fs::read_dir(repo().join("tests/cases")).unwrap() {
+        let dir = case
+            .unwrap()
+            .path()
+            .join("out/var/lib/rancher/rke2/server/manifests");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            for obj in parse_docs(&std::fs::read_to_string(&path).unwrap()) {
+                out.push((path.clone(), obj));
+            }
+        }
+    }
+    out
 }
 
 #[test]
@@ -140,9 +192,15 @@ fn every_generated_object_validates_against_the_real_crds() {
     let schemas = schemas();
     let mut checked = 0;
     let mut kinds = std::collections::BTreeSet::new();
+    // (where from, object, VFs the card allows: the shipped sample's igb 7, the cases' cards up to 64)
+    let mut all: Vec<(PathBuf, Value, u64)> = vec![];
     for entry in std::fs::read_dir(repo().join("config-samples")).unwrap() {
         let config = entry.unwrap().path();
-        for obj in objects_for(&config) {
+        all.extend(objects_for(&config).into_iter().map(|o| (config.clone(), o, 7)));
+    }
+    all.extend(case_objects().into_iter().map(|(p, o)| (p, o, 64)));
+    {
+        for (config, obj, total) in all {
             let api = obj["apiVersion"].as_str().unwrap();
             let kind = obj["kind"].as_str().unwrap();
             let (_, _, schema) = schemas
@@ -163,8 +221,7 @@ fn every_generated_object_validates_against_the_real_crds() {
                 "{}: {kind}: fields the CRD would prune: {unknown:?}",
                 config.display()
             );
-            // the shipped sample's igb reports 7 VFs
-            let rules = webhook_rules(&obj, 7);
+            let rules = webhook_rules(&obj, total);
             assert!(
                 rules.is_empty(),
                 "{}: {kind}: webhook would refuse: {rules:?}",
@@ -180,14 +237,10 @@ fn every_generated_object_validates_against_the_real_crds() {
             checked += 1;
         }
     }
-    assert!(checked >= 6, "only {checked} objects checked");
+    assert!(checked >= 8, "only {checked} objects checked");
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        [
-            "SRIOVNetworkDevice",
-            "SriovNetworkNodePolicy",
-            "SriovOperatorConfig"
-        ]
+        ["SRIOVNetworkDevice", "SriovNetwork", "SriovNetworkNodePolicy"]
     );
 }
 

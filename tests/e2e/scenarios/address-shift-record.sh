@@ -17,6 +17,7 @@ sriov:
   enabled: true
   num_vfs: 2
   device_type: netdevice
+  operator: none
   devices:
     - match: {address: "0000:02:00.0"}
       enabled: false

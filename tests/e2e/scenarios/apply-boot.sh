@@ -22,6 +22,7 @@ sriov:
   enabled: true
   num_vfs: $1
   device_type: $2
+  operator: none
 $3
 CFG
 }

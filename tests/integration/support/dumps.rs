@@ -104,13 +104,11 @@ pub fn load(path: &Path) -> Vec<Dump> {
 }
 
 /// The one device of a single-device dump fixture under `tests/fixtures/dumps/`.
-#[allow(dead_code)]
 pub fn fixture(name: &str) -> Vec<Dump> {
     load(&super::repo().join("tests/fixtures/dumps").join(name))
 }
 
 /// All `*.txt` dump fixtures (not the `.lspci-vv.txt` outputs), sorted.
-#[allow(dead_code)]
 pub fn all_fixtures() -> Vec<(String, Vec<Dump>)> {
     let dir = super::repo().join("tests/fixtures/dumps");
     let mut names: Vec<String> = std::fs::read_dir(&dir)

@@ -1,5 +1,4 @@
 //! Test harness shared by the integration modules.
-#![allow(dead_code)]
 
 pub mod dumps;
 pub mod oracle;

@@ -1,10 +1,7 @@
 //! Synthetic PCI configuration spaces, byte by byte.
-#![allow(dead_code)]
 
 pub const EXT_SRIOV: u16 = 0x0010;
-pub const EXT_AER: u16 = 0x0001;
 pub const EXT_DSN: u16 = 0x0003;
-pub const EXT_ARI: u16 = 0x000e;
 
 /// The SR-IOV capability body fields a test sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

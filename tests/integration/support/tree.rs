@@ -20,9 +20,8 @@
 //! let dir = tree.build(); // a TempDir; or tree.write(path)
 //! ```
 //! Everything a function writes can be replaced afterwards with
-//! [`Function::file`], [`Function::dir`], [`Function::symlink`] or removed
-//! with [`Function::without`], to make hostile trees.
-#![allow(dead_code)]
+//! [`Function::file`], [`Function::dir`] or [`Function::symlink`], to make
+//! hostile trees.
 
 use std::fs;
 use std::io;
@@ -69,8 +68,6 @@ pub struct Function {
     pub vendor: Option<u16>,
     pub device: Option<u16>,
     pub class: Option<u32>,
-    pub revision: Option<u8>,
-    pub subsystem: Option<(u16, u16)>,
     pub numa_node: Option<i32>,
     pub iommu_group: Option<u32>,
     pub driver: Option<String>,
@@ -80,7 +77,7 @@ pub struct Function {
     pub physfn: Option<String>,
     pub virtfns: Vec<String>,
     /// Written last, replacing whatever is there (relative to the function dir).
-    pub overrides: Vec<(String, Option<Entry>)>,
+    pub overrides: Vec<(String, Entry)>,
 }
 
 fn header_u16(config: &[u8], at: usize) -> Option<u16> {
@@ -104,16 +101,6 @@ impl Function {
 
     pub fn class(mut self, class: u32) -> Self {
         self.class = Some(class);
-        self
-    }
-
-    pub fn revision(mut self, rev: u8) -> Self {
-        self.revision = Some(rev);
-        self
-    }
-
-    pub fn subsystem(mut self, vendor: u16, device: u16) -> Self {
-        self.subsystem = Some((vendor, device));
         self
     }
 
@@ -145,26 +132,20 @@ impl Function {
     /// Replace (or add) a file with exact bytes.
     pub fn file(mut self, name: &str, content: impl Into<Vec<u8>>) -> Self {
         self.overrides
-            .push((name.to_owned(), Some(Entry::File(content.into()))));
+            .push((name.to_owned(), Entry::File(content.into())));
         self
     }
 
     /// Put a directory where `name` would be.
     pub fn dir(mut self, name: &str) -> Self {
-        self.overrides.push((name.to_owned(), Some(Entry::Dir)));
+        self.overrides.push((name.to_owned(), Entry::Dir));
         self
     }
 
     /// Put a symlink with a literal target at `name`.
     pub fn symlink(mut self, name: &str, target: impl Into<PathBuf>) -> Self {
         self.overrides
-            .push((name.to_owned(), Some(Entry::Symlink(target.into()))));
-        self
-    }
-
-    /// Remove whatever the builder wrote at `name`.
-    pub fn without(mut self, name: &str) -> Self {
-        self.overrides.push((name.to_owned(), None));
+            .push((name.to_owned(), Entry::Symlink(target.into())));
         self
     }
 
@@ -193,14 +174,10 @@ impl Function {
         let irq = self.config.get(0x3c).copied().unwrap_or(0);
         fs::write(dir.join("irq"), format!("{irq}\n"))?;
         fs::write(dir.join("resource"), "")?;
-        let revision = self.revision.or(self.config.get(8).copied());
-        if let Some(rev) = revision {
+        if let Some(rev) = self.config.get(8) {
             fs::write(dir.join("revision"), format!("0x{rev:02x}\n"))?;
         }
-        let subsystem = self
-            .subsystem
-            .or_else(|| Some((header_u16(&self.config, 0x2c)?, header_u16(&self.config, 0x2e)?)));
-        if let Some((sv, sd)) = subsystem {
+        if let (Some(sv), Some(sd)) = (header_u16(&self.config, 0x2c), header_u16(&self.config, 0x2e)) {
             fs::write(dir.join("subsystem_vendor"), format!("0x{sv:04x}\n"))?;
             fs::write(dir.join("subsystem_device"), format!("0x{sd:04x}\n"))?;
         }
@@ -261,9 +238,7 @@ impl Function {
         for (name, entry) in &self.overrides {
             let path = dir.join(name);
             remove(&path)?;
-            if let Some(entry) = entry {
-                write_entry(&path, entry)?;
-            }
+            write_entry(&path, entry)?;
         }
         Ok(())
     }

@@ -1,0 +1,263 @@
+//! The hand-off across a cluster installed from one config: what each node
+//! writes, and the rules the cluster applies it by (README "Hand-off to the
+//! cluster"): rke2 makes one `Addon` per manifest file, named after the file
+//! name up to its first period, and prunes what that Addon applied before
+//! (k3s-io/k3s:pkg/deploy/controller.go). So two nodes must never write
+//! different bytes under one Addon name, and nodes with the same NICs must
+//! write the same cluster-wide objects.
+
+use std::collections::BTreeMap;
+
+use crate::apply::{igb, x710};
+use crate::support::tree::Tree;
+use crate::support::{apply, bin, snapshot};
+
+const MANIFESTS: &str = "var/lib/rancher/rke2/server/manifests/";
+
+/// Apply `config` for `node` on `hardware`; returns (manifest file name -> bytes, stderr, target).
+fn install(
+    node: &str,
+    hardware: &Tree,
+    sriov: &str,
+    extra: &str,
+) -> (BTreeMap<String, Vec<u8>>, String, tempfile::TempDir) {
+    let sysfs = hardware.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: {node}\n{extra}sriov:\n{sriov}")).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{node}: {stderr}");
+    let files = snapshot(target.path())
+        .into_iter()
+        .filter_map(|(p, bytes)| {
+            let p = p.to_string_lossy().into_owned();
+            p.strip_prefix(MANIFESTS)
+                .filter(|n| !n.is_empty())
+                .map(|n| (n.to_owned(), bytes))
+        })
+        .collect();
+    (files, stderr, target)
+}
+
+/// rke2's Addon name for a manifest file name.
+fn addon(file: &str) -> &str {
+    file.split('.').next().unwrap()
+}
+
+fn two_igb() -> Tree {
+    Tree::new()
+        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+        .function(igb("0000:01:00.1", "ens1f1", "52:54:00:12:34:02").function())
+}
+
+fn x710_card() -> Tree {
+    Tree::new().function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+}
+
+const PCIDEVICES: &str = "  enabled: true\n  num_vfs: 4\n";
+const OPERATOR: &str = "  enabled: true\n  num_vfs: 4\n  operator: sriov-network-operator\n";
+
+#[test]
+fn pcidevices_every_node_has_its_own_addon_even_with_dots_in_the_name() {
+    // a.b and a-b and a.c: rke2 would cut "a.b.yaml" to Addon "a"
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for node in ["node-1", "a.b", "a-b", "a.c", "node-1.rack2"] {
+        let (files, _, _) = install(node, &two_igb(), PCIDEVICES, "");
+        assert_eq!(files.len(), 1, "{node}: {files:?}");
+        let (name, bytes) = files.into_iter().next().unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains(&format!("nodename: \"{node}\"")), "{text}");
+        assert!(text.contains(&format!("name: \"{node}-ens1f0\"")), "{text}");
+        if let Some(other) = seen.insert(addon(&name).to_owned(), node.to_owned()) {
+            panic!("{node} and {other} share the Addon {}", addon(&name));
+        }
+    }
+}
+
+#[test]
+fn operator_nodes_with_the_same_nics_write_byte_identical_policies_and_others_do_not() {
+    let (a, _, _) = install("node-a", &two_igb(), OPERATOR, "");
+    let (b, _, _) = install("node-b.example.com", &two_igb(), OPERATOR, "");
+    let (c, _, _) = install("node-c", &x710_card(), OPERATOR, "");
+    // same NICs: same file name, same bytes (one Addon, nothing pruned)
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 1, "{a:?}");
+    // other NICs: another Addon, so neither prunes the other
+    assert_eq!(c.len(), 1, "{c:?}");
+    let (an, cn) = (a.keys().next().unwrap(), c.keys().next().unwrap());
+    assert_ne!(addon(an), addon(cn));
+    // the policy selects nodes by the label each node sets on itself
+    let text = String::from_utf8(a.values().next().unwrap().clone()).unwrap();
+    let hash = an
+        .strip_prefix("harvester-sriov-policy-")
+        .and_then(|n| n.strip_suffix(".yaml"))
+        .unwrap();
+    assert!(
+        text.contains(&format!("harvester-sriov.io/policy-{hash}: \"true\"")),
+        "{text}"
+    );
+    assert!(!text.contains("kubernetes.io/hostname"), "{text}");
+    assert!(!text.contains("SriovOperatorConfig"), "{text}");
+}
+
+#[test]
+fn the_node_label_file_carries_the_policy_label() {
+    let (files, _, target) = install("node-a", &two_igb(), OPERATOR, "");
+    let name = files.keys().next().unwrap();
+    let hash = name
+        .strip_prefix("harvester-sriov-policy-")
+        .and_then(|n| n.strip_suffix(".yaml"))
+        .unwrap();
+    let labels = std::fs::read_to_string(
+        target
+            .path()
+            .join("etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml"),
+    )
+    .unwrap();
+    assert!(
+        labels.contains(&format!("\"harvester-sriov.io/policy-{hash}=true\"")),
+        "{labels}"
+    );
+}
+
+#[test]
+fn handoff_prints_the_nodes_objects_from_its_state() {
+    let (files, _, target) = install("node-a", &two_igb(), PCIDEVICES, "");
+    let out = bin()
+        .args(["handoff", "--state"])
+        .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (name, bytes) = files.into_iter().next().unwrap();
+    assert!(
+        stdout.contains(&format!("/var/lib/rancher/rke2/server/manifests/{name}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(std::str::from_utf8(&bytes).unwrap()), "{stdout}");
+    // parses as the objects kubectl would apply
+    let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&stdout)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .filter(|v: &serde_json::Value| !v.is_null())
+        .collect();
+    let names: Vec<&str> = docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["node-a-ens1f0", "node-a-ens1f1"]);
+}
+
+#[test]
+fn pcidevices_boot_leaves_the_count_to_the_controller() {
+    let hw = two_igb();
+    let sysfs = hw.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}")).unwrap();
+    assert!(apply(&cfg, sysfs.path(), target.path()).status.success());
+    // no vfio-pci ids: pcidevices binds (and unbinds unclaimed) VFs itself
+    assert!(!target.path().join("etc/modprobe.d/harvester-sriov.conf").exists());
+    let out = bin()
+        .args(["boot", "--wait", "0", "--sysfs"])
+        .arg(sysfs.path())
+        .arg("--state")
+        .arg(target.path().join("oem/harvester-sriov/state.yaml"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("0000:01:00.0 (ens1f0): 0 VFs now; the count is pcidevices' (SRIOVNetworkDevice n1-ens1f0, 4 in the hand-off): nothing written"),
+        "{log}"
+    );
+    let numvfs = |a: &str| {
+        std::fs::read_to_string(sysfs.path().join("bus/pci/devices").join(a).join("sriov_numvfs")).unwrap()
+    };
+    assert_eq!(numvfs("0000:01:00.0").trim(), "0");
+    assert_eq!(numvfs("0000:01:00.1").trim(), "0");
+}
+
+#[test]
+fn a_create_node_without_the_pcidevices_addon_is_warned_with_the_key() {
+    let (_, stderr, _) = install("n1", &two_igb(), PCIDEVICES, "install:\n  mode: create\n");
+    assert!(
+        stderr.contains("install.addons.harvester_pcidevices_controller.enabled is true"),
+        "{stderr}"
+    );
+    let (_, stderr, _) = install(
+        "n1",
+        &two_igb(),
+        PCIDEVICES,
+        "install:\n  mode: create\n  addons:\n    harvester_pcidevices_controller:\n      enabled: true\n",
+    );
+    assert!(!stderr.contains("harvester_pcidevices_controller"), "{stderr}");
+}
+
+#[test]
+fn a_changed_plan_removes_the_old_policy_file() {
+    let hw = two_igb();
+    let sysfs = hw.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    let write = |n: u16| {
+        std::fs::write(
+            &cfg,
+            format!("os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: {n}\n  operator: sriov-network-operator\n"),
+        )
+        .unwrap();
+        assert!(apply(&cfg, sysfs.path(), target.path()).status.success());
+        let dir = target.path().join(MANIFESTS);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let first = write(4);
+    let second = write(2);
+    assert_eq!(first.len(), 1);
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second, "the policy's content changed, so did its name");
+}
+
+#[test]
+fn someone_elses_manifest_with_a_similar_name_stays() {
+    let hw = two_igb();
+    let sysfs = hw.build();
+    let target = tempfile::tempdir().unwrap();
+    let theirs = target.path().join(MANIFESTS).join("harvester-sriov-custom.yaml");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}")).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "kubectl patch sriovnetworkdevice n1-ens1f0 --type merge -p '{\"spec\":{\"numVFs\":0}}'"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kubectl -n kube-system delete addon harvester-sriov-node-n1"),
+        "{stdout}"
+    );
+    assert!(theirs.exists());
+    assert!(
+        !target
+            .path()
+            .join(MANIFESTS)
+            .join("harvester-sriov-node-n1.yaml")
+            .exists()
+    );
+}
