@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Go >= 1.22 (the highest `go` directive of the built modules). Missing, as root on Debian 12
+# Go >= 1.23 (the highest `go` directive of the built modules: sriov-network-operator v1.6.0's).
+# Missing, as root on Debian 12
 # with the bookworm-backports suite (tests/e2e/setup.sh adds it): Debian's golang-go from there.
-go_ok() { command -v go >/dev/null 2>&1 && go version | grep -qE ' go1\.(2[2-9]|[3-9][0-9])'; }
+go_ok() { command -v go >/dev/null 2>&1 && go version | grep -qE ' go1\.(2[3-9]|[3-9][0-9])'; }
 if ! go_ok && [ "$(id -u)" = 0 ] &&
     grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     echo "oracles: installing golang-go from bookworm-backports" >&2
@@ -20,7 +21,7 @@ if ! go_ok && [ "$(id -u)" = 0 ] &&
     hash -r
 fi
 if ! go_ok; then
-    echo "oracles: Go >= 1.22 is missing: install it (Debian 12: golang-go from bookworm-backports," \
+    echo "oracles: Go >= 1.23 is missing: install it (Debian 12: golang-go from bookworm-backports," \
         "as root: bash tests/e2e/setup.sh adds that suite) and put 'go' on PATH" >&2
     exit 2
 fi
@@ -39,3 +40,9 @@ build() { # build NAME: tests/oracles/NAME -> target/oracles/NAME
 
 # One line per oracle (branches add theirs here).
 build yip
+build sriov-network-operator
+# its chart's supported-nic-ids ConfigMap, read by the oracle from next to the binary
+cp "$(cd tests/oracles/sriov-network-operator && go list -m -f '{{.Dir}}' github.com/k8snetworkplumbingwg/sriov-network-operator)/deployment/sriov-network-operator-chart/templates/configmap.yaml" \
+    "$out/sriov-network-operator.supported-nic-ids.yaml"
+build pcidevices
+build cluster-model

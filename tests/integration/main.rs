@@ -18,4 +18,7 @@ mod hook;
 mod hostile;
 mod lspci;
 mod manifests;
+mod oracle_cluster_model;
+mod oracle_pcidevices;
+mod oracle_sriov_operator;
 mod oracle_yip;

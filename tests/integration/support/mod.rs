@@ -1,6 +1,7 @@
 //! Test harness shared by the integration modules.
 
 pub mod dumps;
+pub mod oracle;
 pub mod space;
 pub mod tree;
 

@@ -5,6 +5,9 @@
 //!   `config` (exact bytes), `vendor`, `device`, `class`, `irq`, `resource`
 //!   and the optional attributes;
 //! - `ROOT/bus/pci/devices/<addr>`: relative symlinks into `devices/`;
+//! - `class/net/<ifname>` -> the function's `net/<ifname>`, whose `device`
+//!   links back to the function, and `subsystem` -> `ROOT/bus/pci` (as the
+//!   kernel links them);
 //! - `driver` -> `ROOT/bus/pci/drivers/<name>`, `iommu_group` ->
 //!   `ROOT/kernel/iommu_groups/<n>`, `virtfnN` / `physfn` -> `../<addr>`.
 //!
@@ -181,6 +184,9 @@ impl Function {
         if let Some(node) = self.numa_node {
             fs::write(dir.join("numa_node"), format!("{node}\n"))?;
         }
+        // every PCI function's `subsystem` -> the bus (ghw requires it to
+        // take a NIC's PCI address)
+        symlink("../../../bus/pci", dir.join("subsystem"))?;
         if let Some(driver) = &self.driver {
             fs::create_dir_all(root.join("bus/pci/drivers").join(driver))?;
             symlink(
@@ -199,6 +205,18 @@ impl Function {
             let net = dir.join("net").join(ifname);
             fs::create_dir_all(&net)?;
             fs::write(net.join("address"), format!("{mac}\n"))?;
+            // as the kernel links them: net/IF/device -> the function, and
+            // class/net/IF -> net/IF (ghw, which pcidevices uses, lists NICs so)
+            symlink(format!("../../../{}", self.address), net.join("device"))?;
+            fs::create_dir_all(root.join("class/net"))?;
+            // two functions may claim one name in a hostile tree: first wins
+            match symlink(
+                format!("../../devices/pci0000:00/{}/net/{ifname}", self.address),
+                root.join("class/net").join(ifname),
+            ) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
         }
         if let Some(s) = &self.sriov {
             fs::write(dir.join("sriov_totalvfs"), format!("{}\n", s.total_vfs))?;
