@@ -129,10 +129,18 @@ pub struct BootArgs {
 // The options of `handoff`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct HandoffArgs {
-    /// The state written by `apply` [default: /oem/harvester-sriov/state.json; an older
+    /// The state written by `apply` [default: ROOT/oem/harvester-sriov/state.json; an older
     /// version's state.yaml there is read].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Root of the node's file system (where the manifests directory and /oem are).
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
+    /// Run by rke2-server's ExecStartPre (pcidevices): let rke2 apply this node's hand-off
+    /// file at its first start with that content, and skip it (`FILE.skip`) at every later
+    /// start, so that a count changed in the UI is not patched back. Prints nothing for kubectl.
+    #[arg(long)]
+    pub before_rke2_start: bool,
 }
 
 // The options of `configure`, as parsed: the command reads them as they are.

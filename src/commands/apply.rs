@@ -143,6 +143,19 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             remove.push(p);
         }
     }
+    // The `X.skip` that `handoff --before-rke2-start` left beside a hand-off
+    // file of ours (an admin's own, without our marker, stays).
+    let skips: Vec<PathBuf> = remove
+        .iter()
+        .filter(|p| p.starts_with(render::handoff::MANIFEST_DIR))
+        .map(|p| crate::commands::handoff::skip_path(p))
+        .collect();
+    for skip in skips {
+        if write::read_file(root, &skip, 4096)?.is_some_and(|(_, b)| b.starts_with(render::MARKER.as_bytes()))
+        {
+            remove.push(skip);
+        }
+    }
     let outcome = if dry_run {
         write::preview(root, &[], &remove, &render::owned)?
     } else {

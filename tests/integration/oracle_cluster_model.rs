@@ -11,7 +11,12 @@ use std::process::Command;
 
 use crate::apply::{Nic, igb, x710};
 use crate::support::apply;
-use crate::support::oracle::{boot, json_lines, node_labels, oracle, run, write_manifests};
+use crate::support::oracle::{
+    MANIFESTS, boot, json_lines, node_files, node_labels, oracle, run, write_manifests,
+};
+
+/// rke2-server's drop-in the tool materialises with pcidevices.
+const RKE2_DROPIN: &str = "/etc/systemd/system/rke2-server.service.d/95-harvester-sriov.conf";
 use crate::support::space::Space;
 use crate::support::tree::{Function, Tree};
 
@@ -84,7 +89,26 @@ fn install(root: &Path, name: &str, mode: &str, operator: &str, hw: &Tree) -> St
     let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{name}: apply failed:\n{log}");
     let booted = boot(&sysfs, &target);
-    write_manifests(&target, &dir.join("manifests"));
+    // The manifests dir as yip lays it out on the node; the model reads it
+    // (and any X.skip the tool puts there) through DIR/manifests.
+    let mdir = target.join(MANIFESTS.trim_start_matches('/'));
+    write_manifests(&target, &mdir);
+    std::os::unix::fs::symlink(&mdir, dir.join("manifests")).unwrap();
+    // rke2-server's ExecStartPre from the tool's own drop-in, for the model to
+    // run before each rke2-server start: the binary under test for the one
+    // under /oem, and this node's root as --target.
+    if let Some(dropin) = node_files(&target).get(RKE2_DROPIN) {
+        let text = String::from_utf8_lossy(dropin);
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStartPre=-"))
+            .unwrap_or_else(|| panic!("{RKE2_DROPIN}: no ExecStartPre=- line:\n{text}"));
+        let mut argv: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        assert_eq!(argv[0], "/oem/harvester-sriov/harvester-sriov", "{text}");
+        argv[0] = env!("CARGO_BIN_EXE_harvester-sriov").to_owned();
+        argv.extend(["--target".to_owned(), target.display().to_string()]);
+        std::fs::write(dir.join("rke2-server-exec-start-pre"), argv.join("\n")).unwrap();
+    }
     std::fs::write(dir.join("labels"), node_labels(&target).join("\n")).unwrap();
     std::fs::write(dir.join("skip-nics"), "eno1\n").unwrap();
     format!("== {name} ({mode})\n{log}{booted}")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -320,9 +322,31 @@ func addonName(file string) string {
 
 // deployAll is one pass of a server's deploy controller over its files (D2-D4).
 func (c *Cluster) deployAll(n *Node) {
+	c.beforeStart(n)
 	for _, f := range sortedFiles(n) {
+		if _, err := os.Stat(filepath.Join(n.Dir, "manifests", f+".skip")); err == nil {
+			c.ev(false, "%s: rke2 skips %s: %s.skip is beside it (D6)", n.Name, f, f)
+			continue
+		}
 		c.apply(n, addonName(f), f, n.Files[f])
 	}
+}
+
+// beforeStart runs the node's rke2-server ExecStartPre (DIR/rke2-server-exec-start-pre:
+// the argv, one a line, taken by the test from the tool's own systemd drop-in): systemd
+// runs it before every start of the unit; its "-" prefix means a failure does not stop
+// rke2 (systemd.service(5), ExecStartPre=). It is run for real, no shell.
+func (c *Cluster) beforeStart(n *Node) {
+	argv := readLines(filepath.Join(n.Dir, "rke2-server-exec-start-pre"))
+	if len(argv) == 0 {
+		return
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		c.ev(true, "%s: rke2-server's ExecStartPre failed (%v): %s", n.Name, err, strings.TrimSpace(string(out)))
+		return
+	}
+	c.ev(false, "%s: rke2-server's ExecStartPre: %s", n.Name, strings.TrimSpace(string(out)))
 }
 
 // apply is wrangler's owned apply (D2).

@@ -26,6 +26,8 @@
 //     every file (force), so a start re-applies.
 //   - D4 `listFilesIn`: only files present are processed; a removed file
 //     deletes nothing (only `disables` call `delete`).
+//   - D6 `listFilesIn`/`shouldSkipFile`: a file X with an X.skip beside it is
+//     not applied at all, not even at a start.
 //   - D5 only rke2 servers run it (the manifests dir is
 //     /var/lib/rancher/rke2/server/manifests); Harvester join nodes are agents
 //     until promoted (harvester/harvester:pkg/controller/master/node/promote_controller.go).
@@ -59,7 +61,9 @@
 // DIR holds the node as the real tool left it: DIR/sysfs (its sysfs after the
 // tool's boot step), DIR/manifests/ (the files the tool puts in the manifests
 // dir), DIR/labels (the node labels from its rke2 config, one key=value a
-// line) and optionally DIR/skip-nics (its management NICs, one a line).
+// line), optionally DIR/skip-nics (its management NICs, one a line) and
+// DIR/rke2-server-exec-start-pre (the argv rke2-server's ExecStartPre runs before
+// each start of rke2 on that node as a server, one a line: run for real).
 //
 // Output: one JSON object per step (events, node status) and a summary; exit
 // 0 when no step prunes, resets or fights over anything and every remaining
@@ -241,8 +245,8 @@ func LoadNode(name, dir string) (*Node, error) {
 	mdir := filepath.Join(dir, "manifests")
 	files, _ := os.ReadDir(mdir)
 	for _, f := range files {
-		if f.IsDir() {
-			continue
+		if f.IsDir() || !strings.HasSuffix(f.Name(), ".yaml") {
+			continue // D6: only manifests; an X.skip is read at each start
 		}
 		objs, err := readObjects(filepath.Join(mdir, f.Name()))
 		if err != nil {
