@@ -437,17 +437,6 @@ pub fn released_resource_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// A DNS-1123 label (object names that also become file names: no dots).
-fn dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
-
 fn parse_network(ctx: &Ctx, key: &str, v: &Value) -> Result<Network, ConfigError> {
     let (mut name, mut namespace, mut vlan) = (None, None, None);
     for (k, val) in ctx.known(key, v, NETWORK_KEYS)? {
@@ -455,7 +444,7 @@ fn parse_network(ctx: &Ctx, key: &str, v: &Value) -> Result<Network, ConfigError
         match k.as_str() {
             "name" | "namespace" => {
                 let text = ctx.string(&kp, val)?;
-                if !dns_label(&text) {
+                if !crate::intent::labels::dns_label_ok(&text) {
                     return Err(ctx.err(&kp, format!(
                         "{text:?} is not a valid name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
                     )));
@@ -695,7 +684,7 @@ fn parse_sriov(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, ConfigError> {
             "devices" => s.devices = parse_rules(ctx, &kp, val)?,
             "operator_namespace" => {
                 let ns = ctx.string(&kp, val)?;
-                if !dns_label(&ns) {
+                if !crate::intent::labels::dns_label_ok(&ns) {
                     return Err(ctx.err(&kp, format!(
                         "{ns:?} is not a valid namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
                     )));

@@ -15,19 +15,21 @@ fn name_ok(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
 }
 
+/// A DNS-1123 label: lower-case letters, digits and `-`, alphanumeric at
+/// both ends, at most 63.
+pub fn dns_label_ok(l: &str) -> bool {
+    let b = l.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
 /// A DNS-1123 subdomain: lower-case labels joined by dots, at most 253.
 pub fn dns_subdomain_ok(s: &str) -> bool {
-    s.len() <= 253
-        && !s.is_empty()
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b.len() <= 63
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        })
+    s.len() <= 253 && !s.is_empty() && s.split('.').all(dns_label_ok)
 }
 
 /// kubelet may set on itself only labels outside the Kubernetes
