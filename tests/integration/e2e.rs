@@ -312,7 +312,7 @@ fn boot_binds_the_vfs_to_vfio_pci() {
 #[test]
 fn verify_after_boot_passes_and_names_a_manual_change() {
     apply_boot("verify-ok").assert_no_failed_check().assert_lines(&[
-        "verify: node e2e-node as planned: 1 PFs, 4 VFs (netdevice), 5 files",
+        "verify: node e2e-node as planned: 1 PFs, 4 VFs (netdevice), 3 files",
         "ok: verify exit code = '0'",
         "ok: verify prints one line = '1'",
     ]);
