@@ -2,8 +2,10 @@
 # Boot the systemd e2e guest: a Debian bookworm root file system (systemd, udev, kmod; built by
 # setup.sh) on the same kernel and hardware as run.sh (q35, intel-iommu, one Intel 82576), with the
 # tool's files laid out as a Harvester node has them at boot:
-#   1. on the host, the static binary's `apply` runs with systemd/config.yaml against
-#      samples/sysfs/qemu-igb-2vfs (a snapshot of this guest's 82576) into the guest's root;
+#   1. on the host, the static binary's `apply` runs with systemd/config.yaml (or
+#      $E2E_SYSTEMD_CONFIG) against samples/sysfs/qemu-igb-2vfs (a snapshot of this guest's 82576)
+#      into the guest's root; the hand-off it planned (state.json's `operator`) is the report's
+#      mode, in the guest's /usr/local/lib/e2e/mode;
 #   2. in the guest, /init runs the real yip binary (`yip -s initramfs /oem`, as Elemental's
 #      initrd unit does) and execs systemd;
 #   3. stand-in rke2-server/rke2-agent units record sriov_numvfs when they start, and
@@ -15,6 +17,9 @@
 # marker to the report's result marker (systemd's status lines included), stderr has progress and
 # timings. Environment, besides run.sh's (E2E_TIMEOUT, E2E_CONSOLE, E2E_VERBOSE):
 #   HARVESTER_SRIOV_STATIC_BIN  the static binary (default: built by scripts/build-static.sh)
+#   E2E_SYSTEMD_CONFIG          the install config `apply` runs with (default systemd/config.yaml,
+#                               operator sriov-network-operator; systemd/config-pcidevices.yaml is
+#                               the default hand-off, pcidevices)
 #   E2E_OEM_FILES               "HOST:GUEST ..." files copied into the guest root after `apply`
 #                               (development only: e.g. a hand-written yip file over the tool's)
 #   E2E_SYSTEMD_APPEND          more kernel arguments (e.g. loglevel=7 to see the kernel's messages)
@@ -38,6 +43,8 @@ if [ -z "$bin" ]; then
     bin=$(bash "$repo/scripts/build-static.sh")
 fi
 [ -x "$bin" ] || die "static binary '$bin' not found"
+config=${E2E_SYSTEMD_CONFIG:-$sd/config.yaml}
+[ -f "$config" ] || die "install config '$config' (E2E_SYSTEMD_CONFIG) not found"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-systemd.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -45,9 +52,16 @@ root="$work/root"
 mkdir -m 0755 "$root"
 
 # --- 1. the tool's files, as `apply` writes them into the installed system ------------------------
-"$bin" apply --config "$sd/config.yaml" --sysfs "$repo/samples/sysfs/qemu-igb-2vfs" --target "$root" \
+log "apply --config $config"
+"$bin" apply --config "$config" --sysfs "$repo/samples/sysfs/qemu-igb-2vfs" --target "$root" \
     >"$work/apply.log" 2>&1 || { cat "$work/apply.log" >&2; die "apply failed"; }
 sed 's/^/e2e-systemd: apply: /' "$work/apply.log" >&2
+# The report's mode: the hand-off `apply` planned, as its state says (what the guest's files are).
+mode=$(sed -n 's/^  "operator": "\([^"]*\)",$/\1/p' "$root/oem/harvester-sriov/state.json" 2>/dev/null)
+case "$mode" in
+sriov-network-operator | pcidevices) log "mode (the state's operator): $mode" ;;
+*) die "no report mode for operator '$mode' (state.json of $config): the report knows sriov-network-operator and pcidevices" ;;
+esac
 for pair in ${E2E_OEM_FILES:-}; do
     src=${pair%%:*} dst=${pair#*:}
     [ -f "$src" ] && [ "${dst#/}" != "$dst" ] || die "E2E_OEM_FILES entry '$pair' is not HOST_FILE:/GUEST_PATH"
@@ -59,6 +73,7 @@ done
 install -m 0755 "$sd/guest/init" "$root/init"
 install -D -m 0755 "$cache/yip" "$root/usr/local/bin/yip"
 install -D -m 0755 "$sd/guest/report.sh" "$root/usr/local/lib/e2e/report.sh"
+echo "$mode" >"$root/usr/local/lib/e2e/mode"
 install -D -m 0755 "$sd/guest/rke2-standin" "$root/usr/local/lib/e2e/rke2-standin"
 install -D -m 0644 "$here/guest/e2e.sh" "$root/usr/local/lib/e2e/e2e.sh"
 units="$root/etc/systemd/system"

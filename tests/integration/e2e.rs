@@ -366,12 +366,10 @@ fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
     ]);
 }
 
-/// Issue 11 item 8: a real systemd guest (`tests/e2e/run-systemd.sh`). The tool's `apply`
-/// output, laid into a Debian root file system, goes through the real yip's `initramfs` stage (as
-/// Harvester's initrd runs it) and a real systemd boot with stand-in rke2 units: the unit yip
-/// writes and enables runs `boot` before rke2-server and rke2-agent start, and both find the VFs.
-#[test]
-fn e2e_systemd_vfs_before_rke2() {
+/// Boots the systemd guest (`tests/e2e/run-systemd.sh`) with `config` as the install config
+/// (`E2E_SYSTEMD_CONFIG`, relative to the repository; `None`: the script's default,
+/// `tests/e2e/systemd/config.yaml`) and checks that the harness itself worked.
+fn systemd_boot(config: Option<&str>) -> Boot {
     let _one_at_a_time = serial();
     preflight();
     let cache = repo().join("tests/e2e/cache");
@@ -386,24 +384,40 @@ fn e2e_systemd_vfs_before_rke2() {
         );
     }
     let started = Instant::now();
-    let out = Command::new("bash")
-        .arg(repo().join("tests/e2e/run-systemd.sh"))
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("tests/e2e/run-systemd.sh"))
         .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
         // The committed test boots the tool's own output, never a development override.
         .env_remove("E2E_OEM_FILES")
-        .output()
-        .expect("run tests/e2e/run-systemd.sh");
+        .env_remove("E2E_SYSTEMD_CONFIG");
+    if let Some(config) = config {
+        cmd.env("E2E_SYSTEMD_CONFIG", repo().join(config));
+    }
+    let out = cmd.output().expect("run tests/e2e/run-systemd.sh");
     let boot = Boot {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
     eprintln!(
-        "e2e systemd guest: exit {} in {:.1?}",
+        "e2e systemd guest ({}): exit {} in {:.1?}",
+        config.unwrap_or("tests/e2e/systemd/config.yaml"),
         boot.code,
         started.elapsed()
     );
     boot.assert_harness_ok("run-systemd.sh");
+    boot
+}
+
+/// Issue 11 item 8: a real systemd guest (`tests/e2e/run-systemd.sh`). The tool's `apply`
+/// output, laid into a Debian root file system, goes through the real yip's `initramfs` stage (as
+/// Harvester's initrd runs it) and a real systemd boot with stand-in rke2 units: the unit yip
+/// writes and enables runs `boot` before rke2-server and rke2-agent start, and both find the VFs.
+/// Operator sriov-network-operator (`tests/e2e/systemd/config.yaml`), where `boot` makes the VFs.
+#[test]
+fn e2e_systemd_vfs_before_rke2() {
+    let boot = systemd_boot(None);
+    boot.assert_lines(&["e2e-report: mode sriov-network-operator"]);
 
     // The real yip ran the tool's yip file for the `initramfs` stage, and wrote the unit.
     boot.section("yip-initramfs")
@@ -462,6 +476,100 @@ fn e2e_systemd_vfs_before_rke2() {
     for line in timing.stdout.lines().filter(|l| l.starts_with("timing: ")) {
         eprintln!("e2e systemd guest: {line}");
     }
+    boot.section("verify")
+        .assert_no_failed_check()
+        .assert_lines(&["ok: verify exit code = '0'"]);
+    boot.assert_code(0)
+        .assert_no_failed_check()
+        .assert_lines(&["e2e: all checks passed"]);
+}
+
+/// The default hand-off, `operator: pcidevices` (`tests/e2e/systemd/config-pcidevices.yaml`), in
+/// the real systemd guest: the yip file's initramfs stage writes the node's manifest and
+/// rke2-server's drop-in; systemd runs its `ExecStartPre=-… handoff --before-rke2-start` before the
+/// rke2-server stand-in (the first start lets rke2 apply the file and stamps it); a restart writes
+/// `FILE.skip`; `boot` writes no VF count (the pcidevices controller owns it).
+#[test]
+fn e2e_systemd_pcidevices_dropin_runs_before_rke2_server() {
+    let boot = systemd_boot(Some("tests/e2e/systemd/config-pcidevices.yaml"));
+    let manifest = "/var/lib/rancher/rke2/server/manifests/harvester-sriov-node-e2e-systemd.yaml";
+    let dropin = "/etc/systemd/system/rke2-server.service.d/95-harvester-sriov.conf";
+    boot.assert_lines(&["e2e-report: mode pcidevices"]);
+    boot.section("yip-initramfs")
+        .assert_no_failed_check()
+        .assert_lines(&[
+            "Running stage: initramfs",
+            "ok: yip initramfs stage exit code = '0'",
+        ]);
+    // The unit is there in this mode too: `boot` finds the PF and logs whose count it is.
+    boot.section("unit").assert_no_failed_check().assert_lines(&[
+        "ok: /etc/systemd/system/harvester-sriov.service exists (written by yip)",
+        "ok: harvester-sriov.service enabled = 'enabled'",
+        "ok: harvester-sriov.service Result = 'success'",
+        "ok: harvester-sriov.service is ordered Before=rke2-server.service",
+    ]);
+    boot.section("journal").assert_lines(&[
+        "systemd[1]: Finished harvester-sriov.service",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 0 VFs now; the count is pcidevices' \
+         (SRIOVNetworkDevice e2e-systemd-eth0, 4 in the hand-off): nothing written",
+        &format!(
+            "harvester-sriov handoff: first rke2 start with {manifest}: rke2 applies it now, \
+             later starts skip it"
+        ),
+    ]);
+    // Item 4: no VF count written.
+    boot.section("vfs").assert_no_failed_check().assert_lines(&[
+        "ok: sriov_numvfs = '0'",
+        "ok: no virtfn0 (boot wrote no VF count)",
+        "ok: boot's journal line says the count is pcidevices'",
+        "ok: boot's journal line says nothing was written",
+    ]);
+    boot.section("rke2").assert_no_failed_check().assert_lines(&[
+        "ok: rke2-server saw sriov_numvfs = '0'",
+        "ok: harvester-sriov.service finished before rke2-server started",
+        "ok: rke2-agent saw sriov_numvfs = '0'",
+    ]);
+    // Items 1-3: the drop-in and the manifest from yip, systemd running the drop-in's
+    // ExecStartPre before the stand-in, the stamp, then the restart's `.skip`.
+    let handoff = boot.section("handoff");
+    handoff.assert_no_failed_check().assert_lines(&[
+        &format!("ok: {dropin} exists (written by yip)"),
+        "ok: drop-in's first line is the marker = '# Generated by harvester-sriov.'",
+        "ok: drop-in has ExecStartPre=-/oem/harvester-sriov/harvester-sriov handoff --before-rke2-start",
+        &format!("ok: rke2-server DropInPaths = '{dropin}'"),
+        "ok: rke2-server ExecStartPre is the handoff",
+        "ok: rke2-server ExecStartPre ignores errors (the '-')",
+        "ok: rke2-server ExecStartPre ran and exited 0",
+        &format!("ok: {manifest} exists (written by yip)"),
+        "ok: manifest's first line is the marker = '# Generated by harvester-sriov.'",
+        "ok: manifest sets numVFs: 4",
+        "ok: the journal has the tool's first-start line: harvester-sriov handoff: first rke2 start with",
+        "ok: the handoff line is before the stand-in's start in the journal",
+        "ok: /oem/harvester-sriov/handoff.started exists after the first start",
+        "ok: /oem/harvester-sriov/handoff.started names the manifest",
+        &format!("ok: no {manifest}.skip after the first start"),
+        "ok: systemctl restart rke2-server.service exit code = '0'",
+        &format!(
+            "ok: the journal has the tool's restart line: harvester-sriov handoff: rke2 applied \
+             {manifest} at an earlier start; wrote {manifest}.skip: the counts are the cluster's now"
+        ),
+        "ok: the restart's handoff line is after the first start and before the stand-in's second start",
+        "ok: rke2-server starts recorded by the stand-in = '2'",
+        "ok: rke2-server ExecStartPre exited 0 at the restart",
+        &format!("ok: {manifest}.skip exists after the restart"),
+        "ok: .skip's first line is the marker = '# Generated by harvester-sriov.'",
+        "ok: the manifest itself stays",
+        "ok: /oem/harvester-sriov/handoff.started unchanged by the restart",
+    ]);
+    for line in handoff.stdout.lines().filter(|l| l.starts_with("timing: ")) {
+        eprintln!("e2e systemd guest (pcidevices): {line}");
+    }
+    let timing = boot.section("timing");
+    timing.assert_no_failed_check();
+    for line in timing.stdout.lines().filter(|l| l.starts_with("timing: ")) {
+        eprintln!("e2e systemd guest (pcidevices): {line}");
+    }
+    // `verify` after the restart: the stamp and the `.skip` are no difference from the plan.
     boot.section("verify")
         .assert_no_failed_check()
         .assert_lines(&["ok: verify exit code = '0'"]);
