@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::space::{EXT_DSN, Space, SriovFields};
 use crate::support::tree::{Function, KernelSriov, Tree};
-use crate::support::{apply, bin, materialise, repo, snapshot};
+use crate::support::{apply, bin, materialise, plan, repo, snapshot};
 
 const BINARY: &str = "oem/harvester-sriov/harvester-sriov";
 
@@ -567,15 +567,7 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
         .replace("num_vfs: 4", "num_vfs: 5");
     let cfg = target.path().join("changed.yaml");
     std::fs::write(&cfg, config).unwrap();
-    let out = bin()
-        .args(["plan", "--config"])
-        .arg(&cfg)
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = plan(&cfg, sysfs.path(), target.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("0000:02:00.0") && stdout.contains("not a network controller"),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::apply::{Nic, igb, x710};
 use crate::support::tree::Tree;
-use crate::support::{apply, bin};
+use crate::support::{apply, bin, plan};
 
 /// Apply `config` on `hardware` into a fresh target; returns (sysfs, target).
 fn applied(hardware: &Tree, config: &str) -> (tempfile::TempDir, tempfile::TempDir) {
@@ -446,15 +446,7 @@ fn an_absolute_oem_link_inside_the_target_is_followed_by_every_reader() {
     // plan's diff compares with the file apply wrote, through the link.
     let changed = target.path().join("changed.yaml");
     std::fs::write(&changed, NETDEV.replace("num_vfs: 4", "num_vfs: 5")).unwrap();
-    let out = bin()
-        .args(["plan", "--config"])
-        .arg(&changed)
-        .arg("--sysfs")
-        .arg(sysfs.path())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = plan(&changed, sysfs.path(), target.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("-       \"num_vfs\": 4,") && stdout.contains("+       \"num_vfs\": 5,"),

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::apply::igb;
 use crate::support::apply;
-use crate::support::oracle::{apply_sample, boot, config_samples, hostname, oracle, run, write_manifests};
+use crate::support::oracle::{
+    apply_sample, boot, config_samples, hostname, manifests_with_kind, oracle, run, write_manifests,
+};
 use crate::support::space::Space;
 use crate::support::tree::{Function, Tree};
 
@@ -162,15 +164,9 @@ fn every_config_sample_that_hands_over_to_pcidevices_is_adopted_on_the_shipped_s
         let (_keep, sysfs, target, log) = apply_sample(&config);
         let node = hostname(&config);
         let dir = tempfile::tempdir().unwrap();
-        let files = write_manifests(target.path(), dir.path());
-        let pcidevices = files.iter().any(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .contains("kind: \"SRIOVNetworkDevice\"")
-        });
-        if !pcidevices {
+        let Some(files) = manifests_with_kind(target.path(), dir.path(), "SRIOVNetworkDevice") else {
             continue;
-        }
+        };
         judged += 1;
         let mut cmd = Command::new(oracle("pcidevices"));
         cmd.args(["--node", &node, "--sysfs"]).arg(&sysfs);

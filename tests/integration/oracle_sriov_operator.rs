@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::apply::{Nic, igb};
 use crate::support::apply;
 use crate::support::oracle::{
-    apply_sample, boot, config_samples, hostname, json_lines, node_labels, oracle, run, write_manifests,
+    apply_sample, boot, config_samples, hostname, json_lines, manifests_with_kind, node_labels, oracle, run,
+    write_manifests,
 };
 use crate::support::space::Space;
 use crate::support::tree::{Function, Tree};
@@ -224,15 +225,9 @@ fn every_config_sample_that_hands_over_to_the_operator_is_admitted_on_the_shippe
         let (_keep, sysfs, target, log) = apply_sample(&config);
         let node = hostname(&config);
         let dir = tempfile::tempdir().unwrap();
-        let files = write_manifests(target.path(), dir.path());
-        let operator = files.iter().any(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .contains("kind: \"SriovNetworkNodePolicy\"")
-        });
-        if !operator {
+        let Some(files) = manifests_with_kind(target.path(), dir.path(), "SriovNetworkNodePolicy") else {
             continue;
-        }
+        };
         judged += 1;
         let mut cmd = Command::new(oracle("sriov-network-operator"));
         cmd.arg("--node").arg(format!("{node}={}", sysfs.display()));

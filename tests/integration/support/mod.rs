@@ -19,8 +19,17 @@ pub fn bin() -> assert_cmd::Command {
 
 /// Run `apply --config CONFIG --sysfs SYSFS --target TARGET` (bounded in time).
 pub fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+    with_config("apply", config, sysfs, target)
+}
+
+/// `plan --config CONFIG --sysfs SYSFS --target TARGET` on the real binary.
+pub fn plan(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+    with_config("plan", config, sysfs, target)
+}
+
+fn with_config(command: &str, config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
     bin()
-        .args(["apply", "--config"])
+        .args([command, "--config"])
         .arg(config)
         .arg("--sysfs")
         .arg(sysfs)

@@ -93,6 +93,17 @@ pub fn manifests(target: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The node's manifests written into `dir` when one of them holds an object
+/// of `kind` (the hand-off the oracle judges); `None` otherwise.
+pub fn manifests_with_kind(target: &Path, dir: &Path, kind: &str) -> Option<Vec<PathBuf>> {
+    let files = write_manifests(target, dir);
+    let needle = format!("kind: \"{kind}\"");
+    files
+        .iter()
+        .any(|f| std::fs::read_to_string(f).unwrap().contains(&needle))
+        .then_some(files)
+}
+
 /// Write the node's manifests into `dir` (created); returns their paths.
 pub fn write_manifests(target: &Path, dir: &Path) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
