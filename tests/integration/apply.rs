@@ -119,10 +119,31 @@ fn nvme(address: &str) -> Function {
 }
 
 /// The management NIC of every case: an onboard e1000e without SR-IOV.
-fn mgmt() -> Function {
+pub fn mgmt() -> Function {
     Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
         .driver("e1000e")
         .interface("eno1", "52:54:00:00:00:01")
+}
+
+/// A ConnectX-3 (mlx4_core): VFs only through the module parameter.
+pub fn connectx3() -> Nic {
+    Nic {
+        address: "0000:5e:00.0",
+        ids: (0x15b3, 0x1007),
+        vf_device: 0x1004,
+        driver: Some("mlx4_core"),
+        ifname: Some("ens3"),
+        mac: "24:8a:07:00:00:01",
+        total: (16, 16),
+        num_vfs: 0,
+        serial: None,
+    }
+}
+
+/// A PF with its link MTU as the kernel shows it (sriov-network-operator's daemon reads it).
+pub fn with_mtu(nic: &Nic) -> Function {
+    nic.function()
+        .file(&format!("net/{}/mtu", nic.ifname.unwrap()), "1500\n")
 }
 
 /// The hardware of each case.
@@ -152,40 +173,14 @@ pub fn hardware(case: &str) -> Tree {
                 .function(),
             ),
         // ConnectX-3: VFs only through the mlx4_core module parameter.
-        "mlx4-module-param" => t.function(
-            Nic {
-                address: "0000:5e:00.0",
-                ids: (0x15b3, 0x1007),
-                vf_device: 0x1004,
-                driver: Some("mlx4_core"),
-                ifname: Some("ens3"),
-                mac: "24:8a:07:00:00:01",
-                total: (16, 16),
-                num_vfs: 0,
-                serial: None,
-            }
-            .function(),
-        ),
+        "mlx4-module-param" => t.function(connectx3().function()),
         // pcidevices on a node whose name has dots: the hand-off file name
         // must not be cut at the first dot (rke2's Addon name); a management
         // NIC let in by a rule and an mlx4 card are refused in this mode.
         "pcidevices-dotted-node" => t
             .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
             .function(igb("0000:03:00.0", "eno2", "52:54:00:12:34:03").function())
-            .function(
-                Nic {
-                    address: "0000:5e:00.0",
-                    ids: (0x15b3, 0x1007),
-                    vf_device: 0x1004,
-                    driver: Some("mlx4_core"),
-                    ifname: Some("ens3"),
-                    mac: "24:8a:07:00:00:01",
-                    total: (16, 16),
-                    num_vfs: 0,
-                    serial: None,
-                }
-                .function(),
-            ),
+            .function(connectx3().function()),
         // sriov-network-operator: an I350 (not in the chart's supported-nic-ids)
         // and a PF without a netdev are refused; the 82576 gets a policy.
         "operator-unsupported-nics" => t

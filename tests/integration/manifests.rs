@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{bin, repo, sample_sysfs};
+use crate::support::{plan_json, repo, sample_sysfs};
 
 /// (group/version, kind) -> openAPIV3Schema, from the CRD files.
 fn schemas() -> Vec<(String, String, Value)> {
@@ -137,15 +137,7 @@ fn webhook_rules(obj: &Value, total_vfs: u64) -> Vec<String> {
 /// The hand-off objects `plan --format json` shows for a config.
 fn objects_for(config: &Path) -> Vec<Value> {
     let target = tempfile::tempdir().unwrap();
-    let out = bin()
-        .args(["plan", "--format", "json", "--config"])
-        .arg(config)
-        .arg("--sysfs")
-        .arg(sample_sysfs())
-        .arg("--target")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = plan_json(config, &sample_sysfs(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut objects = vec![];

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::apply::{Nic, igb, x710};
+use crate::apply::{igb, mgmt, with_mtu, x710};
 use crate::support::apply;
 use crate::support::oracle::{
     MANIFESTS, boot, json_lines, node_files, node_labels, oracle, run, write_manifests,
@@ -17,19 +17,7 @@ use crate::support::oracle::{
 
 /// rke2-server's drop-in the tool materialises with pcidevices.
 const RKE2_DROPIN: &str = "/etc/systemd/system/rke2-server.service.d/95-harvester-sriov.conf";
-use crate::support::space::Space;
-use crate::support::tree::{Function, Tree};
-
-fn mgmt() -> Function {
-    Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
-        .driver("e1000e")
-        .interface("eno1", "52:54:00:00:00:01")
-}
-
-fn with_mtu(nic: &Nic) -> Function {
-    nic.function()
-        .file(&format!("net/{}/mtu", nic.ifname.unwrap()), "1500\n")
-}
+use crate::support::tree::Tree;
 
 /// Two 82576 ports (nodes a and b: the same hardware).
 fn igb_node() -> Tree {

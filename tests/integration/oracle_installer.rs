@@ -18,7 +18,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::oracle_yip::{oracle, samples};
+use crate::support::oracle::{config_samples, oracle};
 use crate::support::repo;
 
 fn run(args: &[PathBuf], base: Option<PathBuf>) -> (i32, Value) {
@@ -46,7 +46,7 @@ fn strings(v: &Value) -> Vec<&str> {
 
 #[test]
 fn installer_accepts_every_sample_and_its_saved_copy_drops_sriov() {
-    let files = samples();
+    let files = config_samples();
     let (code, v) = run(&files, None);
     assert_eq!(code, 0, "{}", v["reasons"]);
     for f in v["files"].as_array().unwrap() {

@@ -8,19 +8,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::igb;
+use crate::apply::{igb, mgmt};
 use crate::support::apply;
 use crate::support::oracle::{
     apply_sample, boot, config_samples, hostname, manifests_with_kind, oracle, run, write_manifests,
 };
-use crate::support::space::Space;
-use crate::support::tree::{Function, Tree};
-
-fn mgmt() -> Function {
-    Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
-        .driver("e1000e")
-        .interface("eno1", "52:54:00:00:00:01")
-}
+use crate::support::tree::Tree;
 
 fn config(host: &str, mode: &str) -> String {
     format!(

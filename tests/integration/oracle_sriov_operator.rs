@@ -7,26 +7,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::{Nic, igb};
+use crate::apply::{Nic, igb, mgmt, with_mtu};
 use crate::support::apply;
 use crate::support::oracle::{
     apply_sample, boot, config_samples, hostname, json_lines, manifests_with_kind, node_labels, oracle, run,
     write_manifests,
 };
-use crate::support::space::Space;
-use crate::support::tree::{Function, Tree};
-
-fn mgmt() -> Function {
-    Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
-        .driver("e1000e")
-        .interface("eno1", "52:54:00:00:00:01")
-}
-
-/// A PF with its link MTU as the kernel shows it (the daemon reads it).
-fn with_mtu(nic: &Nic) -> Function {
-    nic.function()
-        .file(&format!("net/{}/mtu", nic.ifname.unwrap()), "1500\n")
-}
+use crate::support::tree::Tree;
 
 struct Run {
     code: i32,

@@ -7,41 +7,18 @@
 //! every boot, and runs the `initramfs` stage into a scratch root holding only
 //! that `/oem`: what it leaves there is what the node gets at boot.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::support::{apply, bin, repo, sample_sysfs};
+use crate::support::oracle::{config_samples, oracle};
+use crate::support::{apply, bin, plan_json, repo, sample_sysfs};
 
 const YIP_FILE: &str = "/oem/95_harvester-sriov.yaml";
 const UNIT: &str = "harvester-sriov.service";
 const UNIT_PATH: &str = "/etc/systemd/system/harvester-sriov.service";
-
-/// A built Go oracle; missing is a failure, never a skip.
-pub fn oracle(name: &str) -> PathBuf {
-    let p = repo().join("target/oracles").join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `bash scripts/oracles.sh` (builds the Go test oracles; needs Go >= 1.22 \
-         and the Go module proxy)",
-        p.display()
-    );
-    p
-}
-
-/// Every `config-samples/*.yaml`, sorted.
-pub fn samples() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("config-samples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no config-samples/*.yaml");
-    v
-}
 
 /// One sample: `apply` into a fresh target, its plan, and yip's verdict on it.
 struct Run {
@@ -68,15 +45,7 @@ impl Run {
         );
         // The plan against an empty root: every file the node needs, with its bytes.
         let empty = tempfile::tempdir().unwrap();
-        let out = bin()
-            .args(["plan", "--format", "json", "--config"])
-            .arg(config)
-            .arg("--sysfs")
-            .arg(sample_sysfs())
-            .arg("--target")
-            .arg(empty.path())
-            .output()
-            .unwrap();
+        let out = plan_json(config, &sample_sysfs(), empty.path());
         assert!(
             out.status.success(),
             "{name}: plan failed: {}",
@@ -129,7 +98,7 @@ impl Run {
 }
 
 fn runs() -> Vec<Run> {
-    samples().iter().map(|c| Run::new(c)).collect()
+    config_samples().iter().map(|c| Run::new(c)).collect()
 }
 
 /// Every file under `dir`, as `/oem/...` paths.
@@ -455,7 +424,7 @@ fn yip_runs_every_shipped_yip_snippet() {
 /// nothing of ours under /oem and re-creates no file and enables no unit.
 #[test]
 fn after_remove_yip_recreates_nothing_at_boot() {
-    for config in samples() {
+    for config in config_samples() {
         let r = Run::new(&config);
         let out = bin()
             .arg("remove")

@@ -19,17 +19,23 @@ pub fn bin() -> assert_cmd::Command {
 
 /// Run `apply --config CONFIG --sysfs SYSFS --target TARGET` (bounded in time).
 pub fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
-    with_config("apply", config, sysfs, target)
+    with_config(&["apply"], config, sysfs, target)
 }
 
 /// `plan --config CONFIG --sysfs SYSFS --target TARGET` on the real binary.
 pub fn plan(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
-    with_config("plan", config, sysfs, target)
+    with_config(&["plan"], config, sysfs, target)
 }
 
-fn with_config(command: &str, config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+/// `plan --format json` likewise.
+pub fn plan_json(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+    with_config(&["plan", "--format", "json"], config, sysfs, target)
+}
+
+fn with_config(command: &[&str], config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
     bin()
-        .args([command, "--config"])
+        .args(command)
+        .arg("--config")
         .arg(config)
         .arg("--sysfs")
         .arg(sysfs)

@@ -210,6 +210,7 @@ pub fn config_samples() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     v.sort();
+    assert!(!v.is_empty(), "no config-samples/*.yaml");
     v
 }
 
