@@ -11,6 +11,8 @@ mod exit_codes;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod intent;
+#[doc(hidden)]
+pub mod kernel;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod render;
