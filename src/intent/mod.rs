@@ -6,3 +6,4 @@ pub mod answers;
 pub mod config;
 pub mod labels;
 pub mod prompt;
+pub mod vf;
