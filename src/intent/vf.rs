@@ -251,7 +251,7 @@ pub fn parse_vfs(file: &Path, key: &str, value: &Value, num_vfs: u16) -> Result<
                         s.mac_address = Some(MacSpec::Stable);
                         continue;
                     }
-                    let mac = crate::kernel::vf::parse_mac(text).ok_or_else(|| {
+                    let mac = parse_mac(text).ok_or_else(|| {
                         cx.err(
                             &k,
                             format!("{text:?} is not a MAC address (aa:bb:cc:dd:ee:ff) or `stable`"),
@@ -326,6 +326,22 @@ pub fn parse_vfs(file: &Path, key: &str, value: &Value, num_vfs: u16) -> Result<
         });
     }
     Ok(out)
+}
+
+/// `aa:bb:cc:dd:ee:ff` (either case) to bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (o, p) in out.iter_mut().zip(parts) {
+        if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *o = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(out)
 }
 
 #[cfg(test)]

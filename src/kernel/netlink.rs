@@ -16,6 +16,10 @@
 //! the reply's `IFLA_VFINFO_LIST` has each VF's MAC, VLAN (and proto through
 //! `IFLA_VF_VLAN_LIST`), rates, spoof check, trust and link state.
 
+// Not called outside its tests until the lead integrates issue 19: the allow
+// goes then.
+#![allow(dead_code)]
+
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
