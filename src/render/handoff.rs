@@ -109,8 +109,10 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// `a.c` apart.
 pub fn node_key(node: &str) -> String {
     let mut key: String = node.replace('.', "-");
-    let cut = key.len() > 200;
-    key.truncate(200);
+    // The file name (and `.NAME.skip.harvester-sriov.tmp` beside it) stays
+    // far below the 255 bytes of a file name: at most 200 bytes.
+    let cut = key.len() > 165;
+    key.truncate(165);
     if cut || node.contains('.') {
         key = format!(
             "{}-{:08x}",
@@ -330,7 +332,8 @@ mod tests {
         assert!(!a.contains('.'));
         assert_eq!(addon_name(&node_file("a.b")), format!("harvester-sriov-node-{a}"));
         let long = "x".repeat(253);
-        assert!(node_key(&long).len() <= 209);
+        assert!(node_key(&long).len() <= 174);
+        assert!(node_file(&long).rsplit('/').next().unwrap().len() <= 200);
     }
 
     #[test]
