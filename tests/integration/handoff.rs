@@ -458,7 +458,7 @@ fn every_derived_name_fits_for_a_253_character_node_name() {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             // `.NAME.skip.harvester-sriov.tmp` must fit in 255 bytes too.
             assert!(
-                name.len() + ".skip".len() + ".harvester-sriov.tmp".len() + 1 <= 255,
+                1 + name.len() + ".skip".len() + ".harvester-sriov.tmp".len() < 256,
                 "{}",
                 p.display()
             );
