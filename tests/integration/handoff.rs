@@ -529,3 +529,70 @@ fn an_os_hostname_the_installer_refuses_is_refused() {
         assert_eq!(snapshot(target.path()).len(), 1, "only the config");
     }
 }
+
+/// Issue 15 item 5: every command `remove` prints for a person to paste is
+/// quoted for a POSIX shell: with a state from an older version that kept
+/// an interface named `$(reboot)`, the real `sh` reads each printed command
+/// back as the words it names (kubectl replaced by a function printing its
+/// arguments), and runs nothing else.
+#[test]
+fn remove_prints_commands_quoted_for_a_posix_shell() {
+    let sysfs = two_igb().build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}")).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let state = target.path().join("oem/harvester-sriov/state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"ens1f0\""), "{text}");
+    std::fs::write(
+        &state,
+        text.replace("\"ens1f0\"", "\"$(touch pwned)`touch pwned2`'x\""),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["remove", "--dry-run", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("kubectl "))
+        .collect();
+    assert!(lines.len() >= 3, "{stdout}");
+    let scratch = tempfile::tempdir().unwrap();
+    for line in lines {
+        let out = std::process::Command::new("sh")
+            .current_dir(scratch.path())
+            .arg("-c")
+            .arg(format!("kubectl() {{ printf '<%s>' \"$@\"; }}\n{line}"))
+            .output()
+            .unwrap();
+        let words = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{line}");
+        if line.contains("sriovnetworkdevice") && line.contains("pwned") {
+            assert_eq!(
+                words,
+                "<patch><sriovnetworkdevice><n1-$(touch pwned)`touch pwned2`'x><--type><merge><-p><{\"spec\":{\"numVFs\":0}}>",
+                "{line}"
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).unwrap().count(),
+        0,
+        "a printed command ran something"
+    );
+    assert!(
+        stdout.contains("'n1-$(touch pwned)`touch pwned2`'\\''x'"),
+        "{stdout}"
+    );
+}
