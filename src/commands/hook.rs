@@ -277,6 +277,36 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         )?;
         return Ok(ExitCode::Success);
     };
+    let mut cfg = cfg;
+    if sriov.enabled && cfg.hostname.is_none() {
+        match installer_hostname(&args.target)? {
+            Some(h) => {
+                writeln!(
+                    out,
+                    "node name: {h} (no os.hostname in the config: the host name the installer chose, from {INSTALLER_CLOUD_CONFIG})"
+                )?;
+                cfg.hostname = Some(h);
+            }
+            None => {
+                let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+                let kernel = kernel.trim();
+                // harvester/harvester-installer:pkg/console/install_panels.go
+                // checkDHCPHostname: the live system's name is kept unless it
+                // is `rancher` (pkg/console/constant.go defaultHostname) or
+                // empty; then generateHostName picks `harvester-` + 5 random
+                // characters, known only to the installer.
+                if kernel.is_empty() || kernel == INSTALLER_DEFAULT_HOSTNAME {
+                    bail!(
+                        "the node name cannot be known: no os.hostname in the config, no hostname in {INSTALLER_CLOUD_CONFIG}, and this system's host name is {kernel:?}, which the installer replaces with a random harvester-XXXXX: set os.hostname; SR-IOV not configured"
+                    );
+                }
+                writeln!(
+                    out,
+                    "node name: {kernel} (no os.hostname in the config and none in {INSTALLER_CLOUD_CONFIG}: this system's host name, which the installer keeps)"
+                )?;
+            }
+        }
+    }
     writeln!(out, "{}: applying its sriov section", cfg.file.display())?;
     let p = Pipeline::build(&target, &cfg, &sriov)?;
     if args.strict && !p.plan.warnings.is_empty() {
@@ -292,6 +322,50 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     pipeline::write_out(&p, &target.root, false, out, err)?;
     Ok(ExitCode::Success)
+}
+
+/// The cloud-config the installer gives `elemental install` (its
+/// `install.cloud-init`, harvester/harvester-installer:pkg/console/util.go
+/// `generateEnvAndConfig`, pkg/config/cos.go `ConvertToElementalConfig`),
+/// which elemental copies to the OEM partition as `90_custom.yaml` before the
+/// after-install-chroot stage (rancher/elemental-toolkit:pkg/action/install.go
+/// `refineDeployment`, pkg/elemental/elemental.go `CopyCloudConfig`). It is
+/// `ConvertToCOS`'s yip file, whose `network` (and, but for `install` mode,
+/// `initramfs`) stage carries `hostname:` = the installer's chosen host name.
+pub const INSTALLER_CLOUD_CONFIG: &str = "/oem/90_custom.yaml";
+/// The live system's host name the installer replaces
+/// (harvester/harvester-installer:pkg/console/constant.go `defaultHostname`).
+const INSTALLER_DEFAULT_HOSTNAME: &str = "rancher";
+
+/// The host name the installer chose, from its cloud-config in the target,
+/// when that file is there and names one. An unreadable or odd file is no
+/// name (the caller says so).
+fn installer_hostname(target: &Path) -> anyhow::Result<Option<String>> {
+    let Ok(Some((_, bytes))) =
+        crate::write::read_file(target, Path::new(INSTALLER_CLOUD_CONFIG), MAX_CONFIG_BYTES)
+    else {
+        return Ok(None);
+    };
+    let Ok(doc) = serde_yaml::from_slice::<serde_yaml::Value>(&bytes) else {
+        return Ok(None);
+    };
+    for stage in ["network", "initramfs"] {
+        let steps = doc
+            .get("stages")
+            .and_then(|s| s.get(stage))
+            .and_then(|s| s.as_sequence());
+        for step in steps.into_iter().flatten() {
+            if let Some(h) = step
+                .get("hostname")
+                .and_then(|h| h.as_str())
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+            {
+                return Ok(Some(h.to_owned()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Now in UTC as `2026-01-31T23:59:59Z` (the chroot has no time zone data

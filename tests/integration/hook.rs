@@ -705,3 +705,59 @@ fn every_snippet_download_is_bounded_and_a_silent_server_is_logged_as_timed_out(
     }
     assert!(n >= 2, "only {n} downloads");
 }
+
+/// The yip file the installer hands `elemental install` as its cloud-init,
+/// copied to the OEM partition as 90_custom.yaml before the chroot stage
+/// (harvester/harvester-installer:pkg/config/cos.go `ConvertToCOS`:
+/// `network` carries the host name, and `initramfs` too but for `install`
+/// mode). Abridged to the keys that matter here.
+const INSTALLER_COS: &str = "name: Harvester Configuration\nstages:\n  initramfs:\n  - users:\n      rancher:\n        passwd: x\n    hostname: harvester-x7k2p\n  network:\n  - hostname: harvester-x7k2p\n    authorized_keys: {}\n";
+
+/// Issue 15 item 8: without os.hostname, the node is named as the installer
+/// named it: the host name in its cloud-config (/oem/90_custom.yaml in the
+/// chroot), not the chroot's kernel host name; hook.log says where it came from.
+#[test]
+fn without_os_hostname_the_installers_chosen_name_is_used() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("oem")).unwrap();
+    std::fs::write(t.path().join("oem/90_custom.yaml"), INSTALLER_COS).unwrap();
+    let url = config_server("sriov:\n  enabled: true\n  num_vfs: 2\n");
+    hook()
+        .env(ENV, &url)
+        .arg("--target")
+        .arg(t.path())
+        .assert()
+        .code(0);
+    let state = std::fs::read_to_string(t.path().join("oem/harvester-sriov/state.json")).unwrap();
+    assert!(state.contains("\"node\": \"harvester-x7k2p\""), "{state}");
+    let log = read_log(t.path());
+    assert!(log.contains("node name: harvester-x7k2p (no os.hostname in the config: the host name the installer chose, from /oem/90_custom.yaml)"), "{log}");
+}
+
+/// Issue 15 item 8: when the live system is `rancher` and the installer's
+/// cloud-config names no host (the installer then picks a random
+/// `harvester-XXXXX`), the hook does not guess: nothing written, hook.log
+/// says the name cannot be known. Run in a UTS namespace named `rancher`.
+#[test]
+fn a_node_name_that_cannot_be_known_is_said_not_guessed() {
+    let t = tempfile::tempdir().unwrap();
+    let url = config_server("sriov:\n  enabled: true\n  num_vfs: 2\n");
+    let program = assert_cmd::cargo::cargo_bin("harvester-sriov");
+    let out = std::process::Command::new("unshare")
+        .args(["--uts", "sh", "-c", "hostname rancher && exec \"$@\"", "sh"])
+        .arg(&program)
+        .args(["hook", "--sysfs"])
+        .arg(sysfs())
+        .arg("--target")
+        .arg(t.path())
+        .env(ENV, &url)
+        .output()
+        .expect("unshare (util-linux) runs this test, as root");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
+    let log = read_log(t.path());
+    assert!(
+        log.contains("error: the node name cannot be known") && log.contains("set os.hostname"),
+        "{log}"
+    );
+}
