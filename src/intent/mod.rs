@@ -5,3 +5,4 @@
 pub mod answers;
 pub mod config;
 pub mod labels;
+pub mod vf;
