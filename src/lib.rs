@@ -6,11 +6,14 @@
 
 pub mod cli;
 pub mod commands;
+pub(crate) mod console;
 mod exit_codes;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod intent;
+pub(crate) mod kernel;
+pub(crate) mod layout;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod render;

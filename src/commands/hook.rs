@@ -32,7 +32,6 @@ use crate::ExitCode;
 use crate::cli::HookArgs;
 use crate::intent::config::{self, MAX_CONFIG_BYTES};
 use crate::pipeline::{self, Pipeline, Target};
-use crate::render;
 
 /// The installer's environment variable holding `install.config_url`.
 pub const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
@@ -94,11 +93,11 @@ pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     if !entry.ends_with(b"\n") {
         entry.push(b'\n');
     }
-    if let Err(e) = crate::write::append(&args.target, Path::new(render::HOOK_LOG_PATH), &entry) {
+    if let Err(e) = crate::write::append(&args.target, Path::new(crate::layout::HOOK_LOG_PATH), &entry) {
         writeln!(
             err,
             "warning: could not record this run in {}: {e}",
-            render::HOOK_LOG_PATH
+            crate::layout::HOOK_LOG_PATH
         )?;
     }
     result
