@@ -2,6 +2,7 @@
 
 pub mod dumps;
 pub mod oracle;
+pub mod pcap;
 pub mod space;
 pub mod tree;
 
