@@ -11,8 +11,9 @@ use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, 
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
-/// Version of the state file format.
-pub const STATE_VERSION: u32 = 1;
+/// Version of the state file format this binary writes. Older versions are
+/// migrated forward when read (`crate::state`): 1 had no `written_by`.
+pub const STATE_VERSION: u32 = 2;
 
 /// How the VF count is put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +134,9 @@ impl<'de> Deserialize<'de> for SkipReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub version: u32,
+    /// The harvester-sriov version that wrote the state, so that an older
+    /// binary can say which one it needs.
+    pub written_by: String,
     pub node: String,
     pub enabled: bool,
     pub device_type: DeviceType,
@@ -161,6 +165,10 @@ pub struct Plan {
     /// Soft problems: a rule that matches nothing, no usable NIC.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The state version this plan was read from when it was older than
+    /// [`STATE_VERSION`] (and migrated forward); `None` for a current one.
+    #[serde(skip)]
+    pub migrated_from: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -376,6 +384,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
     }
     let mut plan = Plan {
         version: STATE_VERSION,
+        written_by: crate::VERSION.to_owned(),
         node,
         enabled: sriov.enabled,
         device_type: sriov.device_type,
@@ -390,6 +399,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         rules: sriov.devices.clone(),
         notices: vec![],
         warnings: vec![],
+        migrated_from: None,
     };
     let mut rule_used = vec![false; sriov.devices.len()];
     let mut any_usable = false;
