@@ -47,6 +47,8 @@ pub struct Pipeline {
 impl Pipeline {
     /// Scan, plan and render. Writes nothing.
     pub fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+        // before anything is said: a newer harvester-sriov's node is not downgraded
+        crate::state::refuse_newer(&target.root)?;
         // The program's own bytes (installed under /oem) are read while
         // sysfs is scanned: both take milliseconds, neither needs the other.
         let (inventory, binary) = std::thread::scope(|s| {
@@ -143,6 +145,7 @@ impl Pipeline {
     }
 
     pub fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
+        crate::state::refuse_newer(root)?;
         Ok(write::preview(
             root,
             &self.files,
@@ -152,6 +155,7 @@ impl Pipeline {
     }
 
     pub fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
+        crate::state::refuse_newer(root)?;
         Ok(write::commit(
             root,
             &self.files,

@@ -160,6 +160,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     Ok(plan)
 }
 
+/// Refuse to replace a state that a newer harvester-sriov wrote in `root`:
+/// `apply`, `configure` and `hook` would downgrade that node. Any other
+/// problem with the state there is no reason not to replace it.
+pub fn refuse_newer(root: &Path) -> Result<(), StateError> {
+    let Ok(Some((host, file))) = crate::write::open_file(root, Path::new(crate::layout::STATE_PATH)) else {
+        return Ok(());
+    };
+    match load_from(&host, file) {
+        Err(e @ StateError::Newer { .. }) => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The state file's bytes: pretty JSON, one field per line, ending in a
 /// newline. An error when the plan cannot be serialised (never `null`:
 /// `boot` would then enforce nothing).

@@ -138,6 +138,16 @@ fn a_future_state_is_refused_with_the_version_it_needs_and_nothing_changes() {
         vec![os("verify"), os("--target"), t, os("--sysfs"), sys.as_os_str()],
         vec![os("handoff"), os("--target"), t],
         vec![os("remove"), os("--target"), t],
+        // an older apply does not downgrade the node either
+        vec![
+            os("apply"),
+            os("--config"),
+            sample_config().as_os_str(),
+            os("--sysfs"),
+            sys.as_os_str(),
+            os("--target"),
+            t,
+        ],
     ] {
         let (code, stdout, stderr) = run(&args);
         assert_eq!(
