@@ -663,3 +663,47 @@ fn a_file_we_do_not_own_is_never_overwritten() {
     assert!(stderr.contains("harvester-sriov.conf"), "{stderr}");
     assert_eq!(snapshot(target.path()), before);
 }
+
+/// Removal does not depend on the state: with a truncated `state.json`, or
+/// one of a newer version, `remove` still takes out everything of ours and
+/// says that the cluster leftovers cannot be listed.
+#[test]
+fn remove_removes_with_a_damaged_state() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    for damage in ["truncated", "newer"] {
+        let (_sysfs, target, _) = run_case(&case);
+        materialise(target.path());
+        let state = target.path().join("oem/harvester-sriov/state.json");
+        let text = std::fs::read_to_string(&state).unwrap();
+        let damaged = match damage {
+            "truncated" => text[..text.len() / 2].to_owned(),
+            _ => {
+                let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                v["version"] = serde_json::json!(9999);
+                v.to_string()
+            }
+        };
+        std::fs::write(&state, damaged).unwrap();
+        let out = bin()
+            .args(["remove", "--target"])
+            .arg(target.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{damage}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("the cluster leftovers") && said.contains("cannot be listed"),
+            "{damage}: {said}"
+        );
+        let files: Vec<PathBuf> = snapshot(target.path())
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
+            .collect();
+        assert!(files.is_empty(), "{damage}: left {files:?}\n{said}");
+    }
+}
