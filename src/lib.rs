@@ -4,6 +4,7 @@
 //! the target), pure functions in between (inventory + answers -> plan ->
 //! rendered files). `main` only calls [`run`].
 
+mod bounded;
 pub mod cli;
 pub mod commands;
 pub(crate) mod console;

@@ -38,7 +38,7 @@ pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError>
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
+    let Some(bytes) = crate::bounded::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
             message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),

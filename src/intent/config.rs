@@ -1013,7 +1013,7 @@ pub fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfi
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
+    let Some(bytes) = crate::bounded::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
         return Err(ConfigError::TooLarge {
             file: file.to_owned(),
         });

@@ -3,6 +3,8 @@
 //! SR-IOV function is left alone. The plan is also the desired state that
 //! `boot` enforces at every start.
 
+pub mod operator;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -262,9 +264,9 @@ fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<
         Operator::SriovNetworkOperator if d.interfaces.is_empty() => Some(
             "no network interface: sriov-network-operator skips such a PF, a policy would select nothing".into(),
         ),
-        Operator::SriovNetworkOperator if !crate::render::handoff::operator_supports(&vendor, &device) => {
+        Operator::SriovNetworkOperator if !operator::operator_supports(&vendor, &device) => {
             let vf = crate::scan::pci::id(d.vf_device_id()).unwrap_or_default();
-            let line = crate::render::handoff::supported_extra_nics_line(&vendor, &device, &vf);
+            let line = operator::supported_extra_nics_line(&vendor, &device, &vf);
             if sriov.operator_extra_nics {
                 notices.push(format!(
                     "{} ({vendor}:{device}) is not in sriov-network-operator's default supported-nic-ids; handed over because sriov.operator_extra_nics is true: the chart needs {line}",

@@ -26,7 +26,16 @@ use crate::layout::{
     YIP_PATH,
 };
 use crate::plan::{Method, Plan};
-use crate::write::FileSpec;
+
+/// One file we want in the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+    /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
+    pub mode: u32,
+}
 
 pub(crate) fn header() -> String {
     format!(

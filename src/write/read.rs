@@ -2,11 +2,13 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
+
+pub use crate::bounded::read_at_most;
 
 use super::*;
 
@@ -110,14 +112,3 @@ pub(super) fn same_contents(
 }
 
 // ---------------------------------------------------------------------------
-// Bounded reads
-
-/// Read all of `reader` when it holds at most `limit` bytes: `Ok(None)`
-/// when it holds more. Reads at most `limit + 1` bytes, so an endless
-/// source (`/dev/zero`, a FIFO fed forever) returns promptly: the size the
-/// metadata gives is never trusted (a device or a FIFO says 0).
-pub fn read_at_most(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::new();
-    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
-    Ok((buf.len() as u64 <= limit).then_some(buf))
-}

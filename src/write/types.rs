@@ -16,15 +16,7 @@ pub(super) const BAK_SUFFIX: &str = ".harvester-sriov.bak";
 /// Linux `NAME_MAX`.
 pub(super) const NAME_MAX: usize = 255;
 
-/// One file we want in the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSpec {
-    /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
-    pub path: PathBuf,
-    pub contents: Vec<u8>,
-    /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
-    pub mode: u32,
-}
+pub use crate::render::FileSpec;
 
 /// What happens (or would happen) to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
