@@ -355,12 +355,12 @@ pub(crate) fn wizard(
 
 /// The questions on a terminal, with dialoguer's plain ASCII theme: no
 /// colours at all (so `NO_COLOR` holds), readable on a serial console.
-pub struct DialoguerPrompter {
+pub(crate) struct DialoguerPrompter {
     theme: dialoguer::theme::SimpleTheme,
 }
 
 impl DialoguerPrompter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         DialoguerPrompter {
             theme: dialoguer::theme::SimpleTheme,
         }

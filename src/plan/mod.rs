@@ -3,7 +3,7 @@
 //! SR-IOV function is left alone. The plan is also the desired state that
 //! `boot` enforces at every start.
 
-pub mod operator;
+pub(crate) mod operator;
 
 use std::collections::BTreeMap;
 
@@ -14,12 +14,12 @@ use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
 /// Version of the state file format.
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 
 /// How the VF count is put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Method {
+pub(crate) enum Method {
     /// `boot` writes `sriov_numvfs`.
     Sysfs,
     /// The driver creates VFs from a module parameter (mlx4_core); `boot` only checks.
@@ -28,7 +28,7 @@ pub enum Method {
 
 /// One PF this node will have VFs on, with its stable identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedPf {
+pub(crate) struct PlannedPf {
     pub address: String,
     pub vendor_id: String,
     pub device_id: String,
@@ -51,7 +51,7 @@ pub struct PlannedPf {
 
 /// An SR-IOV function the plan leaves alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub address: String,
     pub name: String,
     #[serde(default)]
@@ -62,7 +62,7 @@ pub struct Skipped {
 /// Why the plan leaves an SR-IOV function alone. The state file keeps the
 /// text (its `Display`); code asks the variant, never the wording.
 #[derive(Debug, Clone)]
-pub enum SkipReason {
+pub(crate) enum SkipReason {
     /// Not a network controller (PCI class): only NICs get VFs.
     NotNetwork { class: Option<u32> },
     /// The kernel cannot create VFs on it now: its status and what to do.
@@ -133,7 +133,7 @@ impl<'de> Deserialize<'de> for SkipReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub version: u32,
     pub node: String,
     pub enabled: bool,
@@ -166,7 +166,7 @@ pub struct Plan {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(
         "{file}: sriov.devices[{rule}].num_vfs: {wanted} VFs asked for {address} ({name}), but its kernel allows at most {total} (sriov_totalvfs)"
     )]
@@ -193,7 +193,7 @@ pub enum PlanError {
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
-pub fn vf_driver(pf_driver: &str) -> Option<&'static str> {
+pub(crate) fn vf_driver(pf_driver: &str) -> Option<&'static str> {
     Some(match pf_driver {
         "igb" => "igbvf",
         "ixgbe" => "ixgbevf",
@@ -306,7 +306,12 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
 
 /// Build the plan. Pure: the inventory, the config and the node name in,
 /// the plan out.
-pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov) -> Result<Plan, PlanError> {
+pub(crate) fn build(
+    devices: &[Device],
+    cfg: &InstallConfig,
+    node: &str,
+    sriov: &Sriov,
+) -> Result<Plan, PlanError> {
     let file = cfg.file.display().to_string();
     let node = node.to_ascii_lowercase();
     if !crate::intent::labels::dns_subdomain_ok(&node) {

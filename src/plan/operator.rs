@@ -54,12 +54,12 @@ const OPERATOR_SUPPORTED: &[(&str, &str)] = &[
 ];
 
 /// Whether the operator chart's default `supported-nic-ids` lists this model.
-pub fn operator_supports(vendor: &str, device: &str) -> bool {
+pub(crate) fn operator_supports(vendor: &str, device: &str) -> bool {
     OPERATOR_SUPPORTED.contains(&(vendor, device))
 }
 
 /// The exact Helm value that makes the operator accept a model.
-pub fn supported_extra_nics_line(vendor: &str, device: &str, vf_device: &str) -> String {
+pub(crate) fn supported_extra_nics_line(vendor: &str, device: &str, vf_device: &str) -> String {
     format!("supportedExtraNICs: ['harvester_sriov_{vendor}_{device}: \"{vendor} {device} {vf_device}\"']")
 }
 

@@ -23,18 +23,18 @@ use crate::intent::config::Operator;
 use crate::plan::{Plan, PlannedPf};
 
 /// The directory rke2 servers apply.
-pub const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
+pub(crate) const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
 /// Every manifest file of this tool starts with this (what `remove` looks for).
-pub const MANIFEST_PREFIX: &str = "harvester-sriov-";
+pub(crate) const MANIFEST_PREFIX: &str = "harvester-sriov-";
 /// pcidevices' label naming the node (v1beta1.NodeKeyName).
-pub const PCIDEVICES_NODE_LABEL: &str = "nodename";
+pub(crate) const PCIDEVICES_NODE_LABEL: &str = "nodename";
 /// pcidevices' interface annotation (sic: "harvesterhi").
-pub const PCIDEVICES_IFACE_ANNOTATION: &str = "sriov.devices.harvesterhi.io/interface-name";
+pub(crate) const PCIDEVICES_IFACE_ANNOTATION: &str = "sriov.devices.harvesterhi.io/interface-name";
 /// Prefix of the node label a policy selects.
-pub const POLICY_LABEL_PREFIX: &str = "harvester-sriov.io/policy-";
+pub(crate) const POLICY_LABEL_PREFIX: &str = "harvester-sriov.io/policy-";
 
 /// FNV-1a, 64 bits: a stable short name for content, not a security hash.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -46,7 +46,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// The per-node file's key: rke2 cuts an Addon name at the first period, so
 /// dots become dashes, and a hash of the full name keeps `a.b`, `a-b` and
 /// `a.c` apart.
-pub fn node_key(node: &str) -> String {
+pub(crate) fn node_key(node: &str) -> String {
     let mut key: String = node.replace('.', "-");
     let cut = key.len() > 200;
     key.truncate(200);
@@ -61,18 +61,18 @@ pub fn node_key(node: &str) -> String {
 }
 
 /// The per-node manifest file.
-pub fn node_file(node: &str) -> String {
+pub(crate) fn node_file(node: &str) -> String {
     format!("{MANIFEST_DIR}/{MANIFEST_PREFIX}node-{}.yaml", node_key(node))
 }
 
 /// The Addon rke2 makes for a manifest path (file name up to the first period).
-pub fn addon_name(path: &str) -> &str {
+pub(crate) fn addon_name(path: &str) -> &str {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.split('.').next().unwrap_or(base)
 }
 
 /// pcidevices' object name for a NIC: `strings.ToLower(node + "-" + nic)`.
-pub fn pcidevices_name(node: &str, nic: &str) -> String {
+pub(crate) fn pcidevices_name(node: &str, nic: &str) -> String {
     format!("{node}-{nic}").to_lowercase()
 }
 
@@ -90,7 +90,7 @@ fn pcidevices_object(plan: &Plan, p: &PlannedPf, nic: &str) -> Value {
 }
 
 /// One policy: its content hash, the node label it selects, the object.
-pub struct Policy {
+pub(crate) struct Policy {
     pub hash: String,
     pub label: String,
     pub object: Value,
@@ -98,7 +98,7 @@ pub struct Policy {
 
 /// One policy per group of identical PFs on this node, identical on every
 /// node with the same group (name and selector derive from the content).
-pub fn policies(plan: &Plan) -> Vec<Policy> {
+pub(crate) fn policies(plan: &Plan) -> Vec<Policy> {
     if plan.operator != Operator::SriovNetworkOperator {
         return vec![];
     }
@@ -156,7 +156,7 @@ pub fn policies(plan: &Plan) -> Vec<Policy> {
 }
 
 /// The node labels the policies select (written by the node's rke2 label file).
-pub fn node_labels(plan: &Plan) -> Vec<(String, String)> {
+pub(crate) fn node_labels(plan: &Plan) -> Vec<(String, String)> {
     policies(plan)
         .into_iter()
         .map(|p| (p.label, "true".to_owned()))
@@ -184,7 +184,7 @@ fn network_object(plan: &Plan) -> Option<(String, Value)> {
 }
 
 /// Every hand-off file: (path, objects). Empty when there is nothing to hand over.
-pub fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
+pub(crate) fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
     if plan.pfs.is_empty() {
         return vec![];
     }
@@ -222,7 +222,7 @@ pub fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
 
 /// What stays in the cluster after the files are gone, and the commands that
 /// take it out (rke2 deletes nothing when a manifest file goes).
-pub fn leftovers(plan: &Plan) -> Vec<String> {
+pub(crate) fn leftovers(plan: &Plan) -> Vec<String> {
     let mut out = vec![];
     for (path, objects) in files(plan) {
         let path = path.display().to_string();
