@@ -6,7 +6,7 @@
 
 mod bounded;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub(crate) mod console;
 mod exit_codes;
 #[cfg(feature = "fuzzing")]

@@ -34,7 +34,7 @@ use crate::intent::config::{self, MAX_CONFIG_BYTES};
 use crate::pipeline::{self, Pipeline, Target};
 
 /// The installer's environment variable holding `install.config_url`.
-pub const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
+pub(crate) const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
 
 /// Writes to two places: the terminal (or the chroot stage's pipe) and the log.
 struct Tee<'a> {
@@ -55,7 +55,7 @@ impl Write for Tee<'_> {
     }
 }
 
-pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut said: Vec<u8> = vec![];
     let result = {
         let mut log_out: Vec<u8> = vec![];

@@ -16,7 +16,7 @@ use crate::scan::sysfs::Inventory;
 
 /// The questions. Every method returns `Ok(None)` when the person cancels
 /// (Esc); an error of kind `Interrupted` (Ctrl-C) is a cancel too.
-pub trait Prompter {
+pub(crate) trait Prompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> io::Result<Option<bool>>;
     /// Indices of the chosen items.
     fn select_many(
