@@ -20,6 +20,7 @@ pub(crate) mod plan;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod scan;
+pub(crate) mod shell;
 pub(crate) mod state;
 pub(crate) mod write;
 

@@ -213,9 +213,9 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
     if !render::handoff::files(plan).is_empty() {
         writeln!(
             err,
-            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} handoff | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
+            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
             render::handoff::MANIFEST_DIR,
-            crate::layout::BINARY_PATH
+            crate::shell::command([crate::layout::BINARY_PATH, "handoff"])
         )?;
     }
     Ok(())

@@ -173,9 +173,9 @@ pub(crate) fn run_with(
                 save_answers(save, &render_answers(&sriov)?)?;
                 writeln!(
                     out,
-                    "answers saved to {} (use: harvester-sriov apply --config {})",
+                    "answers saved to {} (use: {})",
                     save.display(),
-                    save.display()
+                    crate::shell::command(["harvester-sriov", "apply", "--config", &save.to_string_lossy()])
                 )?;
             }
             Ok(code)

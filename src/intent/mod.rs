@@ -5,3 +5,4 @@
 pub(crate) mod answers;
 pub(crate) mod config;
 pub(crate) mod labels;
+pub(crate) mod vf;

@@ -12,6 +12,7 @@ use crate::support::repo;
 const ORDER: &[&str] = &[
     "exit_codes",
     "bounded",
+    "shell",
     "layout",
     "scan",
     "intent",
