@@ -4,8 +4,9 @@
 //! the target), pure functions in between (inventory + answers -> plan ->
 //! rendered files). `main` only calls [`run`].
 
+mod bounded;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub(crate) mod console;
 mod exit_codes;
 #[cfg(feature = "fuzzing")]
