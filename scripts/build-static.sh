@@ -12,4 +12,4 @@ else
     target=x86_64-unknown-linux-gnu
     RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked --target "$target" >&2
 fi
-echo "$PWD/target/$target/release/harvester-sriov"
+echo "${CARGO_TARGET_DIR:-$PWD/target}/$target/release/harvester-sriov"

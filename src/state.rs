@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::plan::{Plan, STATE_VERSION};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("{file}: cannot read the state file")]
     Read { file: PathBuf, source: io::Error },
     #[error("{file}: not a harvester-sriov state file: {message}")]
@@ -81,7 +81,7 @@ fn migrate(mut version: u64, state: &mut serde_json::Map<String, serde_json::Val
 pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
-pub fn load(file: &Path) -> Result<Plan, StateError> {
+pub(crate) fn load(file: &Path) -> Result<Plan, StateError> {
     let opened = std::fs::File::open(file).map_err(|source| StateError::Read {
         file: file.to_owned(),
         source,
@@ -91,12 +91,12 @@ pub fn load(file: &Path) -> Result<Plan, StateError> {
 
 /// Load the state from an open file (the one inside the target, opened by
 /// the writer's resolver); `file` names it in messages.
-pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
+pub(crate) fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
     let read = |source| StateError::Read {
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
+    let Some(bytes) = crate::bounded::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
             message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),
@@ -109,7 +109,7 @@ pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError>
     parse(file, &text)
 }
 
-pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     let invalid = |message: String| StateError::Invalid {
         file: file.to_owned(),
         message,
@@ -160,23 +160,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     Ok(plan)
 }
 
-/// Refuse to replace a state that a newer harvester-sriov wrote in `root`:
-/// `apply`, `configure` and `hook` would downgrade that node. Any other
-/// problem with the state there is no reason not to replace it.
-pub fn refuse_newer(root: &Path) -> Result<(), StateError> {
-    let Ok(Some((host, file))) = crate::write::open_file(root, Path::new(crate::layout::STATE_PATH)) else {
-        return Ok(());
-    };
-    match load_from(&host, file) {
-        Err(e @ StateError::Newer { .. }) => Err(e),
-        _ => Ok(()),
-    }
-}
-
 /// The state file's bytes: pretty JSON, one field per line, ending in a
 /// newline. An error when the plan cannot be serialised (never `null`:
 /// `boot` would then enforce nothing).
-pub fn render(plan: &Plan) -> Result<String, serde_json::Error> {
+pub(crate) fn render(plan: &Plan) -> Result<String, serde_json::Error> {
     document(plan)
 }
 
@@ -188,7 +175,7 @@ fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error>
 
 /// The state file to read when none is named: `state.json` under `root`, else
 /// an older version's `state.yaml` (with a notice for the caller to print).
-pub fn default_path(root: &Path) -> (PathBuf, Option<String>) {
+pub(crate) fn default_path(root: &Path) -> (PathBuf, Option<String>) {
     let at = |p: &str| root.join(p.trim_start_matches('/'));
     let json = at(crate::layout::STATE_PATH);
     let old = at(crate::layout::OLD_STATE_PATH);

@@ -148,7 +148,7 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
     Ok(())
 }
 
-pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = match &opts.state {
         Some(file) => crate::state::load(file)?,
         // Inside the target: resolved like the writer resolves it; an older

@@ -3,6 +3,14 @@
 //! whose identity does not match), then write `sriov_numvfs` — `0` first
 //! when another non-zero count is set (the kernel answers EBUSY otherwise) —
 //! and read it back; bind VFs to vfio-pci and set the MTU as planned.
+//!
+//! `netlink` sets and reads per-VF settings on a PF with rtnetlink; `vf`
+//! holds the pure knowledge those settings need (which driver takes which
+//! setting, the stable MAC of a VF). Both wait for the lead's integration
+//! (issue 19): nothing calls them outside their tests yet.
+
+pub(crate) mod netlink;
+pub(crate) mod vf;
 
 use std::fs;
 use std::io::{self, Write};
@@ -31,7 +39,10 @@ fn same_card(pf: &PlannedPf, d: &Device) -> bool {
 
 /// Find the planned PF: at its address, or (after an address shift) by
 /// serial number or MAC elsewhere. Returns the device and a note when it moved.
-pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, Option<String>), String> {
+pub(crate) fn locate<'a>(
+    pf: &PlannedPf,
+    devices: &'a [Device],
+) -> Result<(&'a Device, Option<String>), String> {
     let at = devices.iter().find(|d| d.address == pf.address);
     if let Some(d) = at
         && same_card(pf, d)
@@ -115,7 +126,7 @@ pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, 
 }
 
 /// What a failed write to `sriov_numvfs` means, and what to do.
-pub fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
+pub(crate) fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
     use io::ErrorKind as K;
     let raw = err.raw_os_error();
     match raw {

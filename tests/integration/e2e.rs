@@ -137,6 +137,11 @@ fn boot(scenario: &str) -> Boot {
 /// Boots a scenario without judging the result; `files` are (host path, guest path) pairs
 /// added to the initramfs (`E2E_FILES`).
 fn run_boot(scenario: &str, files: &[(&std::path::Path, &str)]) -> Boot {
+    run_boot_qemu(scenario, files, &[])
+}
+
+/// `run_boot` with more QEMU options (run.sh appends them after the scenario's hardware).
+fn run_boot_qemu(scenario: &str, files: &[(&std::path::Path, &str)], qemu: &[String]) -> Boot {
     let _one_at_a_time = serial();
     preflight();
     let started = Instant::now();
@@ -147,6 +152,7 @@ fn run_boot(scenario: &str, files: &[(&std::path::Path, &str)]) -> Boot {
     let out = Command::new("bash")
         .arg(repo().join("tests/e2e/run.sh"))
         .arg(scenario)
+        .args(qemu)
         .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
         .env("E2E_FILES", extra.join(" "))
         .output()
@@ -576,4 +582,99 @@ fn e2e_systemd_pcidevices_dropin_runs_before_rke2_server() {
     boot.assert_code(0)
         .assert_no_failed_check()
         .assert_lines(&["e2e: all checks passed"]);
+}
+
+/// The `key=value` fields of the guest's first line starting with `prefix`.
+fn fields(boot: &Boot, prefix: &str) -> std::collections::BTreeMap<String, String> {
+    let line = boot
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in the guest output\n{}", boot.stdout));
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// QEMU's user-network gateway MAC (slirp: 52:55 then the gateway's IPv4 address 10.0.2.2).
+const SLIRP_GATEWAY_MAC: [u8; 6] = [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02];
+
+#[test]
+fn e2e_datapath_kernel_vf_frames_counted_by_the_vf_and_on_the_wire_agree() {
+    use crate::support::pcap;
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("vf.pcap");
+    let boot = run_boot_qemu(
+        "datapath-kernel",
+        &[],
+        &[
+            "-object".into(),
+            format!("filter-dump,id=f0,netdev=n0,file={}", dump.display()),
+        ],
+    );
+    boot.assert_harness_ok("datapath-kernel");
+    boot.assert_code(0).assert_no_failed_check().assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs (was 0: wrote 2)",
+        "ok: virtfn0 driver = 'igbvf'",
+        "ok: ping 64-byte contains '10 packets transmitted, 10 packets received'",
+        "ok: ping 1400-byte contains '10 packets transmitted, 10 packets received'",
+    ]);
+    let stats = fields(&boot, "vf-stats: ");
+    let n = |k: &str| -> usize { stats[k].parse().unwrap() };
+    let vf = pcap::mac(&stats["mac"]);
+    assert!(
+        vf != [0; 6] && vf[0] & 1 == 0,
+        "VF MAC {:?} is not a unicast address",
+        stats["mac"]
+    );
+
+    let frames = pcap::read(&dump);
+    let ctx = format!("{frames:#?}\n--- guest ---\n{}", boot.stdout);
+    // Nothing but the VF and QEMU's gateway on the wire: the PF and the other VF sent nothing.
+    for f in &frames {
+        assert!(
+            f.src == vf || f.src == SLIRP_GATEWAY_MAC,
+            "a frame from a stranger: {f:?}\n{ctx}"
+        );
+        assert!(
+            [vf, SLIRP_GATEWAY_MAC, pcap::BROADCAST].contains(&f.dst),
+            "a frame to a stranger: {f:?}\n{ctx}"
+        );
+        assert!(
+            f.tags.is_empty(),
+            "a tagged frame (no VLAN is planned): {f:?}\n{ctx}"
+        );
+    }
+    let sent: Vec<&pcap::Frame> = frames.iter().filter(|f| f.src == vf).collect();
+    let got: Vec<&pcap::Frame> = frames.iter().filter(|f| f.src != vf).collect();
+    // 20 echo requests and 20 replies (IPv4), one ARP each way.
+    let ipv4 = |fs: &[&pcap::Frame]| fs.iter().filter(|f| f.ethertype == 0x0800).count();
+    assert_eq!((ipv4(&sent), ipv4(&got)), (20, 20), "ICMP frames\n{ctx}");
+    // The VF's transmit counters are exactly what left it on the wire (igbvf's bytes exclude
+    // the FCS, as QEMU's capture does).
+    let bytes = |fs: &[&pcap::Frame]| fs.iter().map(|f| f.len).sum::<usize>();
+    assert_eq!(
+        (n("tx_packets"), n("tx_bytes")),
+        (sent.len(), bytes(&sent)),
+        "VF tx counters vs frames from {} in the capture\n{ctx}",
+        stats["mac"]
+    );
+    // Receive: every frame from the wire, plus the VF's own broadcasts, which the 82576's
+    // internal switch (QEMU's igb model) also delivers to every pool, the sender's included,
+    // padded to the 60-byte minimum.
+    let looped: Vec<&pcap::Frame> = sent
+        .iter()
+        .copied()
+        .filter(|f| f.dst == pcap::BROADCAST)
+        .collect();
+    assert_eq!(
+        (n("rx_packets"), n("rx_bytes")),
+        (
+            got.len() + looped.len(),
+            bytes(&got) + looped.iter().map(|f| f.len.max(60)).sum::<usize>()
+        ),
+        "VF rx counters vs frames to {} in the capture (+ its own broadcasts)\n{ctx}",
+        stats["mac"]
+    );
 }

@@ -16,6 +16,7 @@ mod fuzz_replay;
 mod handoff;
 mod hook;
 mod hostile;
+mod layout;
 mod lspci;
 mod manifests;
 mod oracle_cluster_model;
