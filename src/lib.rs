@@ -39,6 +39,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// This program's version (Cargo's), as `--version`, `hook.log`, the boot
+/// journal and the state file's `written_by` record it.
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The one line `main` prints for an error: every cause in the chain once,
 /// outermost first, joined by `: `. A cause whose text the link before it
 /// already shows is left out, so nothing is said twice.

@@ -30,6 +30,19 @@ pub(crate) fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
     Ok(h.trim().to_owned())
 }
 
+/// Refuse to replace a state that a newer harvester-sriov wrote in `root`:
+/// `apply`, `configure` and `hook` would downgrade that node. Any other
+/// problem with the state there is no reason not to replace it.
+fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
+    let Ok(Some((host, file))) = crate::write::open_file(root, Path::new(crate::layout::STATE_PATH)) else {
+        return Ok(());
+    };
+    match crate::state::load_from(&host, file) {
+        Err(e @ crate::state::StateError::Newer { .. }) => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
 fn own_binary() -> anyhow::Result<Vec<u8>> {
     let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
@@ -47,6 +60,8 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// Scan, plan and render. Writes nothing.
     pub(crate) fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+        // before anything is said: a newer harvester-sriov's node is not downgraded
+        refuse_newer(&target.root)?;
         // The program's own bytes (installed under /oem) are read while
         // sysfs is scanned: both take milliseconds, neither needs the other.
         let (inventory, binary) = std::thread::scope(|s| {
@@ -143,6 +158,7 @@ impl Pipeline {
     }
 
     pub(crate) fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
+        refuse_newer(root)?;
         Ok(write::preview(
             root,
             &self.files,
@@ -152,6 +168,7 @@ impl Pipeline {
     }
 
     pub(crate) fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
+        refuse_newer(root)?;
         Ok(write::commit(
             root,
             &self.files,

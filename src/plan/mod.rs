@@ -13,8 +13,9 @@ use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, 
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
-/// Version of the state file format.
-pub(crate) const STATE_VERSION: u32 = 1;
+/// Version of the state file format this binary writes. Older versions are
+/// migrated forward when read (`crate::state`): 1 had no `written_by`.
+pub(crate) const STATE_VERSION: u32 = 2;
 
 /// How the VF count is put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +136,9 @@ impl<'de> Deserialize<'de> for SkipReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Plan {
     pub version: u32,
+    /// The harvester-sriov version that wrote the state, so that an older
+    /// binary can say which one it needs.
+    pub written_by: String,
     pub node: String,
     pub enabled: bool,
     pub device_type: DeviceType,
@@ -163,6 +167,10 @@ pub(crate) struct Plan {
     /// Soft problems: a rule that matches nothing, no usable NIC.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The state version this plan was read from when it was older than
+    /// [`STATE_VERSION`] (and migrated forward); `None` for a current one.
+    #[serde(skip)]
+    pub migrated_from: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -383,6 +391,7 @@ pub(crate) fn build(
     }
     let mut plan = Plan {
         version: STATE_VERSION,
+        written_by: crate::VERSION.to_owned(),
         node,
         enabled: sriov.enabled,
         device_type: sriov.device_type,
@@ -397,6 +406,7 @@ pub(crate) fn build(
         rules: sriov.devices.clone(),
         notices: vec![],
         warnings: vec![],
+        migrated_from: None,
     };
     let mut rule_used = vec![false; sriov.devices.len()];
     let mut any_usable = false;

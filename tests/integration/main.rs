@@ -23,3 +23,4 @@ mod oracle_cluster_model;
 mod oracle_pcidevices;
 mod oracle_sriov_operator;
 mod oracle_yip;
+mod upgrade;
