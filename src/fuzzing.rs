@@ -616,9 +616,11 @@ pub fn boot_state(data: &[u8]) {
         return;
     };
     let file = std::path::Path::new("state.yaml");
-    let Ok(plan) = crate::state::parse(file, text) else {
+    let Ok(mut plan) = crate::state::parse(file, text) else {
         return;
     };
+    // an older version, migrated, reads back as the current one
+    plan.migrated_from = None;
     // the corpus holds older YAML states too; what is rendered now is state.json
     let json = std::path::Path::new("state.json");
     let again = crate::state::parse(json, &crate::state::render(&plan).expect("the state renders"))

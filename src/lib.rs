@@ -4,8 +4,9 @@
 //! the target), pure functions in between (inventory + answers -> plan ->
 //! rendered files). `main` only calls [`run`].
 
+mod bounded;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub(crate) mod console;
 mod exit_codes;
 #[cfg(feature = "fuzzing")]
@@ -47,6 +48,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// This program's version (Cargo's), as `--version`, `hook.log`, the boot
+/// journal and the state file's `written_by` record it.
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The one line `main` prints for an error: every cause in the chain once,
 /// outermost first, joined by `: `. A cause whose text the link before it

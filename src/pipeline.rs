@@ -15,19 +15,32 @@ use crate::scan::sysfs::{self, Inventory, ScanOptions};
 use crate::write::{self, FileSpec, Outcome};
 
 /// Where the inventory comes from and where the files go.
-pub struct Target {
+pub(crate) struct Target {
     pub sysfs: PathBuf,
     pub root: PathBuf,
 }
 
 /// The node name: `os.hostname`, else this machine's hostname.
-pub fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
+pub(crate) fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
     if let Some(h) = &cfg.hostname {
         return Ok(h.clone());
     }
     let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .context("os.hostname is not set and /proc/sys/kernel/hostname is unreadable")?;
     Ok(h.trim().to_owned())
+}
+
+/// Refuse to replace a state that a newer harvester-sriov wrote in `root`:
+/// `apply`, `configure` and `hook` would downgrade that node. Any other
+/// problem with the state there is no reason not to replace it.
+fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
+    let Ok(Some((host, file))) = crate::write::open_file(root, Path::new(crate::layout::STATE_PATH)) else {
+        return Ok(());
+    };
+    match crate::state::load_from(&host, file) {
+        Err(e @ crate::state::StateError::Newer { .. }) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
@@ -37,7 +50,7 @@ fn own_binary() -> anyhow::Result<Vec<u8>> {
 }
 
 /// Everything one run decided, ready to preview or commit.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     pub plan: Plan,
     pub files: Vec<FileSpec>,
     pub remove: Vec<PathBuf>,
@@ -46,7 +59,9 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Scan, plan and render. Writes nothing.
-    pub fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+    pub(crate) fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+        // before anything is said: a newer harvester-sriov's node is not downgraded
+        refuse_newer(&target.root)?;
         // The program's own bytes (installed under /oem) are read while
         // sysfs is scanned: both take milliseconds, neither needs the other.
         let (inventory, binary) = std::thread::scope(|s| {
@@ -63,7 +78,7 @@ impl Pipeline {
         Self::assemble(inventory?, cfg, sriov, binary.transpose()?)
     }
 
-    pub fn from_inventory(
+    pub(crate) fn from_inventory(
         inventory: Inventory,
         cfg: &InstallConfig,
         sriov: &Sriov,
@@ -108,7 +123,7 @@ impl Pipeline {
     /// at every boot, as it would, and remove those of an earlier plan this
     /// one no longer has (the fixed paths, the ones the installed yip file
     /// names, and our hand-off files of another name).
-    pub fn materialise(&mut self, root: &Path) {
+    pub(crate) fn materialise(&mut self, root: &Path) {
         let extra = render::materialised(&self.plan);
         let mut gone: Vec<PathBuf> = crate::layout::MATERIALISED_PATHS
             .iter()
@@ -142,7 +157,8 @@ impl Pipeline {
         remove
     }
 
-    pub fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
+    pub(crate) fn preview(&self, root: &Path) -> anyhow::Result<Outcome> {
+        refuse_newer(root)?;
         Ok(write::preview(
             root,
             &self.files,
@@ -151,7 +167,8 @@ impl Pipeline {
         )?)
     }
 
-    pub fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
+    pub(crate) fn commit(&self, root: &Path) -> anyhow::Result<Outcome> {
+        refuse_newer(root)?;
         Ok(write::commit(
             root,
             &self.files,
@@ -163,7 +180,7 @@ impl Pipeline {
 
 /// The files outside /oem that the yip file installed in `root` writes at
 /// boot (empty when there is none, or it is not ours).
-pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
     // through the writer's resolver, like every read of the target
     match crate::write::read_file(root, Path::new(crate::layout::YIP_PATH), 4 * 1024 * 1024) {
         Ok(Some((_, bytes))) if bytes.starts_with(crate::layout::MARKER.as_bytes()) => {
@@ -175,7 +192,7 @@ pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
 
 /// This tool's hand-off files now in `root`'s manifests directory: our
 /// name prefix and our marker (someone else's file of a similar name stays).
-pub fn stale_manifests(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn stale_manifests(root: &Path) -> Vec<PathBuf> {
     let dir = render::handoff::MANIFEST_DIR;
     let host_dir = root.join(dir.trim_start_matches('/'));
     let Ok(entries) = std::fs::read_dir(&host_dir) else {
@@ -223,7 +240,7 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
 
 /// Write (or with `dry_run` only show) a pipeline's files. Shared by
 /// `apply`, `configure` and `hook`.
-pub fn write_out(
+pub(crate) fn write_out(
     p: &Pipeline,
     root: &Path,
     dry_run: bool,

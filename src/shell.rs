@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 /// `s` as one word for a POSIX shell: as it is when it holds only characters
 /// no shell treats specially, otherwise in single quotes.
-pub fn quote(s: &str) -> Cow<'_, str> {
+pub(crate) fn quote(s: &str) -> Cow<'_, str> {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b));
@@ -20,7 +20,7 @@ pub fn quote(s: &str) -> Cow<'_, str> {
 }
 
 /// A command line from its words, each quoted.
-pub fn command<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn command<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
     words.into_iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 

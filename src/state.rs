@@ -4,6 +4,19 @@
 //! It is JSON in `/oem/harvester-sriov/state.json`: not a `*.yaml`, which yip
 //! would load as a cloud-config at every stage (mudler/yip:`pkg/executor/default.go`
 //! `dirOps`). A `state.yaml` of an older version is still read, with a notice.
+//!
+//! # Versions
+//!
+//! Every state names its format version (`version`) and, from version 2, the
+//! harvester-sriov that wrote it (`written_by`). [`parse`] reads every older
+//! version by migrating it forward here, one step per version, and only
+//! here ([`migrate`]); a version newer than this binary's is refused with
+//! the writer's version, so the message says what to install.
+//!
+//! | version | written by | change |
+//! |---|---|---|
+//! | 1 | 0.1.0 | first format (`state.yaml`, then `state.json`) |
+//! | 2 | 0.2.0 and later | `written_by` |
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,11 +24,56 @@ use std::path::{Path, PathBuf};
 use crate::plan::{Plan, STATE_VERSION};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("{file}: cannot read the state file")]
     Read { file: PathBuf, source: io::Error },
     #[error("{file}: not a harvester-sriov state file: {message}")]
     Invalid { file: PathBuf, message: String },
+    #[error(
+        "{file}: state version {version}, written by {writer}; this is harvester-sriov {this}, which reads state versions 1 to {current}: install {wanted} or newer",
+        writer = writer.as_deref().map_or("a newer harvester-sriov".to_owned(), |w| format!("harvester-sriov {w}")),
+        this = crate::VERSION,
+        current = STATE_VERSION,
+        wanted = writer.as_deref().map_or("the harvester-sriov that wrote it".to_owned(), |w| format!("harvester-sriov {w}")),
+    )]
+    Newer {
+        file: PathBuf,
+        version: u64,
+        /// `written_by`, when it is a plausible version string.
+        writer: Option<String>,
+    },
+}
+
+/// What every state version has in common: read first, to decide how to
+/// read the rest.
+#[derive(serde::Deserialize)]
+struct Header {
+    version: u64,
+    #[serde(default)]
+    written_by: Option<serde_json::Value>,
+}
+
+/// A version string worth repeating in a message: short, and only the
+/// characters of a Cargo version (a hostile file's text is not echoed).
+fn plausible_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".+-".contains(&b))
+}
+
+/// Bring a state of `version` (older than [`STATE_VERSION`]) to the current
+/// format, one version at a time.
+fn migrate(mut version: u64, state: &mut serde_json::Map<String, serde_json::Value>) {
+    while version < u64::from(STATE_VERSION) {
+        if version == 1 {
+            // 1 -> 2: the writer is recorded. Version 1 was only ever
+            // written by harvester-sriov 0.1.0 (Cargo.toml's history).
+            state.insert("written_by".into(), "0.1.0".into());
+        }
+        version += 1;
+        state.insert("version".into(), version.into());
+    }
 }
 
 /// State files are small; anything larger is not ours (at most this many
@@ -23,7 +81,7 @@ pub enum StateError {
 pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
-pub fn load(file: &Path) -> Result<Plan, StateError> {
+pub(crate) fn load(file: &Path) -> Result<Plan, StateError> {
     let opened = std::fs::File::open(file).map_err(|source| StateError::Read {
         file: file.to_owned(),
         source,
@@ -33,12 +91,12 @@ pub fn load(file: &Path) -> Result<Plan, StateError> {
 
 /// Load the state from an open file (the one inside the target, opened by
 /// the writer's resolver); `file` names it in messages.
-pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
+pub(crate) fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError> {
     let read = |source| StateError::Read {
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
+    let Some(bytes) = crate::bounded::read_at_most(reader, MAX_STATE_BYTES).map_err(read)? else {
         return Err(StateError::Invalid {
             file: file.to_owned(),
             message: format!("more than {MAX_STATE_BYTES} bytes, larger than any state file"),
@@ -51,22 +109,49 @@ pub fn load_from(file: &Path, reader: impl io::Read) -> Result<Plan, StateError>
     parse(file, &text)
 }
 
-pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
     let invalid = |message: String| StateError::Invalid {
         file: file.to_owned(),
         message,
     };
-    let plan: Plan = if file.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?
+    let json = file.extension().is_some_and(|e| e == "json");
+    let header: Option<Header> = if json {
+        serde_json::from_str(text).ok()
     } else {
-        serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?
+        serde_yaml::from_str(text).ok()
     };
-    if plan.version != STATE_VERSION {
-        return Err(invalid(format!(
-            "version {} (this harvester-sriov reads version {STATE_VERSION})",
-            plan.version
-        )));
-    }
+    let plan: Plan = match header {
+        Some(h) if h.version > u64::from(STATE_VERSION) => {
+            let writer = match h.written_by {
+                Some(serde_json::Value::String(w)) if plausible_version(&w) => Some(w),
+                _ => None,
+            };
+            return Err(StateError::Newer {
+                file: file.to_owned(),
+                version: h.version,
+                writer,
+            });
+        }
+        Some(h) if h.version == 0 => return Err(invalid("version 0: versions start at 1".into())),
+        Some(h) if h.version < u64::from(STATE_VERSION) => {
+            let value: serde_json::Value = if json {
+                serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?
+            } else {
+                serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?
+            };
+            let serde_json::Value::Object(mut state) = value else {
+                return Err(invalid("not a mapping".into()));
+            };
+            migrate(h.version, &mut state);
+            let mut plan: Plan = serde_json::from_value(serde_json::Value::Object(state))
+                .map_err(|e| invalid(format!("version {}: {e}", h.version)))?;
+            plan.migrated_from = u32::try_from(h.version).ok();
+            plan
+        }
+        // the current version, or no readable header: serde says what is wrong, and where
+        _ if json => serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?,
+        _ => serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?,
+    };
     for pf in &plan.pfs {
         if !crate::scan::pci::is_pci_address(&pf.address) {
             return Err(invalid(format!("pfs: {:?} is not a PCI address", pf.address)));
@@ -78,7 +163,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Plan, StateError> {
 /// The state file's bytes: pretty JSON, one field per line, ending in a
 /// newline. An error when the plan cannot be serialised (never `null`:
 /// `boot` would then enforce nothing).
-pub fn render(plan: &Plan) -> Result<String, serde_json::Error> {
+pub(crate) fn render(plan: &Plan) -> Result<String, serde_json::Error> {
     document(plan)
 }
 
@@ -90,7 +175,7 @@ fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error>
 
 /// The state file to read when none is named: `state.json` under `root`, else
 /// an older version's `state.yaml` (with a notice for the caller to print).
-pub fn default_path(root: &Path) -> (PathBuf, Option<String>) {
+pub(crate) fn default_path(root: &Path) -> (PathBuf, Option<String>) {
     let at = |p: &str| root.join(p.trim_start_matches('/'));
     let json = at(crate::layout::STATE_PATH);
     let old = at(crate::layout::OLD_STATE_PATH);

@@ -10,7 +10,11 @@ use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
 use crate::write::{self, Change, LinkState};
 
-pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn cmd_plan(
+    args: &PlanArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let (config, format) = (&args.config, args.format);
     let target = &Target {
         sysfs: args.sysfs.clone(),
@@ -68,7 +72,11 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     Ok(ExitCode::Success)
 }
 
-pub fn cmd_apply(args: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn cmd_apply(
+    args: &ApplyArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let config = &args.config;
     let target = &Target {
         sysfs: args.sysfs.clone(),
@@ -124,13 +132,19 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
 /// the rest at the next boot), the copies the yip file wrote outside /oem at
 /// boot (modprobe.d, the rke2 label file, the manifests, the unit), and the
 /// unit's enable symlink. Files without our marker are never touched.
-pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, dry_run) = (args.target.as_path(), args.dry_run);
-    // The state says what was handed over: read it before it goes.
+    // The state says what was handed over: read it before it goes. What is
+    // removed does not depend on it (the marker and our own directory say
+    // what is ours): a truncated state, or one of a newer version, still
+    // goes, and only the list of cluster leftovers is lost.
     let mut handed_over = None;
     for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
         if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
-            handed_over = Some(crate::state::load_from(&host, file)?);
+            handed_over = Some(
+                crate::state::load_from(&host, file)
+                    .map_err(|e| crate::error_message(&anyhow::Error::new(e))),
+            );
             break;
         }
     }
@@ -206,7 +220,14 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             "the VFs that exist now stay until the next boot; run `systemctl daemon-reload` to forget the unit"
         )?;
     }
-    if let Some(plan) = handed_over {
+    if let Some(Err(e)) = &handed_over {
+        writeln!(
+            out,
+            "the state could not be read ({e}): the cluster leftovers (the objects, Addons and node labels \
+             this node handed over) cannot be listed"
+        )?;
+    }
+    if let Some(Ok(plan)) = handed_over {
         let commands = render::handoff::leftovers(&plan);
         if !commands.is_empty() {
             writeln!(

@@ -15,7 +15,7 @@ use crate::intent::config::Operator;
 use crate::kernel::{enforce, locate, owned_by_pcidevices, set_mtu};
 use crate::scan::sysfs::{self, ScanOptions};
 
-pub fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let state = match &opts.state {
         Some(f) => f.clone(),
         None => {

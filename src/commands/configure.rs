@@ -24,7 +24,11 @@ use crate::write::answers::{check_save_path, save_answers};
 static WRITING: AtomicBool = AtomicBool::new(false);
 
 /// The whole command on a real terminal.
-pub fn run(opts: &ConfigureArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    opts: &ConfigureArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     if !io::stdin().is_terminal() {
         writeln!(
             err,
@@ -67,7 +71,7 @@ fn catch_ctrl_c(err: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The command with any [`Prompter`]: scan, ask, confirm, write.
-pub fn run_with(
+pub(crate) fn run_with(
     opts: &ConfigureArgs,
     p: &mut dyn Prompter,
     out: &mut dyn Write,

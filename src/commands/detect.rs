@@ -8,7 +8,7 @@ use crate::cli::{DetectArgs, Format};
 use crate::scan::sysfs::{self, ScanOptions};
 use crate::{ExitCode, report};
 
-pub fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let root = &args.sysfs;
     let inv = sysfs::scan(root, ScanOptions { all: args.all })?;
     for w in &inv.warnings {

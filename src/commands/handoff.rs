@@ -17,7 +17,7 @@ use crate::plan::Plan;
 use crate::render::{self, handoff};
 use crate::write::{self, FileSpec};
 
-pub fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let state = match &args.state {
         Some(f) => f.clone(),
         // stdout is for kubectl: an older state.yaml is read without a word
@@ -54,7 +54,7 @@ fn stamp(file: &FileSpec) -> String {
 
 /// `X.skip` beside a manifest: k3s skips `X` (pkg/deploy/controller.go
 /// `shouldSkipFile`).
-pub fn skip_path(manifest: &Path) -> PathBuf {
+pub(crate) fn skip_path(manifest: &Path) -> PathBuf {
     let mut s = manifest.as_os_str().to_owned();
     s.push(".skip");
     PathBuf::from(s)

@@ -34,7 +34,7 @@ use crate::intent::config::{self, MAX_CONFIG_BYTES};
 use crate::pipeline::{self, Pipeline, Target};
 
 /// The installer's environment variable holding `install.config_url`.
-pub const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
+pub(crate) const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
 
 /// Writes to two places: the terminal (or the chroot stage's pipe) and the log.
 struct Tee<'a> {
@@ -55,7 +55,7 @@ impl Write for Tee<'_> {
     }
 }
 
-pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut said: Vec<u8> = vec![];
     let result = {
         let mut log_out: Vec<u8> = vec![];
@@ -126,13 +126,13 @@ fn source(args: &HookArgs) -> Option<Source> {
 /// chroot stage runs its commands one after the other), so every wait is
 /// counted: curl's connect timeout and time per try, its tries, and a hard
 /// deadline above them after which the fetch is killed.
-pub const FETCH_CONNECT_SECS: u64 = 5;
-pub const FETCH_TRY_SECS: u64 = 15;
-pub const FETCH_RETRIES: u64 = 2;
-pub const FETCH_RETRY_DELAY_SECS: u64 = 1;
+pub(crate) const FETCH_CONNECT_SECS: u64 = 5;
+pub(crate) const FETCH_TRY_SECS: u64 = 15;
+pub(crate) const FETCH_RETRIES: u64 = 2;
+pub(crate) const FETCH_RETRY_DELAY_SECS: u64 = 1;
 /// The longest a fetch can take: every try at its limit, the delays between
 /// them, and a margin for curl to start and stop. 50 s.
-pub const FETCH_BOUND_SECS: u64 =
+pub(crate) const FETCH_BOUND_SECS: u64 =
     FETCH_TRY_SECS * (FETCH_RETRIES + 1) + FETCH_RETRY_DELAY_SECS * FETCH_RETRIES + 3;
 
 /// Fetch the raw install config with curl (in Harvester's OS image; the
@@ -331,7 +331,7 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
 /// `refineDeployment`, pkg/elemental/elemental.go `CopyCloudConfig`). It is
 /// `ConvertToCOS`'s yip file, whose `network` (and, but for `install` mode,
 /// `initramfs`) stage carries `hostname:` = the installer's chosen host name.
-pub const INSTALLER_CLOUD_CONFIG: &str = "/oem/90_custom.yaml";
+pub(crate) const INSTALLER_CLOUD_CONFIG: &str = "/oem/90_custom.yaml";
 /// The live system's host name the installer replaces
 /// (harvester/harvester-installer:pkg/console/constant.go `defaultHostname`).
 const INSTALLER_DEFAULT_HOSTNAME: &str = "rancher";

@@ -2,10 +2,10 @@
 //! and the words a person sees. The work itself lives in scan, intent, plan,
 //! render, write, kernel and console.
 
-pub mod apply;
-pub mod boot;
-pub mod configure;
-pub mod detect;
-pub mod handoff;
-pub mod hook;
-pub mod verify;
+pub(crate) mod apply;
+pub(crate) mod boot;
+pub(crate) mod configure;
+pub(crate) mod detect;
+pub(crate) mod handoff;
+pub(crate) mod hook;
+pub(crate) mod verify;

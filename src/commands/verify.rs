@@ -127,6 +127,15 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
             Ok(Some(_)) if limit == u64::MAX => None,
             Ok(Some((host, file))) => match write::read_at_most(file, limit) {
                 Ok(Some(bytes)) if bytes == f.contents => None,
+                // an older version's state, read through its migration
+                Ok(_) if f.path == Path::new(crate::layout::STATE_PATH) && plan.migrated_from.is_some() => {
+                    Some(format!(
+                        "state version {}, written by harvester-sriov {}: run `apply` (or `configure`) again to rewrite it as version {}",
+                        plan.migrated_from.unwrap_or_default(),
+                        plan.written_by,
+                        crate::plan::STATE_VERSION
+                    ))
+                }
                 Ok(_) => Some("differs from the plan (edited by hand?)".to_owned()),
                 Err(e) => Some(format!("cannot read {}: {e}", host.display())),
             },
@@ -139,7 +148,7 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
     Ok(())
 }
 
-pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = match &opts.state {
         Some(file) => crate::state::load(file)?,
         // Inside the target: resolved like the writer resolves it; an older

@@ -16,7 +16,7 @@ use crate::scan::sysfs::Inventory;
 
 /// The questions. Every method returns `Ok(None)` when the person cancels
 /// (Esc); an error of kind `Interrupted` (Ctrl-C) is a cancel too.
-pub trait Prompter {
+pub(crate) trait Prompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> io::Result<Option<bool>>;
     /// Indices of the chosen items.
     fn select_many(
@@ -355,12 +355,12 @@ pub(crate) fn wizard(
 
 /// The questions on a terminal, with dialoguer's plain ASCII theme: no
 /// colours at all (so `NO_COLOR` holds), readable on a serial console.
-pub struct DialoguerPrompter {
+pub(crate) struct DialoguerPrompter {
     theme: dialoguer::theme::SimpleTheme,
 }
 
 impl DialoguerPrompter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         DialoguerPrompter {
             theme: dialoguer::theme::SimpleTheme,
         }

@@ -4,10 +4,10 @@
 use crate::intent::config::{DeviceType, Match, Operator, Rule, Sriov};
 
 /// First line of every answers file; `--save` only overwrites such files.
-pub const ANSWERS_MARKER: &str = "# harvester-sriov answers";
+pub(crate) const ANSWERS_MARKER: &str = "# harvester-sriov answers";
 
 /// The answers, as the `sriov` section `apply` would read.
-pub fn answers_to_sriov(
+pub(crate) fn answers_to_sriov(
     base: &Sriov,
     enabled: bool,
     device_type: DeviceType,

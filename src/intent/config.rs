@@ -15,10 +15,10 @@ use serde_yaml::Value;
 
 /// A config file larger than this is refused before parsing (at most this
 /// many bytes + 1 are read).
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{file}: cannot read")]
     Read { file: PathBuf, source: std::io::Error },
     #[error("{file}: more than {MAX_CONFIG_BYTES} bytes, too large for an install config")]
@@ -38,7 +38,7 @@ pub enum ConfigError {
 /// How VFs are handed to workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum DeviceType {
+pub(crate) enum DeviceType {
     /// VFs bound to vfio-pci, for VM passthrough (the default).
     VfioPci,
     /// VFs keep their kernel network driver.
@@ -46,7 +46,7 @@ pub enum DeviceType {
 }
 
 impl DeviceType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeviceType::VfioPci => "vfio-pci",
             DeviceType::Netdevice => "netdevice",
@@ -61,14 +61,14 @@ impl DeviceType {
     clippy::enum_variant_names,
     reason = "the product is called sriov-network-operator"
 )]
-pub enum Operator {
+pub(crate) enum Operator {
     SriovNetworkOperator,
     Pcidevices,
     None,
 }
 
 impl Operator {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Operator::SriovNetworkOperator => "sriov-network-operator",
             Operator::Pcidevices => "pcidevices",
@@ -91,7 +91,7 @@ impl fmt::Display for DeviceType {
 
 /// Which PFs a rule is about. All given fields must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Match {
+pub(crate) struct Match {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,7 +125,7 @@ impl fmt::Display for Match {
 
 /// One `sriov.devices[]` rule; the first matching rule wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
+pub(crate) struct Rule {
     #[serde(rename = "match")]
     pub matcher: Match,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,7 +138,7 @@ pub struct Rule {
 
 /// The validated `sriov` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sriov {
+pub(crate) struct Sriov {
     pub enabled: bool,
     /// VFs for every selected PF (capped at each PF's kernel total).
     pub num_vfs: u16,
@@ -166,7 +166,7 @@ pub struct Sriov {
 
 /// `sriov.network`: the `SriovNetwork` VMs attach to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Network {
+pub(crate) struct Network {
     pub name: String,
     /// Where the NetworkAttachmentDefinition is made (the VMs' namespace).
     pub namespace: String,
@@ -176,14 +176,14 @@ pub struct Network {
 
 /// The chart's default namespace (k8snetworkplumbingwg/sriov-network-operator:
 /// deployment/sriov-network-operator-chart, installed as its own release namespace).
-pub const DEFAULT_OPERATOR_NAMESPACE: &str = "sriov-network-operator";
+pub(crate) const DEFAULT_OPERATOR_NAMESPACE: &str = "sriov-network-operator";
 
 fn default_operator_namespace() -> String {
     DEFAULT_OPERATOR_NAMESPACE.into()
 }
 
-pub const DEFAULT_NUM_VFS: u16 = 8;
-pub const DEFAULT_RESOURCE_NAME: &str = "sriovnics";
+pub(crate) const DEFAULT_NUM_VFS: u16 = 8;
+pub(crate) const DEFAULT_RESOURCE_NAME: &str = "sriovnics";
 
 impl Default for Sriov {
     fn default() -> Self {
@@ -209,14 +209,14 @@ impl Default for Sriov {
 
 /// A management NIC from `install.management_interface.interfaces`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MgmtNic {
+pub(crate) struct MgmtNic {
     pub name: Option<String>,
     pub hw_addr: Option<String>,
 }
 
 /// What the tool takes from one install config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InstallConfig {
+pub(crate) struct InstallConfig {
     pub file: PathBuf,
     /// `None`: the file has no `sriov` section (nor `sriov-config`).
     pub sriov: Option<Sriov>,
@@ -231,10 +231,10 @@ pub struct InstallConfig {
 }
 
 /// The install config key that turns Harvester's pcidevices addon on.
-pub const PCIDEVICES_ADDON_KEY: &str = "install.addons.harvester_pcidevices_controller.enabled";
+pub(crate) const PCIDEVICES_ADDON_KEY: &str = "install.addons.harvester_pcidevices_controller.enabled";
 
 /// `managementInterface` -> `management_interface`; `sriov-config` stays.
-pub fn snake_case(key: &str) -> String {
+pub(crate) fn snake_case(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
     for c in key.chars() {
         if c.is_ascii_uppercase() {
@@ -420,7 +420,7 @@ const SEED_KEYS: &[&str] = &["sriov_enabled", "num_vfs"];
 
 /// `^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$`, at most 63 characters: the
 /// sriov-network-operator webhook's rule for `resourceName`.
-pub fn valid_resource_name(s: &str) -> bool {
+pub(crate) fn valid_resource_name(s: &str) -> bool {
     let b = s.as_bytes();
     let edge = |c: &u8| c.is_ascii_alphanumeric();
     !b.is_empty()
@@ -433,7 +433,7 @@ pub fn valid_resource_name(s: &str) -> bool {
 
 /// `^[a-zA-Z0-9_]+$`: `resourceName` as every released sriov-network-operator
 /// (v1.3 to v1.6, pkg/webhook/validate.go) admits it; `-` came only later.
-pub fn released_resource_name(s: &str) -> bool {
+pub(crate) fn released_resource_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
@@ -758,7 +758,7 @@ fn parse_seed(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, ConfigError> {
 }
 
 /// Parse an install config from text. `file` is only used in messages.
-pub fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
+pub(crate) fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
     let ctx = Ctx { file };
     let doc: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml {
         file: file.to_owned(),
@@ -831,7 +831,7 @@ fn to_yaml_key(name: &str) -> String {
 /// (harvester/harvester-installer:`pkg/config/rename.go` `FuzzyNames`): the
 /// field's JSON name, its lower case, its snake_case and that lower-cased;
 /// the same for the name without a trailing "s" and without "es".
-pub fn harvester_spellings(field: &str) -> Vec<String> {
+pub(crate) fn harvester_spellings(field: &str) -> Vec<String> {
     let mut bases = vec![field.to_owned()];
     if field.len() > 1
         && let Some(b) = field.strip_suffix('s')
@@ -939,7 +939,7 @@ fn harvester_keys(ctx: &Ctx, doc: &Value, cfg: &mut InstallConfig) -> Result<(),
 /// `ToBool` (through harvester/harvester-installer:`pkg/config/coerce.go`
 /// `NewToBool`): a YAML boolean, or text `true`/`t`/`yes`/`y` in any case;
 /// anything else is false.
-pub fn harvester_bool(v: &Value) -> bool {
+pub(crate) fn harvester_bool(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::String(s) => matches!(s.to_lowercase().as_str(), "true" | "t" | "yes" | "y"),
@@ -998,7 +998,7 @@ fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
 }
 
 /// Read and parse an install config file.
-pub fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
+pub(crate) fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
     let opened = std::fs::File::open(file).map_err(|source| ConfigError::Read {
         file: file.to_owned(),
         source,
@@ -1008,12 +1008,12 @@ pub fn load(file: &Path) -> Result<InstallConfig, ConfigError> {
 
 /// Read and parse an install config from an open file (one inside the
 /// target, opened by the writer's resolver); `file` names it in messages.
-pub fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfig, ConfigError> {
+pub(crate) fn load_from(file: &Path, reader: impl std::io::Read) -> Result<InstallConfig, ConfigError> {
     let read_err = |source| ConfigError::Read {
         file: file.to_owned(),
         source,
     };
-    let Some(bytes) = crate::write::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
+    let Some(bytes) = crate::bounded::read_at_most(reader, MAX_CONFIG_BYTES).map_err(read_err)? else {
         return Err(ConfigError::TooLarge {
             file: file.to_owned(),
         });

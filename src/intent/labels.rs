@@ -3,7 +3,7 @@
 //! to start with a label it may not set on itself.
 
 /// The label that marks a node with a usable SR-IOV NIC (node-feature-discovery's name).
-pub const CAPABLE: &str = "feature.node.kubernetes.io/network-sriov.capable";
+pub(crate) const CAPABLE: &str = "feature.node.kubernetes.io/network-sriov.capable";
 
 fn name_ok(s: &str) -> bool {
     // ^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$, at most 63
@@ -17,7 +17,7 @@ fn name_ok(s: &str) -> bool {
 
 /// A DNS-1123 label: lower-case letters, digits and `-`, alphanumeric at
 /// both ends, at most 63.
-pub fn dns_label_ok(l: &str) -> bool {
+pub(crate) fn dns_label_ok(l: &str) -> bool {
     let b = l.as_bytes();
     !b.is_empty()
         && b.len() <= 63
@@ -28,7 +28,7 @@ pub fn dns_label_ok(l: &str) -> bool {
 }
 
 /// A DNS-1123 subdomain: lower-case labels joined by dots, at most 253.
-pub fn dns_subdomain_ok(s: &str) -> bool {
+pub(crate) fn dns_subdomain_ok(s: &str) -> bool {
     s.len() <= 253 && !s.is_empty() && s.split('.').all(dns_label_ok)
 }
 
@@ -62,7 +62,7 @@ fn kubelet_may_set(prefix: Option<&str>, key: &str) -> bool {
 }
 
 /// Check one label. The error says what is wrong, in words.
-pub fn check(key: &str, value: &str) -> Result<(), String> {
+pub(crate) fn check(key: &str, value: &str) -> Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),

@@ -2,7 +2,7 @@
 //! section and the Harvester keys it depends on) or given as the
 //! console's answers (the wizard itself is [`crate::console`]).
 
-pub mod answers;
-pub mod config;
-pub mod labels;
-pub mod vf;
+pub(crate) mod answers;
+pub(crate) mod config;
+pub(crate) mod labels;
+pub(crate) mod vf;

@@ -14,20 +14,20 @@ use serde_yaml::Value;
 
 /// `mac_address`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MacSpec {
+pub(crate) enum MacSpec {
     /// Derived from the PF's identity and the VF index (`kernel::vf::stable_mac`).
     Stable,
     Fixed([u8; 6]),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VlanProto {
+pub(crate) enum VlanProto {
     Dot1q,
     Dot1ad,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
+pub(crate) enum LinkState {
     Auto,
     Enable,
     Disable,
@@ -35,7 +35,7 @@ pub enum LinkState {
 
 /// The settings one entry gives its VFs; `None` leaves a setting alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VfSettings {
+pub(crate) struct VfSettings {
     pub mac_address: Option<MacSpec>,
     pub vlan_id: Option<u16>,
     pub qos: Option<u8>,
@@ -49,7 +49,7 @@ pub struct VfSettings {
 
 /// One entry: the VF indexes it selects (inclusive) and their settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VfEntry {
+pub(crate) struct VfEntry {
     pub first: u16,
     pub last: u16,
     pub settings: VfSettings,
@@ -57,7 +57,7 @@ pub struct VfEntry {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{file}: {key}: {message}")]
-pub struct VfConfigError {
+pub(crate) struct VfConfigError {
     pub file: PathBuf,
     pub key: String,
     pub message: String,
@@ -162,7 +162,12 @@ impl Ctx<'_> {
 
 /// Parse the `vfs:` list at `key` (e.g. `sriov.devices[0].vfs`) of `file` for
 /// a rule that gives its PF `num_vfs` VFs.
-pub fn parse_vfs(file: &Path, key: &str, value: &Value, num_vfs: u16) -> Result<Vec<VfEntry>, VfConfigError> {
+pub(crate) fn parse_vfs(
+    file: &Path,
+    key: &str,
+    value: &Value,
+    num_vfs: u16,
+) -> Result<Vec<VfEntry>, VfConfigError> {
     let cx = Ctx { file };
     let Value::Sequence(items) = value else {
         return Err(cx.err(
@@ -329,7 +334,7 @@ pub fn parse_vfs(file: &Path, key: &str, value: &Value, num_vfs: u16) -> Result<
 }
 
 /// `aa:bb:cc:dd:ee:ff` (either case) to bytes.
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+pub(crate) fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let parts: Vec<&str> = text.split(':').collect();
     if parts.len() != 6 {
         return None;

@@ -9,8 +9,8 @@
 //! setting, the stable MAC of a VF). Both wait for the lead's integration
 //! (issue 19): nothing calls them outside their tests yet.
 
-pub mod netlink;
-pub mod vf;
+pub(crate) mod netlink;
+pub(crate) mod vf;
 
 use std::fs;
 use std::io::{self, Write};
@@ -39,7 +39,10 @@ fn same_card(pf: &PlannedPf, d: &Device) -> bool {
 
 /// Find the planned PF: at its address, or (after an address shift) by
 /// serial number or MAC elsewhere. Returns the device and a note when it moved.
-pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, Option<String>), String> {
+pub(crate) fn locate<'a>(
+    pf: &PlannedPf,
+    devices: &'a [Device],
+) -> Result<(&'a Device, Option<String>), String> {
     let at = devices.iter().find(|d| d.address == pf.address);
     if let Some(d) = at
         && same_card(pf, d)
@@ -123,7 +126,7 @@ pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, 
 }
 
 /// What a failed write to `sriov_numvfs` means, and what to do.
-pub fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
+pub(crate) fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
     use io::ErrorKind as K;
     let raw = err.raw_os_error();
     match raw {

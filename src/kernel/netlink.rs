@@ -31,14 +31,14 @@ use crate::kernel::vf::{Mac, format_mac};
 
 /// `vlan_proto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proto {
+pub(crate) enum Proto {
     Dot1q,
     Dot1ad,
 }
 
 /// `link_state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
+pub(crate) enum LinkState {
     Auto,
     Enable,
     Disable,
@@ -46,7 +46,7 @@ pub enum LinkState {
 
 /// What one VF should get; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VfRequest {
+pub(crate) struct VfRequest {
     pub vf: u32,
     pub mac: Option<Mac>,
     /// VLAN id, QoS, protocol.
@@ -60,7 +60,7 @@ pub struct VfRequest {
 
 /// One VF as the kernel reports it; `None` where the driver reports nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VfState {
+pub(crate) struct VfState {
     pub vf: u32,
     pub mac: Option<Mac>,
     pub vlan_id: Option<u16>,
@@ -74,7 +74,7 @@ pub struct VfState {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum NetlinkError {
+pub(crate) enum NetlinkError {
     #[error("netlink socket: {0}")]
     Socket(#[source] std::io::Error),
     #[error("{pf}: VF {vf}: the kernel refused {setting}: {}", errno_text(*errno))]
@@ -97,7 +97,7 @@ pub enum NetlinkError {
 }
 
 /// An errno in words, as the rest of the tool says them.
-pub fn errno_text(errno: i32) -> String {
+pub(crate) fn errno_text(errno: i32) -> String {
     let name = match errno {
         1 => "EPERM (operation not permitted)",
         11 => "EAGAIN (try again)",
@@ -175,7 +175,7 @@ fn link_for(ifname: &str) -> LinkMessage {
 
 /// The bytes of one `RTM_SETLINK` for `ifname` carrying `vfs` (one
 /// `IFLA_VF_INFO` each, in order), asking for an ack.
-pub fn encode_setlink(ifname: &str, seq: u32, vfs: &[Vec<VfInfo>]) -> Vec<u8> {
+pub(crate) fn encode_setlink(ifname: &str, seq: u32, vfs: &[Vec<VfInfo>]) -> Vec<u8> {
     let mut link = link_for(ifname);
     link.attributes.push(LinkAttribute::VfInfoList(
         vfs.iter().map(|v| LinkVfInfo(v.clone())).collect(),
@@ -184,7 +184,7 @@ pub fn encode_setlink(ifname: &str, seq: u32, vfs: &[Vec<VfInfo>]) -> Vec<u8> {
 }
 
 /// The bytes of `RTM_GETLINK` for `ifname` with its VFs.
-pub fn encode_getlink(ifname: &str, seq: u32) -> Vec<u8> {
+pub(crate) fn encode_getlink(ifname: &str, seq: u32) -> Vec<u8> {
     let mut link = link_for(ifname);
     link.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::Vf]));
@@ -193,7 +193,7 @@ pub fn encode_getlink(ifname: &str, seq: u32) -> Vec<u8> {
 
 /// What one reply datagram said.
 #[derive(Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     Ack,
     Errno(i32),
     Link(Vec<VfState>),
@@ -201,7 +201,7 @@ pub enum Reply {
 }
 
 /// Decode the first message of one reply datagram.
-pub fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
     let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(bytes).map_err(|e| e.to_string())?;
     Ok(match msg.payload {
         NetlinkPayload::Error(e) => match e.code {
@@ -214,7 +214,7 @@ pub fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
 }
 
 /// The VFs of a `RTM_NEWLINK`.
-pub fn vf_states(link: &LinkMessage) -> Vec<VfState> {
+pub(crate) fn vf_states(link: &LinkMessage) -> Vec<VfState> {
     let mut out = Vec::new();
     for attr in &link.attributes {
         let LinkAttribute::VfInfoList(list) = attr else {
@@ -270,7 +270,7 @@ pub fn vf_states(link: &LinkMessage) -> Vec<VfState> {
 }
 
 /// A route netlink socket, talking to the kernel.
-pub struct Rtnl {
+pub(crate) struct Rtnl {
     socket: netlink_sys::Socket,
     seq: u32,
     /// Messages sent (round trips), for the benchmark.
@@ -280,7 +280,7 @@ pub struct Rtnl {
 }
 
 impl Rtnl {
-    pub fn open() -> Result<Self, NetlinkError> {
+    pub(crate) fn open() -> Result<Self, NetlinkError> {
         let mut socket =
             netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE).map_err(NetlinkError::Socket)?;
         socket.bind_auto().map_err(NetlinkError::Socket)?;
@@ -323,7 +323,7 @@ impl Rtnl {
     }
 
     /// Read every VF of `pf` (its netdev name).
-    pub fn get_vfs(&mut self, pf: &str) -> Result<Vec<VfState>, NetlinkError> {
+    pub(crate) fn get_vfs(&mut self, pf: &str) -> Result<Vec<VfState>, NetlinkError> {
         let seq = self.next_seq();
         match self.call(pf, &encode_getlink(pf, seq))? {
             Reply::Link(vfs) => Ok(vfs),
@@ -339,7 +339,7 @@ impl Rtnl {
     /// Apply `vfs` to `pf` in one `RTM_SETLINK`. When the kernel refuses the
     /// batch, every setting is sent again on its own: all that can land
     /// lands, and each refusal is returned naming VF, setting and errno.
-    pub fn set_vfs(&mut self, pf: &str, vfs: &[VfRequest]) -> Result<(), Vec<NetlinkError>> {
+    pub(crate) fn set_vfs(&mut self, pf: &str, vfs: &[VfRequest]) -> Result<(), Vec<NetlinkError>> {
         let all: Vec<Vec<VfInfo>> = vfs
             .iter()
             .map(|r| infos(r).into_iter().map(|(_, i)| i).collect::<Vec<_>>())
@@ -377,7 +377,7 @@ impl Rtnl {
 }
 
 /// One VF's state in the words `ip -d link show` uses, for logs and tests.
-pub fn describe(s: &VfState) -> String {
+pub(crate) fn describe(s: &VfState) -> String {
     let mut out = format!("vf {}", s.vf);
     if let Some(m) = &s.mac {
         out.push_str(&format!(" mac {}", format_mac(m)));

@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 
 /// One per-VF setting, as a driver op takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Setting {
+pub(crate) enum Setting {
     Mac,
     Vlan,
     /// `vlan_proto: 802.1ad` (802.1Q is part of [`Setting::Vlan`]).
@@ -48,7 +48,7 @@ pub enum Setting {
 
 impl Setting {
     /// The config key a person wrote.
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Setting::Mac => "mac_address",
             Setting::Vlan => "vlan_id",
@@ -64,7 +64,7 @@ impl Setting {
 
 /// What a driver's ops say about a setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allowed,
     /// The driver cannot take it: a sentence naming the driver and its source file.
     Refused(String),
@@ -167,7 +167,7 @@ const DRIVERS: &[Driver] = &[
 /// Whether the PF driver `driver` (PCI device id `device`, where it matters)
 /// can take `setting`. A driver not in the table is refused: nobody read its
 /// ops, and a silent half-setting at boot is worse than a refusal at plan.
-pub fn driver_allows(driver: &str, device: Option<u16>, setting: Setting) -> Verdict {
+pub(crate) fn driver_allows(driver: &str, device: Option<u16>, setting: Setting) -> Verdict {
     let Some(d) = DRIVERS.iter().find(|d| d.name == driver) else {
         return Verdict::Refused(format!(
             "`{}` is not known to be settable on driver {driver}: per-VF settings are supported on {} (from their net_device_ops in the kernel's source)",
@@ -207,7 +207,7 @@ fn op_name(s: Setting) -> &'static str {
 }
 
 /// The drivers the table knows, for messages and the README.
-pub fn known_drivers() -> impl Iterator<Item = &'static str> {
+pub(crate) fn known_drivers() -> impl Iterator<Item = &'static str> {
     DRIVERS.iter().map(|d| d.name)
 }
 
@@ -215,9 +215,9 @@ pub fn known_drivers() -> impl Iterator<Item = &'static str> {
 // Stable MACs
 
 /// A MAC address.
-pub type Mac = [u8; 6];
+pub(crate) type Mac = [u8; 6];
 
-pub fn format_mac(m: &Mac) -> String {
+pub(crate) fn format_mac(m: &Mac) -> String {
     m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
@@ -244,7 +244,7 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 /// when the card has one (the same at every boot, reinstall and slot), else
 /// its MAC recorded at install time (the state's `mac`). Lower-cased, tagged
 /// by kind so a serial can never equal a MAC's text.
-pub fn pf_identity(serial: Option<&str>, mac: Option<&str>) -> Option<String> {
+pub(crate) fn pf_identity(serial: Option<&str>, mac: Option<&str>) -> Option<String> {
     match (serial, mac) {
         (Some(s), _) => Some(format!("serial:{}", s.to_ascii_lowercase())),
         (None, Some(m)) => Some(format!("mac:{}", m.to_ascii_lowercase())),
@@ -257,7 +257,7 @@ pub fn pf_identity(serial: Option<&str>, mac: Option<&str>) -> Option<String> {
 /// (bit 1 of the first byte set) and unicast (bit 0 clear); 38 bits from the
 /// PF's identity and salt, the low 16 bits the VF index, so the VFs of one PF
 /// never share a MAC.
-pub fn stable_mac(identity: &str, salt: u32, vf: u16) -> Mac {
+pub(crate) fn stable_mac(identity: &str, salt: u32, vf: u16) -> Mac {
     let h = fnv1a(&[
         b"harvester-sriov vf mac v1",
         identity.as_bytes(),
@@ -270,7 +270,7 @@ pub fn stable_mac(identity: &str, salt: u32, vf: u16) -> Mac {
 
 /// One PF of a node, for the MAC derivation.
 #[derive(Debug, Clone)]
-pub struct PfMacs<'a> {
+pub(crate) struct PfMacs<'a> {
     /// From [`pf_identity`].
     pub identity: &'a str,
     /// The PF's own MAC, when known: no VF may take it.
@@ -286,7 +286,7 @@ pub struct PfMacs<'a> {
 /// PF's own MAC, the PF's salt goes up until it does not: deterministic for
 /// the same node, so the same at every boot. PFs are taken in identity order,
 /// so the result does not depend on PCI addresses or names.
-pub fn node_macs(pfs: &[PfMacs<'_>], taken: &BTreeSet<Mac>) -> Vec<Vec<Mac>> {
+pub(crate) fn node_macs(pfs: &[PfMacs<'_>], taken: &BTreeSet<Mac>) -> Vec<Vec<Mac>> {
     let mut used: BTreeSet<Mac> = taken.clone();
     used.extend(pfs.iter().filter_map(|p| p.pf_mac));
     let mut order: Vec<usize> = (0..pfs.len()).collect();

@@ -3,6 +3,8 @@
 //! SR-IOV function is left alone. The plan is also the desired state that
 //! `boot` enforces at every start.
 
+pub(crate) mod operator;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -11,13 +13,14 @@ use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, 
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
-/// Version of the state file format.
-pub const STATE_VERSION: u32 = 1;
+/// Version of the state file format this binary writes. Older versions are
+/// migrated forward when read (`crate::state`): 1 had no `written_by`.
+pub(crate) const STATE_VERSION: u32 = 2;
 
 /// How the VF count is put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Method {
+pub(crate) enum Method {
     /// `boot` writes `sriov_numvfs`.
     Sysfs,
     /// The driver creates VFs from a module parameter (mlx4_core); `boot` only checks.
@@ -26,7 +29,7 @@ pub enum Method {
 
 /// One PF this node will have VFs on, with its stable identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedPf {
+pub(crate) struct PlannedPf {
     pub address: String,
     pub vendor_id: String,
     pub device_id: String,
@@ -49,7 +52,7 @@ pub struct PlannedPf {
 
 /// An SR-IOV function the plan leaves alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub address: String,
     pub name: String,
     #[serde(default)]
@@ -60,7 +63,7 @@ pub struct Skipped {
 /// Why the plan leaves an SR-IOV function alone. The state file keeps the
 /// text (its `Display`); code asks the variant, never the wording.
 #[derive(Debug, Clone)]
-pub enum SkipReason {
+pub(crate) enum SkipReason {
     /// Not a network controller (PCI class): only NICs get VFs.
     NotNetwork { class: Option<u32> },
     /// The kernel cannot create VFs on it now: its status and what to do.
@@ -131,8 +134,11 @@ impl<'de> Deserialize<'de> for SkipReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub version: u32,
+    /// The harvester-sriov version that wrote the state, so that an older
+    /// binary can say which one it needs.
+    pub written_by: String,
     pub node: String,
     pub enabled: bool,
     pub device_type: DeviceType,
@@ -161,10 +167,14 @@ pub struct Plan {
     /// Soft problems: a rule that matches nothing, no usable NIC.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The state version this plan was read from when it was older than
+    /// [`STATE_VERSION`] (and migrated forward); `None` for a current one.
+    #[serde(skip)]
+    pub migrated_from: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(
         "{file}: sriov.devices[{rule}].num_vfs: {wanted} VFs asked for {address} ({name}), but its kernel allows at most {total} (sriov_totalvfs)"
     )]
@@ -199,7 +209,7 @@ pub enum PlanError {
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
-pub fn vf_driver(pf_driver: &str) -> Option<&'static str> {
+pub(crate) fn vf_driver(pf_driver: &str) -> Option<&'static str> {
     Some(match pf_driver {
         "igb" => "igbvf",
         "ixgbe" => "ixgbevf",
@@ -286,9 +296,9 @@ fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<
         Operator::SriovNetworkOperator if d.interfaces.is_empty() => Some(
             "no network interface: sriov-network-operator skips such a PF, a policy would select nothing".into(),
         ),
-        Operator::SriovNetworkOperator if !crate::render::handoff::operator_supports(&vendor, &device) => {
+        Operator::SriovNetworkOperator if !operator::operator_supports(&vendor, &device) => {
             let vf = crate::scan::pci::id(d.vf_device_id()).unwrap_or_default();
-            let line = crate::render::handoff::supported_extra_nics_line(&vendor, &device, &vf);
+            let line = operator::supported_extra_nics_line(&vendor, &device, &vf);
             if sriov.operator_extra_nics {
                 notices.push(format!(
                     "{} ({vendor}:{device}) is not in sriov-network-operator's default supported-nic-ids; handed over because sriov.operator_extra_nics is true: the chart needs {line}",
@@ -328,7 +338,12 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
 
 /// Build the plan. Pure: the inventory, the config and the node name in,
 /// the plan out.
-pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov) -> Result<Plan, PlanError> {
+pub(crate) fn build(
+    devices: &[Device],
+    cfg: &InstallConfig,
+    node: &str,
+    sriov: &Sriov,
+) -> Result<Plan, PlanError> {
     let file = cfg.file.display().to_string();
     // An os.hostname the installer refuses is refused alike (its validator:
     // harvester/harvester-installer:pkg/console/validator.go, the host name
@@ -376,6 +391,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
     }
     let mut plan = Plan {
         version: STATE_VERSION,
+        written_by: crate::VERSION.to_owned(),
         node,
         enabled: sriov.enabled,
         device_type: sriov.device_type,
@@ -390,6 +406,7 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
         rules: sriov.devices.clone(),
         notices: vec![],
         warnings: vec![],
+        migrated_from: None,
     };
     let mut rule_used = vec![false; sriov.devices.len()];
     let mut any_usable = false;

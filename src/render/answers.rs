@@ -5,7 +5,7 @@ use crate::intent::answers::ANSWERS_MARKER;
 use crate::intent::config::Sriov;
 
 /// The answers file: an unattended `sriov:` section, YAML 1.1 safe.
-pub fn render_answers(s: &Sriov) -> anyhow::Result<String> {
+pub(crate) fn render_answers(s: &Sriov) -> anyhow::Result<String> {
     let mut sec = serde_json::Map::new();
     sec.insert("enabled".into(), s.enabled.into());
     sec.insert("num_vfs".into(), s.num_vfs.into());

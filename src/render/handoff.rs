@@ -23,79 +23,18 @@ use crate::intent::config::Operator;
 use crate::plan::{Plan, PlannedPf};
 
 /// The directory rke2 servers apply.
-pub const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
+pub(crate) const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
 /// Every manifest file of this tool starts with this (what `remove` looks for).
-pub const MANIFEST_PREFIX: &str = "harvester-sriov-";
+pub(crate) const MANIFEST_PREFIX: &str = "harvester-sriov-";
 /// pcidevices' label naming the node (v1beta1.NodeKeyName).
-pub const PCIDEVICES_NODE_LABEL: &str = "nodename";
+pub(crate) const PCIDEVICES_NODE_LABEL: &str = "nodename";
 /// pcidevices' interface annotation (sic: "harvesterhi").
-pub const PCIDEVICES_IFACE_ANNOTATION: &str = "sriov.devices.harvesterhi.io/interface-name";
+pub(crate) const PCIDEVICES_IFACE_ANNOTATION: &str = "sriov.devices.harvesterhi.io/interface-name";
 /// Prefix of the node label a policy selects.
-pub const POLICY_LABEL_PREFIX: &str = "harvester-sriov.io/policy-";
-
-/// The chart's `supported-nic-ids` (k8snetworkplumbingwg/sriov-network-operator
-/// v1.6.0: deployment/sriov-network-operator-chart/templates/configmap.yaml):
-/// (vendor, PF device). The webhook refuses a policy for any other model and
-/// the config daemon skips it.
-const OPERATOR_SUPPORTED: &[(&str, &str)] = &[
-    ("8086", "158a"),
-    ("8086", "158b"),
-    ("8086", "1572"),
-    ("8086", "1563"),
-    ("8086", "10c9"),
-    ("8086", "1589"),
-    ("8086", "1581"),
-    ("8086", "15ff"),
-    ("8086", "0d58"),
-    ("8086", "1583"),
-    ("8086", "1592"),
-    ("8086", "1593"),
-    ("8086", "159b"),
-    ("8086", "1599"),
-    ("8086", "1591"),
-    ("8086", "188a"),
-    ("8086", "124d"),
-    ("8086", "124c"),
-    ("8086", "579c"),
-    ("8086", "579d"),
-    ("8086", "579e"),
-    ("8086", "12d2"),
-    ("8086", "12d3"),
-    ("15b3", "1013"),
-    ("15b3", "1015"),
-    ("15b3", "1017"),
-    ("15b3", "1019"),
-    ("15b3", "101b"),
-    ("15b3", "101d"),
-    ("15b3", "101f"),
-    ("15b3", "1021"),
-    ("15b3", "1023"),
-    ("15b3", "a2d6"),
-    ("15b3", "a2dc"),
-    ("14e4", "16d7"),
-    ("14e4", "1750"),
-    ("1077", "1654"),
-    ("1af4", "1000"),
-    ("1af4", "1041"),
-    ("177d", "b200"),
-    ("177d", "b100"),
-    ("177d", "b600"),
-    ("177d", "b900"),
-    ("177d", "ba00"),
-];
-
-/// Whether the operator chart's default `supported-nic-ids` lists this model.
-pub fn operator_supports(vendor: &str, device: &str) -> bool {
-    OPERATOR_SUPPORTED.contains(&(vendor, device))
-}
-
-/// The exact Helm value that makes the operator accept a model.
-pub fn supported_extra_nics_line(vendor: &str, device: &str, vf_device: &str) -> String {
-    format!("supportedExtraNICs: ['harvester_sriov_{vendor}_{device}: \"{vendor} {device} {vf_device}\"']")
-}
+pub(crate) const POLICY_LABEL_PREFIX: &str = "harvester-sriov.io/policy-";
 
 /// FNV-1a, 64 bits: a stable short name for content, not a security hash.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -107,7 +46,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// The per-node file's key: rke2 cuts an Addon name at the first period, so
 /// dots become dashes, and a hash of the full name keeps `a.b`, `a-b` and
 /// `a.c` apart.
-pub fn node_key(node: &str) -> String {
+pub(crate) fn node_key(node: &str) -> String {
     let mut key: String = node.replace('.', "-");
     // The file name (and `.NAME.skip.harvester-sriov.tmp` beside it) stays
     // far below the 255 bytes of a file name: at most 200 bytes.
@@ -124,18 +63,18 @@ pub fn node_key(node: &str) -> String {
 }
 
 /// The per-node manifest file.
-pub fn node_file(node: &str) -> String {
+pub(crate) fn node_file(node: &str) -> String {
     format!("{MANIFEST_DIR}/{MANIFEST_PREFIX}node-{}.yaml", node_key(node))
 }
 
 /// The Addon rke2 makes for a manifest path (file name up to the first period).
-pub fn addon_name(path: &str) -> &str {
+pub(crate) fn addon_name(path: &str) -> &str {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.split('.').next().unwrap_or(base)
 }
 
 /// pcidevices' object name for a NIC: `strings.ToLower(node + "-" + nic)`.
-pub fn pcidevices_name(node: &str, nic: &str) -> String {
+pub(crate) fn pcidevices_name(node: &str, nic: &str) -> String {
     format!("{node}-{nic}").to_lowercase()
 }
 
@@ -153,7 +92,7 @@ fn pcidevices_object(plan: &Plan, p: &PlannedPf, nic: &str) -> Value {
 }
 
 /// One policy: its content hash, the node label it selects, the object.
-pub struct Policy {
+pub(crate) struct Policy {
     pub hash: String,
     pub label: String,
     pub object: Value,
@@ -161,7 +100,7 @@ pub struct Policy {
 
 /// One policy per group of identical PFs on this node, identical on every
 /// node with the same group (name and selector derive from the content).
-pub fn policies(plan: &Plan) -> Vec<Policy> {
+pub(crate) fn policies(plan: &Plan) -> Vec<Policy> {
     if plan.operator != Operator::SriovNetworkOperator {
         return vec![];
     }
@@ -219,7 +158,7 @@ pub fn policies(plan: &Plan) -> Vec<Policy> {
 }
 
 /// The node labels the policies select (written by the node's rke2 label file).
-pub fn node_labels(plan: &Plan) -> Vec<(String, String)> {
+pub(crate) fn node_labels(plan: &Plan) -> Vec<(String, String)> {
     policies(plan)
         .into_iter()
         .map(|p| (p.label, "true".to_owned()))
@@ -247,7 +186,7 @@ fn network_object(plan: &Plan) -> Option<(String, Value)> {
 }
 
 /// Every hand-off file: (path, objects). Empty when there is nothing to hand over.
-pub fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
+pub(crate) fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
     if plan.pfs.is_empty() {
         return vec![];
     }
@@ -285,7 +224,7 @@ pub fn files(plan: &Plan) -> Vec<(PathBuf, Vec<Value>)> {
 
 /// What stays in the cluster after the files are gone, and the commands that
 /// take it out (rke2 deletes nothing when a manifest file goes).
-pub fn leftovers(plan: &Plan) -> Vec<String> {
+pub(crate) fn leftovers(plan: &Plan) -> Vec<String> {
     let mut out = vec![];
     for (path, objects) in files(plan) {
         let path = path.display().to_string();
@@ -360,17 +299,6 @@ mod tests {
         let long = "x".repeat(253);
         assert!(node_key(&long).len() <= 174);
         assert!(node_file(&long).rsplit('/').next().unwrap().len() <= 200);
-    }
-
-    #[test]
-    fn operator_list_and_extra_line() {
-        assert!(operator_supports("8086", "10c9"));
-        assert!(!operator_supports("8086", "1521"));
-        assert!(!operator_supports("15b3", "1007"));
-        assert_eq!(
-            supported_extra_nics_line("8086", "1521", "1520"),
-            "supportedExtraNICs: ['harvester_sriov_8086_1521: \"8086 1521 1520\"']"
-        );
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //!
 //! [`yaml`] is the emitter every YAML file goes through.
 
-pub mod answers;
-pub mod handoff;
-pub mod yaml;
+pub(crate) mod answers;
+pub(crate) mod handoff;
+pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,16 @@ use crate::layout::{
     YIP_PATH,
 };
 use crate::plan::{Method, Plan};
-use crate::write::FileSpec;
+
+/// One file we want in the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileSpec {
+    /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+    /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
+    pub mode: u32,
+}
 
 pub(crate) fn header() -> String {
     format!(
@@ -43,7 +52,7 @@ fn spec(path: &str, text: String, mode: u32) -> FileSpec {
     }
 }
 
-pub fn modprobe(plan: &Plan) -> Option<String> {
+pub(crate) fn modprobe(plan: &Plan) -> Option<String> {
     let mut lines = vec![];
     // pcidevices binds VFs itself and unbinds, at its start, every VF on
     // vfio-pci without a claim (harvester/pcidevices:
@@ -84,7 +93,7 @@ pub fn modprobe(plan: &Plan) -> Option<String> {
     (!lines.is_empty()).then(|| format!("{}{}\n", header(), lines.join("\n")))
 }
 
-pub fn labels(plan: &Plan) -> Option<String> {
+pub(crate) fn labels(plan: &Plan) -> Option<String> {
     let mut all = plan.labels.clone();
     // The labels the cluster-wide policies select this node by.
     all.extend(handoff::node_labels(plan));
@@ -102,7 +111,7 @@ pub fn labels(plan: &Plan) -> Option<String> {
 
 /// The hand-off files: (path, bytes), one per manifest file name
 /// ([`handoff::files`] decides the names and objects).
-pub fn manifests(plan: &Plan) -> Vec<FileSpec> {
+pub(crate) fn manifests(plan: &Plan) -> Vec<FileSpec> {
     handoff::files(plan)
         .into_iter()
         .map(|(path, objects)| {
@@ -119,7 +128,7 @@ pub fn manifests(plan: &Plan) -> Vec<FileSpec> {
 /// The systemd unit that creates the VFs at every boot, after the PF
 /// drivers are bound and before rke2 (kubelet) starts. A failure does not
 /// hold rke2 back (ordering only); `journalctl -u harvester-sriov` has the log.
-pub fn unit() -> String {
+pub(crate) fn unit() -> String {
     format!(
         "{}\
 [Unit]
@@ -149,7 +158,7 @@ WantedBy=multi-user.target
 /// written back over a count changed in the UI, and pcidevices would then
 /// write it over the VFs present without 0 first (EBUSY on every pass). The
 /// `-` prefix: a failure of ours never stops rke2.
-pub fn rke2_dropin() -> String {
+pub(crate) fn rke2_dropin() -> String {
     format!(
         "{}\
 [Service]
@@ -163,14 +172,14 @@ ExecStartPre=-{BINARY_PATH} handoff --before-rke2-start
 /// (mudler/yip:`pkg/plugins/files.go` `writeFile` -> `templateSysData`, text/template
 /// with the default `{{ }}` delimiters). `{{` becomes the action `{{"{{"}}`,
 /// which prints `{{`; any other text is printed as it is.
-pub fn escape_template(text: &str) -> String {
+pub(crate) fn escape_template(text: &str) -> String {
     text.replace("{{", "{{\"{{\"}}")
 }
 
 /// The yip file under /oem: its `initramfs` stage writes every
 /// [`materialised`] file and enables the unit. No `boot` stage: its unit is
 /// ordered before getty only, not before rke2.
-pub fn yip(materialised: &[FileSpec]) -> String {
+pub(crate) fn yip(materialised: &[FileSpec]) -> String {
     let files: Vec<Value> = materialised
         .iter()
         .map(|f| {
@@ -203,7 +212,7 @@ pub fn yip(materialised: &[FileSpec]) -> String {
 
 /// The files outside /oem a node with this plan needs, as the yip file
 /// writes them at every boot (and `apply --now` on a running node).
-pub fn materialised(plan: &Plan) -> Vec<FileSpec> {
+pub(crate) fn materialised(plan: &Plan) -> Vec<FileSpec> {
     let mut out = vec![];
     if let Some(t) = modprobe(plan) {
         out.push(spec(MODPROBE_PATH, t, 0o644));
@@ -225,7 +234,7 @@ pub fn materialised(plan: &Plan) -> Vec<FileSpec> {
 
 /// The files under /oem: the yip file, the state, and (when VFs are
 /// planned) the tool itself for the unit to run. `binary` is its bytes.
-pub fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Error> {
+pub(crate) fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Error> {
     let materialised = materialised(plan);
     let mut out = vec![spec(STATE_PATH, crate::state::render(plan)?, 0o600)];
     if !plan.pfs.is_empty() {
@@ -244,7 +253,7 @@ pub fn files(plan: &Plan, binary: &[u8]) -> Result<Vec<FileSpec>, serde_json::Er
 /// The paths of the files an installed yip file of ours writes (so that
 /// `remove` finds them even when an older or newer version named them
 /// differently). Anything unreadable gives an empty list.
-pub fn paths_in_yip(text: &str) -> Vec<PathBuf> {
+pub(crate) fn paths_in_yip(text: &str) -> Vec<PathBuf> {
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
         return vec![];
     };

@@ -82,7 +82,7 @@ fn emit(out: &mut String, v: &Value, indent: usize) {
 }
 
 /// Render one YAML document (no `---`), ending in a newline.
-pub fn to_string(v: &Value) -> String {
+pub(crate) fn to_string(v: &Value) -> String {
     let mut out = String::new();
     match scalar(v) {
         Some(s) => {

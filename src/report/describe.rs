@@ -11,7 +11,7 @@ fn or_dash(s: Option<&str>) -> &str {
 }
 
 /// The plan for a person: what gets VFs, what is left alone and why.
-pub fn describe(plan: &Plan) -> String {
+pub(crate) fn describe(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -88,7 +88,12 @@ pub(crate) fn change_word(c: Change) -> &'static str {
 const OLD_VERSION_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// The file list with a line diff of every text file that changes.
-pub fn describe_changes(root: &Path, files: &[FileSpec], outcome: &Outcome, with_diff: bool) -> String {
+pub(crate) fn describe_changes(
+    root: &Path,
+    files: &[FileSpec],
+    outcome: &Outcome,
+    with_diff: bool,
+) -> String {
     let mut s = String::new();
     for (path, change) in &outcome.changes {
         let _ = writeln!(

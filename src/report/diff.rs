@@ -2,7 +2,7 @@
 //! plain longest-common-subsequence table is enough.
 
 /// Lines prefixed `-`/`+`, unchanged runs longer than 4 lines folded.
-pub fn lines(old: &str, new: &str, indent: &str) -> String {
+pub(crate) fn lines(old: &str, new: &str, indent: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     // lcs[i][j]: length of the LCS of a[i..] and b[j..]

@@ -1,8 +1,8 @@
 //! What a person or a program reads: `detect`'s table and JSON contract
 //! here, the plan in words ([`describe`]) and the line diff ([`diff`]).
 
-pub mod describe;
-pub mod diff;
+pub(crate) mod describe;
+pub(crate) mod diff;
 
 use std::fmt::Write as _;
 
@@ -36,7 +36,7 @@ pub(crate) fn cut(s: &str, width: usize, mark: char) -> String {
 }
 
 /// The table: one row per function, then its hint and notes indented.
-pub fn table(devices: &[Device]) -> String {
+pub(crate) fn table(devices: &[Device]) -> String {
     let rows: Vec<[String; 6]> = devices
         .iter()
         .map(|d| {
@@ -104,7 +104,7 @@ struct JsonReport<'a> {
 
 /// The JSON contract. An error when serialisation fails (never an empty
 /// report that reads as "no devices").
-pub fn json(devices: &[Device]) -> Result<String, serde_json::Error> {
+pub(crate) fn json(devices: &[Device]) -> Result<String, serde_json::Error> {
     pretty(&JsonReport { devices })
 }
 

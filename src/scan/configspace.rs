@@ -32,10 +32,10 @@ const PCI_CAP_ID_PCIX: u8 = 0x07;
 const PCI_CAP_ID_EXP: u8 = 0x10;
 const EXT_CAP_START: u16 = 0x100;
 /// PCIe extended capability ids.
-pub const EXT_CAP_ID_DSN: u16 = 0x0003;
-pub const EXT_CAP_ID_SRIOV: u16 = 0x0010;
+pub(crate) const EXT_CAP_ID_DSN: u16 = 0x0003;
+pub(crate) const EXT_CAP_ID_SRIOV: u16 = 0x0010;
 /// Extended config space is 4 KiB.
-pub const CONFIG_SPACE_SIZE: u64 = 4096;
+pub(crate) const CONFIG_SPACE_SIZE: u64 = 4096;
 /// Bytes of the SR-IOV capability lspci fetches before decoding it
 /// (header + 0x3c): when they are not all readable, lspci 3.9 prints the
 /// capability line and no body at all (`cap_sriov` returns silently).
@@ -45,7 +45,7 @@ const SRIOV_LEN: usize = 0x40;
 ///
 /// Returns how many bytes were read; fewer than asked means the space ends
 /// there (a 64-byte unprivileged view, a 256-byte conventional device).
-pub trait ConfigRead {
+pub(crate) trait ConfigRead {
     fn read_config(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 }
 
@@ -85,7 +85,7 @@ fn fetch<const N: usize, R: ConfigRead + ?Sized>(src: &R, offset: u64) -> io::Re
 
 /// The fields of the type 0 header the tool uses (first 64 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     pub vendor_id: u16,
     pub device_id: u16,
     /// Class, subclass, prog-if as one 24-bit value (`0x020000`).
@@ -97,7 +97,7 @@ pub struct Header {
 
 /// The decoded SR-IOV extended capability (PCIe base spec 9.3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct SriovCapability {
+pub(crate) struct SriovCapability {
     /// Offset of the capability header in config space.
     pub offset: u16,
     pub version: u8,
@@ -117,7 +117,7 @@ pub struct SriovCapability {
 
 /// What the walk over one function's config space found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CapabilityScan {
+pub(crate) struct CapabilityScan {
     /// Bytes the config space offered: 64 (unprivileged), 256, or 4096.
     /// `None` when even the header could not be read.
     pub header: Option<Header>,
@@ -138,7 +138,7 @@ pub struct CapabilityScan {
 }
 
 /// Read the 64-byte header. `None` when fewer than 64 bytes are readable.
-pub fn read_header<R: ConfigRead + ?Sized>(src: &R) -> io::Result<Option<Header>> {
+pub(crate) fn read_header<R: ConfigRead + ?Sized>(src: &R) -> io::Result<Option<Header>> {
     let Some(h) = fetch::<64, R>(src, 0)? else {
         return Ok(None);
     };
@@ -162,7 +162,7 @@ pub fn read_header<R: ConfigRead + ?Sized>(src: &R) -> io::Result<Option<Header>
 /// Never fails on content: any byte pattern terminates (every loop is
 /// bounded by a visited set). I/O errors other than a short read are
 /// returned so the caller can name the file.
-pub fn scan<R: ConfigRead + ?Sized>(src: &R) -> io::Result<CapabilityScan> {
+pub(crate) fn scan<R: ConfigRead + ?Sized>(src: &R) -> io::Result<CapabilityScan> {
     let mut out = CapabilityScan {
         header: read_header(src)?,
         ..CapabilityScan::default()
@@ -257,7 +257,7 @@ fn decode_sriov(offset: u16, version: u8, b: &[u8; SRIOV_LEN], kernel_reachable:
 
 /// Format a Device Serial Number the way lspci prints it
 /// (`00-1b-21-ff-ff-2b-46-e0`, most significant byte first).
-pub fn format_serial(serial: u64) -> String {
+pub(crate) fn format_serial(serial: u64) -> String {
     serial
         .to_be_bytes()
         .iter()

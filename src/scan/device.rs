@@ -9,7 +9,7 @@ use crate::scan::configspace::{SriovCapability, format_serial};
 /// The kernel's SR-IOV attributes of a PF. A field is `None` when its file
 /// is missing or unparsable (a warning names it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct KernelSriov {
+pub(crate) struct KernelSriov {
     pub total_vfs: Option<u16>,
     pub num_vfs: Option<u16>,
     pub vf_offset: Option<u16>,
@@ -20,7 +20,7 @@ pub struct KernelSriov {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Device {
+pub(crate) struct Device {
     pub address: String,
     pub vendor_id: Option<u16>,
     pub device_id: Option<u16>,
@@ -53,7 +53,7 @@ pub struct Device {
 /// What a person can do with a function. The README lists each value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     /// PF with a driver, kernel total > 0, no VFs yet: VFs can be created.
     Ready,
     /// PF that already has VFs.
@@ -77,7 +77,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Ready => "ready",
             Status::VfsEnabled => "vfs-enabled",
@@ -92,7 +92,7 @@ impl Status {
     }
 
     /// VFs can be created on this PF by writing `sriov_numvfs`.
-    pub fn sysfs_usable(self) -> bool {
+    pub(crate) fn sysfs_usable(self) -> bool {
         matches!(
             self,
             Status::Ready | Status::VfsEnabled | Status::FirmwareLimited | Status::ConfigUnreadable
@@ -107,47 +107,47 @@ impl std::fmt::Display for Status {
 }
 
 /// The PCI base class of network controllers.
-pub const CLASS_NETWORK: u8 = 0x02;
+pub(crate) const CLASS_NETWORK: u8 = 0x02;
 
 impl Device {
     /// The capability or the kernel view shows SR-IOV: a physical function.
-    pub fn is_sriov_pf(&self) -> bool {
+    pub(crate) fn is_sriov_pf(&self) -> bool {
         self.capability.is_some() || self.capability_truncated || self.kernel.is_some()
     }
 
-    pub fn is_network(&self) -> bool {
+    pub(crate) fn is_network(&self) -> bool {
         self.class.is_some_and(|c| (c >> 16) as u8 == CLASS_NETWORK)
     }
 
-    pub fn kernel_total(&self) -> u16 {
+    pub(crate) fn kernel_total(&self) -> u16 {
         self.kernel.as_ref().and_then(|k| k.total_vfs).unwrap_or(0)
     }
 
-    pub fn kernel_num(&self) -> u16 {
+    pub(crate) fn kernel_num(&self) -> u16 {
         self.kernel.as_ref().and_then(|k| k.num_vfs).unwrap_or(0)
     }
 
     /// The VF device id, from the kernel, else from the capability.
-    pub fn vf_device_id(&self) -> Option<u16> {
+    pub(crate) fn vf_device_id(&self) -> Option<u16> {
         self.kernel
             .as_ref()
             .and_then(|k| k.vf_device_id)
             .or(self.capability.map(|c| c.vf_device_id))
     }
 
-    pub fn serial_string(&self) -> Option<String> {
+    pub(crate) fn serial_string(&self) -> Option<String> {
         self.serial.map(format_serial)
     }
 
-    pub fn vendor_name(&self) -> String {
+    pub(crate) fn vendor_name(&self) -> String {
         crate::scan::names::vendor(self.vendor_id)
     }
 
-    pub fn device_name(&self) -> String {
+    pub(crate) fn device_name(&self) -> String {
         crate::scan::names::device(self.vendor_id, self.device_id)
     }
 
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         if !self.is_sriov_pf() {
             return if self.physfn.is_some() {
                 Status::Vf
@@ -170,7 +170,7 @@ impl Device {
     }
 
     /// One sentence: what the status means for this function and what to do.
-    pub fn hint(&self) -> String {
+    pub(crate) fn hint(&self) -> String {
         let total = self.kernel_total();
         match self.status() {
             Status::Ready => format!("up to {total} VFs can be created (write sriov_numvfs)"),
@@ -225,7 +225,7 @@ impl Device {
     }
 
     /// Where the two views disagree, and why, in words.
-    pub fn notes(&self) -> Vec<String> {
+    pub(crate) fn notes(&self) -> Vec<String> {
         let mut notes = vec![];
         if let (Some(cap), Some(k)) = (&self.capability, &self.kernel) {
             if let Some(kt) = k.total_vfs

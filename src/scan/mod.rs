@@ -2,8 +2,8 @@
 //! its config space walked the way `lspci` does, and the two combined into
 //! one [`device::Device`] each.
 
-pub mod configspace;
-pub mod device;
-pub mod names;
-pub mod pci;
-pub mod sysfs;
+pub(crate) mod configspace;
+pub(crate) mod device;
+pub(crate) mod names;
+pub(crate) mod pci;
+pub(crate) mod sysfs;

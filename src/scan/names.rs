@@ -3,7 +3,7 @@
 
 use pci_ids::FromId;
 
-pub fn vendor(vendor_id: Option<u16>) -> String {
+pub(crate) fn vendor(vendor_id: Option<u16>) -> String {
     match vendor_id {
         Some(v) => {
             pci_ids::Vendor::from_id(v).map_or_else(|| crate::scan::pci::hex16(v), |v| v.name().to_owned())
@@ -12,7 +12,7 @@ pub fn vendor(vendor_id: Option<u16>) -> String {
     }
 }
 
-pub fn device(vendor_id: Option<u16>, device_id: Option<u16>) -> String {
+pub(crate) fn device(vendor_id: Option<u16>, device_id: Option<u16>) -> String {
     match (vendor_id, device_id) {
         (Some(v), Some(d)) => pci_ids::Device::from_vid_pid(v, d)
             .map_or_else(|| crate::scan::pci::hex16(d), |d| d.name().to_owned()),

@@ -4,20 +4,20 @@
 use serde::Serializer;
 
 /// An id as every output writes it: `8086`.
-pub fn hex16(v: u16) -> String {
+pub(crate) fn hex16(v: u16) -> String {
     format!("{v:04x}")
 }
 
 /// A class code as every output writes it: `020000`.
-pub fn class(c: u32) -> String {
+pub(crate) fn class(c: u32) -> String {
     format!("{c:06x}")
 }
 
-pub fn ser_u16<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_u16<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex16(*v))
 }
 
-pub fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(v) => ser_u16(v, s),
         None => s.serialize_none(),
@@ -25,13 +25,13 @@ pub fn ser_opt_u16<S: Serializer>(v: &Option<u16>, s: S) -> Result<S::Ok, S::Err
 }
 
 /// An id as every output writes it (`8086`); `None` stays `None`.
-pub fn id(v: Option<u16>) -> Option<String> {
+pub(crate) fn id(v: Option<u16>) -> Option<String> {
     v.map(hex16)
 }
 
 /// A canonical PCI address `DDDD:BB:DD.F` (lower-case hex; the domain may
 /// have up to 8 digits, as VMD domains do).
-pub fn is_pci_address(s: &str) -> bool {
+pub(crate) fn is_pci_address(s: &str) -> bool {
     let hex = |p: &str, min: usize, max: usize| {
         (min..=max).contains(&p.len()) && p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
     };

@@ -22,7 +22,7 @@ use crate::scan::pci::is_pci_address;
 const MAX_ATTR_LEN: u64 = 256;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ScanError {
+pub(crate) enum ScanError {
     #[error("{path}: cannot list PCI devices (is this a sysfs mount?)")]
     NoDevices { path: PathBuf, source: io::Error },
     #[error(
@@ -39,7 +39,7 @@ pub enum ScanError {
 
 /// What a scan found, and what it had to leave out.
 #[derive(Debug, Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     pub devices: Vec<Device>,
     /// One line per file or function that could not be read, naming the path.
     pub warnings: Vec<String>,
@@ -47,13 +47,13 @@ pub struct Inventory {
 
 /// How much to read.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ScanOptions {
+pub(crate) struct ScanOptions {
     /// Read every function in full, not only the SR-IOV physical functions.
     pub all: bool,
 }
 
 /// Read a small attribute file; `Ok(None)` when it does not exist.
-pub fn read_attr(path: &Path) -> io::Result<Option<String>> {
+pub(crate) fn read_attr(path: &Path) -> io::Result<Option<String>> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -83,7 +83,7 @@ pub(crate) fn link_name(path: &Path) -> io::Result<Option<String>> {
 }
 
 /// `0x8086` (the `vendor`/`device` form) or `8086` (the `sriov_vf_device` form).
-pub fn parse_hex_u16(s: &str) -> Option<u16> {
+pub(crate) fn parse_hex_u16(s: &str) -> Option<u16> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
     // Digits only: `from_str_radix` alone also takes a sign (`0x+1`).
     if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -93,7 +93,7 @@ pub fn parse_hex_u16(s: &str) -> Option<u16> {
 }
 
 /// `0x020000`.
-pub fn parse_class(s: &str) -> Option<u32> {
+pub(crate) fn parse_class(s: &str) -> Option<u32> {
     let digits = s.strip_prefix("0x")?;
     if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -102,7 +102,7 @@ pub fn parse_class(s: &str) -> Option<u32> {
 }
 
 /// A decimal count as the kernel prints it (`7`).
-pub fn parse_dec_u16(s: &str) -> Option<u16> {
+pub(crate) fn parse_dec_u16(s: &str) -> Option<u16> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -276,7 +276,7 @@ impl Reader<'_> {
 }
 
 /// Scan `root/bus/pci/devices`.
-pub fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
+pub(crate) fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanError> {
     let devices_dir = root.join("bus/pci/devices");
     let listing = fs::read_dir(&devices_dir).map_err(|source| ScanError::NoDevices {
         path: devices_dir.clone(),

@@ -12,7 +12,7 @@ use super::*;
 /// Append `bytes` to the file at `logical` (created 0600, missing parent
 /// directories 0755), resolved as every managed path is, then `fsync` it.
 /// For the hook's log: appending is the point, so no transaction.
-pub fn append(target: &Path, logical: &Path, bytes: &[u8]) -> Result<(), FsError> {
+pub(crate) fn append(target: &Path, logical: &Path, bytes: &[u8]) -> Result<(), FsError> {
     let root = Root::open(target)?;
     let res = resolve(&root, logical)?;
     let mut dir = res.base.clone();
@@ -43,7 +43,7 @@ pub fn append(target: &Path, logical: &Path, bytes: &[u8]) -> Result<(), FsError
 
 /// What [`remove_link`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
+pub(crate) enum LinkState {
     /// Nothing at that path.
     Absent,
     /// Our symlink (pointing at the expected destination): removed, or with
@@ -56,7 +56,12 @@ pub enum LinkState {
 /// Remove the symlink at `logical` if it points at `dest` (as `systemctl
 /// enable` makes it); anything else there is left alone. Its directory is
 /// resolved as every managed path is.
-pub fn remove_link(target: &Path, logical: &Path, dest: &Path, dry_run: bool) -> Result<LinkState, FsError> {
+pub(crate) fn remove_link(
+    target: &Path,
+    logical: &Path,
+    dest: &Path,
+    dry_run: bool,
+) -> Result<LinkState, FsError> {
     let (Some(parent), Some(name)) = (logical.parent(), logical.file_name()) else {
         return Err(FsError::InvalidSpec {
             path: logical.to_path_buf(),

@@ -93,7 +93,7 @@
 //! rollback steps, through a variant taking a list of steps). They run
 //! both with `openat2` and with the component walk.
 
-pub mod answers;
+pub(crate) mod answers;
 mod dir;
 mod journal;
 mod link;
@@ -106,13 +106,13 @@ mod types;
 
 use self::dir::*;
 use self::journal::*;
-pub use self::link::*;
+pub(crate) use self::link::*;
 use self::lock::*;
-pub use self::read::*;
+pub(crate) use self::read::*;
 use self::resolve::*;
 use self::stale::*;
-pub use self::transaction::*;
-pub use self::types::*;
+pub(crate) use self::transaction::*;
+pub(crate) use self::types::*;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

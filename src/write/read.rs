@@ -2,17 +2,19 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
+pub(crate) use crate::bounded::read_at_most;
+
 use super::*;
 
 /// How much of an existing file the `owned` callback sees: enough for any
 /// header marker, without loading a multi-megabyte binary into memory.
-pub const OWNED_PREFIX: usize = 4096;
+pub(crate) const OWNED_PREFIX: usize = 4096;
 
 /// Open the regular file `name` in `parent`, never through a symlink (one
 /// swapped in since resolution is refused, not followed) and without
@@ -63,7 +65,7 @@ pub(super) fn open_regular(
 /// (`TARGET/<logical>`) and the open file. For every read of the target
 /// outside the writer: `verify`, `plan`'s diff, `configure`'s saved config,
 /// `remove`'s look at the installed yip file.
-pub fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf, File)>, FsError> {
+pub(crate) fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf, File)>, FsError> {
     let root = Root::open(target)?;
     let res = resolve(&root, logical)?;
     match res.parent() {
@@ -73,7 +75,11 @@ pub fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf, File)
 }
 
 /// [`open_file`] and read it whole when it holds at most `limit` bytes.
-pub fn read_file(target: &Path, logical: &Path, limit: u64) -> Result<Option<(PathBuf, Vec<u8>)>, FsError> {
+pub(crate) fn read_file(
+    target: &Path,
+    logical: &Path,
+    limit: u64,
+) -> Result<Option<(PathBuf, Vec<u8>)>, FsError> {
     let Some((host, file)) = open_file(target, logical)? else {
         return Ok(None);
     };
@@ -110,14 +116,3 @@ pub(super) fn same_contents(
 }
 
 // ---------------------------------------------------------------------------
-// Bounded reads
-
-/// Read all of `reader` when it holds at most `limit` bytes: `Ok(None)`
-/// when it holds more. Reads at most `limit + 1` bytes, so an endless
-/// source (`/dev/zero`, a FIFO fed forever) returns promptly: the size the
-/// metadata gives is never trusted (a device or a FIFO says 0).
-pub fn read_at_most(reader: impl Read, limit: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::new();
-    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
-    Ok((buf.len() as u64 <= limit).then_some(buf))
-}

@@ -111,7 +111,7 @@ pub(super) fn outcome(plan: &[Planned<'_>], warnings: Vec<String>) -> Outcome {
 /// (unchanged ones too) or `remove`; `false` stops everything with
 /// [`FsError::NotOwned`]. Note that a managed binary carries no header
 /// marker, so the callback must recognise it some other way (e.g. by path).
-pub fn preview(
+pub(crate) fn preview(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],
@@ -124,7 +124,7 @@ pub fn preview(
 /// Write `files` and delete `remove` as one transaction: afterwards the
 /// target holds either all new versions or (on error) exactly what it held
 /// before. See the module doc for the phases.
-pub fn commit(
+pub(crate) fn commit(
     target: &Path,
     files: &[FileSpec],
     remove: &[PathBuf],

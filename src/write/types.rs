@@ -9,27 +9,19 @@ use rustix::io::Errno;
 
 /// Symlinks followed while resolving one path before we call it a loop
 /// (the kernel's `MAXSYMLINKS`).
-pub const MAX_SYMLINK_HOPS: usize = 40;
+pub(crate) const MAX_SYMLINK_HOPS: usize = 40;
 /// Temporary and backup files sit next to their file, named `.NAME` + suffix.
 pub(super) const TMP_SUFFIX: &str = ".harvester-sriov.tmp";
 pub(super) const BAK_SUFFIX: &str = ".harvester-sriov.bak";
 /// Linux `NAME_MAX`.
 pub(super) const NAME_MAX: usize = 255;
 
-/// One file we want in the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSpec {
-    /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
-    pub path: PathBuf,
-    pub contents: Vec<u8>,
-    /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
-    pub mode: u32,
-}
+pub(crate) use crate::render::FileSpec;
 
 /// What happens (or would happen) to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Change {
+pub(crate) enum Change {
     Create,
     Update,
     Unchanged,
@@ -37,7 +29,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Change::Create => "create",
             Change::Update => "update",
@@ -55,7 +47,7 @@ impl fmt::Display for Change {
 
 /// The result of [`preview`] or [`commit`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// One entry per file in `files` and per *existing* path in `remove`
     /// (a path to remove that is already absent is left out), sorted by
     /// path. Paths are the logical ones (`/oem/...`), not host paths.
@@ -68,17 +60,17 @@ pub struct Outcome {
 #[cfg(test)]
 impl Outcome {
     /// True when nothing would be (or was) written or removed.
-    pub fn is_noop(&self) -> bool {
+    pub(crate) fn is_noop(&self) -> bool {
         self.changes.iter().all(|(_, c)| *c == Change::Unchanged)
     }
 
-    pub fn get(&self, path: &Path) -> Option<Change> {
+    pub(crate) fn get(&self, path: &Path) -> Option<Change> {
         self.changes.iter().find(|(p, _)| p == path).map(|(_, c)| *c)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FsError {
+pub(crate) enum FsError {
     #[error(
         "{path}: cannot use as the target root; pass --target pointing at the mounted root of the installed system"
     )]

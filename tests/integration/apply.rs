@@ -24,7 +24,7 @@ use crate::support::{apply, bin, materialise, plan, repo, snapshot};
 const BINARY: &str = "oem/harvester-sriov/harvester-sriov";
 
 /// A network PF: PCIe, optional Device Serial Number at 0x100, SR-IOV at 0x140.
-pub struct Nic {
+pub(crate) struct Nic {
     pub address: &'static str,
     pub ids: (u16, u16),
     pub vf_device: u16,
@@ -38,7 +38,7 @@ pub struct Nic {
 }
 
 impl Nic {
-    pub fn function(&self) -> Function {
+    pub(crate) fn function(&self) -> Function {
         let (vendor, device) = self.ids;
         let mut space = Space::pcie(vendor, device, 0x020000);
         let sriov_at = if let Some(serial) = self.serial {
@@ -70,7 +70,7 @@ impl Nic {
     }
 }
 
-pub fn igb(address: &'static str, ifname: &'static str, mac: &'static str) -> Nic {
+pub(crate) fn igb(address: &'static str, ifname: &'static str, mac: &'static str) -> Nic {
     Nic {
         address,
         ids: (0x8086, 0x10c9),
@@ -84,7 +84,7 @@ pub fn igb(address: &'static str, ifname: &'static str, mac: &'static str) -> Ni
     }
 }
 
-pub fn x710(address: &'static str, ifname: &'static str, mac: &'static str, serial: u64) -> Nic {
+pub(crate) fn x710(address: &'static str, ifname: &'static str, mac: &'static str, serial: u64) -> Nic {
     Nic {
         address,
         ids: (0x8086, 0x1572),
@@ -119,14 +119,14 @@ fn nvme(address: &str) -> Function {
 }
 
 /// The management NIC of every case: an onboard e1000e without SR-IOV.
-pub fn mgmt() -> Function {
+pub(crate) fn mgmt() -> Function {
     Function::new("0000:00:19.0", Space::pcie(0x8086, 0x10d3, 0x020000).bytes())
         .driver("e1000e")
         .interface("eno1", "52:54:00:00:00:01")
 }
 
 /// A ConnectX-3 (mlx4_core): VFs only through the module parameter.
-pub fn connectx3() -> Nic {
+pub(crate) fn connectx3() -> Nic {
     Nic {
         address: "0000:5e:00.0",
         ids: (0x15b3, 0x1007),
@@ -141,13 +141,13 @@ pub fn connectx3() -> Nic {
 }
 
 /// A PF with its link MTU as the kernel shows it (sriov-network-operator's daemon reads it).
-pub fn with_mtu(nic: &Nic) -> Function {
+pub(crate) fn with_mtu(nic: &Nic) -> Function {
     nic.function()
         .file(&format!("net/{}/mtu", nic.ifname.unwrap()), "1500\n")
 }
 
 /// The hardware of each case.
-pub fn hardware(case: &str) -> Tree {
+pub(crate) fn hardware(case: &str) -> Tree {
     let t = Tree::new().function(mgmt());
     match case {
         // igb + NVMe; the management NIC is SR-IOV capable too and must be left alone.
@@ -662,4 +662,48 @@ fn a_file_we_do_not_own_is_never_overwritten() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("harvester-sriov.conf"), "{stderr}");
     assert_eq!(snapshot(target.path()), before);
+}
+
+/// Removal does not depend on the state: with a truncated `state.json`, or
+/// one of a newer version, `remove` still takes out everything of ours and
+/// says that the cluster leftovers cannot be listed.
+#[test]
+fn remove_removes_with_a_damaged_state() {
+    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    for damage in ["truncated", "newer"] {
+        let (_sysfs, target, _) = run_case(&case);
+        materialise(target.path());
+        let state = target.path().join("oem/harvester-sriov/state.json");
+        let text = std::fs::read_to_string(&state).unwrap();
+        let damaged = match damage {
+            "truncated" => text[..text.len() / 2].to_owned(),
+            _ => {
+                let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                v["version"] = serde_json::json!(9999);
+                v.to_string()
+            }
+        };
+        std::fs::write(&state, damaged).unwrap();
+        let out = bin()
+            .args(["remove", "--target"])
+            .arg(target.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{damage}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("the cluster leftovers") && said.contains("cannot be listed"),
+            "{damage}: {said}"
+        );
+        let files: Vec<PathBuf> = snapshot(target.path())
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| !p.as_os_str().to_string_lossy().ends_with('/'))
+            .collect();
+        assert!(files.is_empty(), "{damage}: left {files:?}\n{said}");
+    }
 }

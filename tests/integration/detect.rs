@@ -11,12 +11,12 @@ use crate::support::space::{self, Space, SriovFields};
 use crate::support::tree::{Entry, Function, KernelSriov, Tree};
 
 /// The binary under test.
-pub fn cmd() -> assert_cmd::Command {
+pub(crate) fn cmd() -> assert_cmd::Command {
     assert_cmd::cargo::cargo_bin_cmd!("harvester-sriov")
 }
 
 /// Run `detect --sysfs root ARGS`: (exit code, stdout, stderr).
-pub fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
     let out = cmd()
         .arg("detect")
         .arg("--sysfs")
@@ -32,7 +32,7 @@ pub fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// `detect --format json [--all]`: (exit code, devices, stderr).
-pub fn json(root: &Path, all: bool) -> (i32, Vec<Value>, String) {
+pub(crate) fn json(root: &Path, all: bool) -> (i32, Vec<Value>, String) {
     let mut args = vec!["--format", "json"];
     if all {
         args.push("--all");
@@ -59,7 +59,7 @@ fn notes(d: &Value) -> String {
 }
 
 /// One function per dump entry, no kernel files, no driver.
-pub fn tree_from_dumps(dumps: &[Dump]) -> Tree {
+pub(crate) fn tree_from_dumps(dumps: &[Dump]) -> Tree {
     dumps.iter().fold(Tree::new(), |t, d| {
         t.function(Function::new(&d.address, d.config.clone()))
     })

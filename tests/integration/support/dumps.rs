@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// One function of a dump: its canonical address and config bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dump {
+pub(crate) struct Dump {
     /// `0000:01:00.0` (domain 0000 when the dump has none).
     pub address: String,
     /// The dump's own name text after the address.
@@ -55,7 +55,7 @@ fn hex_line(line: &str) -> Option<(usize, Vec<u8>)> {
 }
 
 /// Parse dump text. Devices without any hex line are dropped.
-pub fn parse(text: &str) -> Vec<Dump> {
+pub(crate) fn parse(text: &str) -> Vec<Dump> {
     let mut out = Vec::new();
     let mut current: Option<Dump> = None;
     let finish = |cur: &mut Option<Dump>, out: &mut Vec<Dump>| {
@@ -98,18 +98,18 @@ pub fn parse(text: &str) -> Vec<Dump> {
 }
 
 /// Parse a dump file.
-pub fn load(path: &Path) -> Vec<Dump> {
+pub(crate) fn load(path: &Path) -> Vec<Dump> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse(&text)
 }
 
 /// The one device of a single-device dump fixture under `tests/fixtures/dumps/`.
-pub fn fixture(name: &str) -> Vec<Dump> {
+pub(crate) fn fixture(name: &str) -> Vec<Dump> {
     load(&super::repo().join("tests/fixtures/dumps").join(name))
 }
 
 /// All `*.txt` dump fixtures (not the `.lspci-vv.txt` outputs), sorted.
-pub fn all_fixtures() -> Vec<(String, Vec<Dump>)> {
+pub(crate) fn all_fixtures() -> Vec<(String, Vec<Dump>)> {
     let dir = super::repo().join("tests/fixtures/dumps");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

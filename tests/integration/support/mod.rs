@@ -1,35 +1,35 @@
 //! Test harness shared by the integration modules.
 
-pub mod dumps;
-pub mod oracle;
-pub mod pcap;
-pub mod space;
-pub mod tree;
+pub(crate) mod dumps;
+pub(crate) mod oracle;
+pub(crate) mod pcap;
+pub(crate) mod space;
+pub(crate) mod tree;
 
 use std::path::{Path, PathBuf};
 
 /// The repository root (for fixtures and samples).
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The binary under test.
-pub fn bin() -> assert_cmd::Command {
+pub(crate) fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("harvester-sriov").unwrap()
 }
 
 /// Run `apply --config CONFIG --sysfs SYSFS --target TARGET` (bounded in time).
-pub fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+pub(crate) fn apply(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
     with_config(&["apply"], config, sysfs, target)
 }
 
 /// `plan --config CONFIG --sysfs SYSFS --target TARGET` on the real binary.
-pub fn plan(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+pub(crate) fn plan(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
     with_config(&["plan"], config, sysfs, target)
 }
 
 /// `plan --format json` likewise.
-pub fn plan_json(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
+pub(crate) fn plan_json(config: &Path, sysfs: &Path, target: &Path) -> std::process::Output {
     with_config(&["plan", "--format", "json"], config, sysfs, target)
 }
 
@@ -53,7 +53,7 @@ fn with_config(command: &[&str], config: &Path, sysfs: &Path, target: &Path) -> 
 /// expansion, which for our files only turns `{{"{{"}}` back into `{{`) with
 /// its mode, and make the `systemctl enable` symlink. A stand-in; the real
 /// yip runs in tests/oracles/yip. Returns the paths written.
-pub fn materialise(target: &Path) -> Vec<PathBuf> {
+pub(crate) fn materialise(target: &Path) -> Vec<PathBuf> {
     let yip = target.join("oem/95_harvester-sriov.yaml");
     let Ok(text) = std::fs::read_to_string(&yip) else {
         return vec![];
@@ -86,12 +86,12 @@ pub fn materialise(target: &Path) -> Vec<PathBuf> {
 }
 
 /// The shipped sysfs snapshot (a QEMU q35 guest, Linux 6.1, igb with 2 VFs).
-pub fn sample_sysfs() -> PathBuf {
+pub(crate) fn sample_sysfs() -> PathBuf {
     repo().join("samples/sysfs/qemu-igb-2vfs")
 }
 
 /// A writable copy of a directory tree (symlinks kept as symlinks).
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     let status = std::process::Command::new("cp")
         .arg("-a")
         .arg(from)
@@ -102,7 +102,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Every file under `root`, relative, sorted, with its bytes.
-pub fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
         let Ok(rd) = std::fs::read_dir(dir) else { return };
         for e in rd {

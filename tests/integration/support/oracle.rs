@@ -12,12 +12,12 @@ use std::process::Command;
 
 use super::{bin, repo};
 
-pub const MANIFESTS: &str = "/var/lib/rancher/rke2/server/manifests/";
+pub(crate) const MANIFESTS: &str = "/var/lib/rancher/rke2/server/manifests/";
 const RKE2_CONFIG_D: &str = "/etc/rancher/rke2/config.yaml.d/";
 
 /// The built oracle `name`; a missing one fails the test (a skipped oracle
 /// test would be a silent pass).
-pub fn oracle(name: &str) -> PathBuf {
+pub(crate) fn oracle(name: &str) -> PathBuf {
     let p = repo().join("target/oracles").join(name);
     assert!(
         p.is_file(),
@@ -28,7 +28,7 @@ pub fn oracle(name: &str) -> PathBuf {
 }
 
 /// Run an oracle; returns (exit code, stdout, stderr).
-pub fn run(cmd: &mut Command) -> (i32, String, String) {
+pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("running the oracle");
     (
         out.status.code().unwrap_or(-1),
@@ -38,7 +38,7 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 }
 
 /// Every file the node has after a boot: absolute path -> bytes.
-pub fn node_files(target: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn node_files(target: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for (rel, bytes) in super::snapshot(target) {
         let s = rel.to_string_lossy().into_owned();
@@ -83,7 +83,7 @@ pub fn node_files(target: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// The node's manifests-dir files: (file name, bytes).
-pub fn manifests(target: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn manifests(target: &Path) -> Vec<(String, Vec<u8>)> {
     node_files(target)
         .into_iter()
         .filter_map(|(p, b)| {
@@ -95,7 +95,7 @@ pub fn manifests(target: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// The node's manifests written into `dir` when one of them holds an object
 /// of `kind` (the hand-off the oracle judges); `None` otherwise.
-pub fn manifests_with_kind(target: &Path, dir: &Path, kind: &str) -> Option<Vec<PathBuf>> {
+pub(crate) fn manifests_with_kind(target: &Path, dir: &Path, kind: &str) -> Option<Vec<PathBuf>> {
     let files = write_manifests(target, dir);
     let needle = format!("kind: \"{kind}\"");
     files
@@ -105,7 +105,7 @@ pub fn manifests_with_kind(target: &Path, dir: &Path, kind: &str) -> Option<Vec<
 }
 
 /// Write the node's manifests into `dir` (created); returns their paths.
-pub fn write_manifests(target: &Path, dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn write_manifests(target: &Path, dir: &Path) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
     manifests(target)
         .into_iter()
@@ -119,7 +119,7 @@ pub fn write_manifests(target: &Path, dir: &Path) -> Vec<PathBuf> {
 
 /// The node labels its rke2 config gives it (`node-label` and `node-label+`
 /// of every `config.yaml.d` file, as k3s merges them): `key=value` strings.
-pub fn node_labels(target: &Path) -> Vec<String> {
+pub(crate) fn node_labels(target: &Path) -> Vec<String> {
     let mut out = vec![];
     for (p, bytes) in node_files(target) {
         if !p.starts_with(RKE2_CONFIG_D) {
@@ -139,7 +139,7 @@ pub fn node_labels(target: &Path) -> Vec<String> {
 }
 
 /// The plan file `apply` left for `boot`.
-pub fn state_file(target: &Path) -> PathBuf {
+pub(crate) fn state_file(target: &Path) -> PathBuf {
     let dir = target.join("oem/harvester-sriov");
     ["state.json", "state.yaml"]
         .iter()
@@ -150,7 +150,7 @@ pub fn state_file(target: &Path) -> PathBuf {
 
 /// Run the real `boot` on a fake sysfs (what happens before rke2 at every
 /// boot); returns its output for failure messages.
-pub fn boot(sysfs: &Path, target: &Path) -> String {
+pub(crate) fn boot(sysfs: &Path, target: &Path) -> String {
     let out = bin()
         .args(["boot", "--wait", "0", "--sysfs"])
         .arg(sysfs)
@@ -168,7 +168,7 @@ pub fn boot(sysfs: &Path, target: &Path) -> String {
 }
 
 /// The JSON lines an oracle printed.
-pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -181,7 +181,7 @@ pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 /// every `net/IF/`: the `device` link back to the function (ghw, which
 /// pcidevices uses, needs it) and `mtu` (1500, the kernel's default; `boot`
 /// sets the planned MTU there).
-pub fn completed_sample() -> tempfile::TempDir {
+pub(crate) fn completed_sample() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sys");
     super::copy_tree(&super::sample_sysfs(), &root);
@@ -203,7 +203,7 @@ pub fn completed_sample() -> tempfile::TempDir {
 }
 
 /// The config samples (config-samples/*.yaml), sorted.
-pub fn config_samples() -> Vec<PathBuf> {
+pub(crate) fn config_samples() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("config-samples"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -215,7 +215,7 @@ pub fn config_samples() -> Vec<PathBuf> {
 }
 
 /// `os.hostname` of an install config (the node name).
-pub fn hostname(config: &Path) -> String {
+pub(crate) fn hostname(config: &Path) -> String {
     let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
     doc.get("os")
         .and_then(|o| o.get("hostname"))
@@ -226,7 +226,7 @@ pub fn hostname(config: &Path) -> String {
 
 /// `apply` a config sample on a completed copy of the shipped snapshot, then
 /// `boot`; returns (sysfs dir, target dir, log).
-pub fn apply_sample(config: &Path) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, String) {
+pub(crate) fn apply_sample(config: &Path) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, String) {
     let sample = completed_sample();
     let sysfs = sample.path().join("sys");
     let target = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// One captured Ethernet frame (QEMU's capture has no FCS).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub(crate) struct Frame {
     pub dst: [u8; 6],
     pub src: [u8; 6],
     /// Outer tags in order: (TPID, TCI), e.g. (0x8100, vid | pcp << 13).
@@ -17,10 +17,10 @@ pub struct Frame {
     pub len: usize,
 }
 
-pub const BROADCAST: [u8; 6] = [0xff; 6];
+pub(crate) const BROADCAST: [u8; 6] = [0xff; 6];
 
 /// `aa:bb:cc:dd:ee:ff` (any case) as bytes.
-pub fn mac(text: &str) -> [u8; 6] {
+pub(crate) fn mac(text: &str) -> [u8; 6] {
     let parts: Vec<u8> = text
         .trim()
         .split(':')
@@ -30,7 +30,7 @@ pub fn mac(text: &str) -> [u8; 6] {
 }
 
 /// Every frame in the file; panics with the reason when it is not a pcap of Ethernet frames.
-pub fn read(path: &Path) -> Vec<Frame> {
+pub(crate) fn read(path: &Path) -> Vec<Frame> {
     let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert!(data.len() >= 24, "{}: shorter than a pcap header", path.display());
     let u32_at = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap());

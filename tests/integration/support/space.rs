@@ -1,11 +1,11 @@
 //! Synthetic PCI configuration spaces, byte by byte.
 
-pub const EXT_SRIOV: u16 = 0x0010;
-pub const EXT_DSN: u16 = 0x0003;
+pub(crate) const EXT_SRIOV: u16 = 0x0010;
+pub(crate) const EXT_DSN: u16 = 0x0003;
 
 /// The SR-IOV capability body fields a test sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SriovFields {
+pub(crate) struct SriovFields {
     pub initial_vfs: u16,
     pub total_vfs: u16,
     pub num_vfs: u16,
@@ -17,7 +17,7 @@ pub struct SriovFields {
 
 impl SriovFields {
     /// An 82576-like capability: 8 VFs, offset 128, stride 2, VF id 10ca.
-    pub fn igb() -> Self {
+    pub(crate) fn igb() -> Self {
         Self {
             initial_vfs: 8,
             total_vfs: 8,
@@ -32,11 +32,11 @@ impl SriovFields {
 
 /// A config space under construction.
 #[derive(Debug, Clone)]
-pub struct Space(pub Vec<u8>);
+pub(crate) struct Space(pub Vec<u8>);
 
 impl Space {
     /// A 4 KiB PCIe endpoint: capability list bit, PCIe capability at 0x40.
-    pub fn pcie(vendor: u16, device: u16, class: u32) -> Self {
+    pub(crate) fn pcie(vendor: u16, device: u16, class: u32) -> Self {
         let mut s = Self::conventional(vendor, device, class);
         s.0.resize(4096, 0);
         s.0[0x06] |= 0x10;
@@ -47,7 +47,7 @@ impl Space {
     }
 
     /// A 256-byte conventional function without capabilities.
-    pub fn conventional(vendor: u16, device: u16, class: u32) -> Self {
+    pub(crate) fn conventional(vendor: u16, device: u16, class: u32) -> Self {
         let mut c = vec![0u8; 256];
         c[0..2].copy_from_slice(&vendor.to_le_bytes());
         c[2..4].copy_from_slice(&device.to_le_bytes());
@@ -61,7 +61,7 @@ impl Space {
     }
 
     /// An extended capability header at `at`.
-    pub fn ext(mut self, at: u16, id: u16, version: u8, next: u16) -> Self {
+    pub(crate) fn ext(mut self, at: u16, id: u16, version: u8, next: u16) -> Self {
         let h = u32::from(id) | u32::from(version & 0xf) << 16 | u32::from(next) << 20;
         let at = usize::from(at);
         self.0[at..at + 4].copy_from_slice(&h.to_le_bytes());
@@ -69,24 +69,24 @@ impl Space {
     }
 
     /// An SR-IOV capability (version 1) at `at`.
-    pub fn sriov(self, at: u16, next: u16, f: SriovFields) -> Self {
+    pub(crate) fn sriov(self, at: u16, next: u16, f: SriovFields) -> Self {
         let mut s = self.ext(at, EXT_SRIOV, 1, next);
         put_sriov(&mut s.0, usize::from(at), f);
         s
     }
 
-    pub fn truncate(mut self, len: usize) -> Self {
+    pub(crate) fn truncate(mut self, len: usize) -> Self {
         self.0.truncate(len);
         self
     }
 
-    pub fn bytes(self) -> Vec<u8> {
+    pub(crate) fn bytes(self) -> Vec<u8> {
         self.0
     }
 }
 
 /// Write the SR-IOV body fields of a capability at `at`.
-pub fn put_sriov(c: &mut [u8], at: usize, f: SriovFields) {
+pub(crate) fn put_sriov(c: &mut [u8], at: usize, f: SriovFields) {
     let mut w = |o: usize, v: u16| c[at + o..at + o + 2].copy_from_slice(&v.to_le_bytes());
     w(0x08, u16::from(f.vf_enabled));
     w(0x0c, f.initial_vfs);
@@ -102,14 +102,14 @@ pub fn put_sriov(c: &mut [u8], at: usize, f: SriovFields) {
 
 /// The real Intel 82576 PF (pciutils tests/cap-pcie-2): SR-IOV at 0x160,
 /// Initial/Total 8, NumVFs 1, VF Enable+, offset 384, stride 2, VF id 10ca.
-pub fn intel_82576() -> Vec<u8> {
+pub(crate) fn intel_82576() -> Vec<u8> {
     super::dumps::fixture("pciutils-cap-pcie-2_intel-82576-pf_sriov.txt")
         .remove(0)
         .config
 }
 
 /// The 82576 with TotalVFs/InitialVFs/NumVFs patched.
-pub fn intel_82576_with(total: u16, num: u16) -> Vec<u8> {
+pub(crate) fn intel_82576_with(total: u16, num: u16) -> Vec<u8> {
     let mut c = intel_82576();
     c[0x16c..0x16e].copy_from_slice(&total.to_le_bytes());
     c[0x16e..0x170].copy_from_slice(&total.to_le_bytes());

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 /// The kernel's SR-IOV attribute values of a PF (`sriov_*` files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KernelSriov {
+pub(crate) struct KernelSriov {
     pub total_vfs: u16,
     pub num_vfs: u16,
     pub offset: u16,
@@ -40,7 +40,7 @@ pub struct KernelSriov {
 }
 
 impl KernelSriov {
-    pub fn new(total_vfs: u16, num_vfs: u16, offset: u16, stride: u16, vf_device: u16) -> Self {
+    pub(crate) fn new(total_vfs: u16, num_vfs: u16, offset: u16, stride: u16, vf_device: u16) -> Self {
         Self {
             total_vfs,
             num_vfs,
@@ -54,7 +54,7 @@ impl KernelSriov {
 
 /// A directory entry with raw content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     File(Vec<u8>),
     Dir,
     Symlink(PathBuf),
@@ -62,7 +62,7 @@ pub enum Entry {
 
 /// One PCI function. Unset ids come from the config header.
 #[derive(Debug, Clone, Default)]
-pub struct Function {
+pub(crate) struct Function {
     pub address: String,
     pub config: Vec<u8>,
     pub vendor: Option<u16>,
@@ -85,7 +85,7 @@ fn header_u16(config: &[u8], at: usize) -> Option<u16> {
 }
 
 impl Function {
-    pub fn new(address: &str, config: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn new(address: &str, config: impl Into<Vec<u8>>) -> Self {
         Self {
             address: address.to_owned(),
             config: config.into(),
@@ -93,57 +93,57 @@ impl Function {
         }
     }
 
-    pub fn ids(mut self, vendor: u16, device: u16) -> Self {
+    pub(crate) fn ids(mut self, vendor: u16, device: u16) -> Self {
         self.vendor = Some(vendor);
         self.device = Some(device);
         self
     }
 
-    pub fn class(mut self, class: u32) -> Self {
+    pub(crate) fn class(mut self, class: u32) -> Self {
         self.class = Some(class);
         self
     }
 
-    pub fn numa_node(mut self, node: i32) -> Self {
+    pub(crate) fn numa_node(mut self, node: i32) -> Self {
         self.numa_node = Some(node);
         self
     }
 
-    pub fn iommu_group(mut self, group: u32) -> Self {
+    pub(crate) fn iommu_group(mut self, group: u32) -> Self {
         self.iommu_group = Some(group);
         self
     }
 
-    pub fn driver(mut self, name: &str) -> Self {
+    pub(crate) fn driver(mut self, name: &str) -> Self {
         self.driver = Some(name.to_owned());
         self
     }
 
-    pub fn interface(mut self, ifname: &str, mac: &str) -> Self {
+    pub(crate) fn interface(mut self, ifname: &str, mac: &str) -> Self {
         self.interfaces.push((ifname.to_owned(), mac.to_owned()));
         self
     }
 
-    pub fn kernel_sriov(mut self, sriov: KernelSriov) -> Self {
+    pub(crate) fn kernel_sriov(mut self, sriov: KernelSriov) -> Self {
         self.sriov = Some(sriov);
         self
     }
 
     /// Replace (or add) a file with exact bytes.
-    pub fn file(mut self, name: &str, content: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn file(mut self, name: &str, content: impl Into<Vec<u8>>) -> Self {
         self.overrides
             .push((name.to_owned(), Entry::File(content.into())));
         self
     }
 
     /// Put a directory where `name` would be.
-    pub fn dir(mut self, name: &str) -> Self {
+    pub(crate) fn dir(mut self, name: &str) -> Self {
         self.overrides.push((name.to_owned(), Entry::Dir));
         self
     }
 
     /// Put a symlink with a literal target at `name`.
-    pub fn symlink(mut self, name: &str, target: impl Into<PathBuf>) -> Self {
+    pub(crate) fn symlink(mut self, name: &str, target: impl Into<PathBuf>) -> Self {
         self.overrides
             .push((name.to_owned(), Entry::Symlink(target.into())));
         self
@@ -266,25 +266,25 @@ fn write_entry(path: &Path, entry: &Entry) -> io::Result<()> {
 
 /// A whole fake sysfs.
 #[derive(Debug, Clone, Default)]
-pub struct Tree {
+pub(crate) struct Tree {
     pub functions: Vec<Function>,
     /// Extra entries in `bus/pci/devices/` (hostile trees).
     pub bus_entries: Vec<(String, Entry)>,
 }
 
 impl Tree {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn function(mut self, f: Function) -> Self {
+    pub(crate) fn function(mut self, f: Function) -> Self {
         self.functions.push(f);
         self
     }
 
     /// Add `virtfnN` links on `pf` and `physfn` links on each VF (the
     /// functions must already be in the tree).
-    pub fn link_vfs(mut self, pf: &str, vfs: &[&str]) -> Self {
+    pub(crate) fn link_vfs(mut self, pf: &str, vfs: &[&str]) -> Self {
         for f in &mut self.functions {
             if f.address == pf {
                 f.virtfns = vfs.iter().map(|v| (*v).to_owned()).collect();
@@ -297,13 +297,13 @@ impl Tree {
 
     /// An extra entry in `bus/pci/devices/` (e.g. a non-address name or a
     /// dangling symlink).
-    pub fn bus_entry(mut self, name: &str, entry: Entry) -> Self {
+    pub(crate) fn bus_entry(mut self, name: &str, entry: Entry) -> Self {
         self.bus_entries.push((name.to_owned(), entry));
         self
     }
 
     /// Write the tree under `root` (created when missing).
-    pub fn write(&self, root: &Path) -> io::Result<()> {
+    pub(crate) fn write(&self, root: &Path) -> io::Result<()> {
         let devices = root.join("devices/pci0000:00");
         let bus = root.join("bus/pci/devices");
         fs::create_dir_all(&devices)?;
@@ -326,7 +326,7 @@ impl Tree {
     /// Write the tree into a fresh temporary directory: on `/dev/shm`
     /// (tmpfs, like sysfs an in-memory file system, and 40x faster to
     /// create thousands of small files in) when it is there, else `$TMPDIR`.
-    pub fn build(&self) -> tempfile::TempDir {
+    pub(crate) fn build(&self) -> tempfile::TempDir {
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             tempfile::Builder::new()

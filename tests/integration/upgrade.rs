@@ -1,0 +1,257 @@
+//! A new harvester-sriov on a node installed by an older one, and an older
+//! one on a node a newer one installed (issue 17 item 4): the state of the
+//! landed release is read, a future state is refused with the version it
+//! needs, and `apply` swaps the binary on `/oem` in one rename with one
+//! spare copy of space. (`remove` needs no state: tests/integration/apply.rs.)
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{apply, bin, repo, sample_sysfs, snapshot};
+
+/// `state.json` as harvester-sriov 0.1.0 (commit f4a0e27) wrote it for the
+/// shipped sample (tests/fixtures/README.md says how it was made).
+fn landed_state() -> PathBuf {
+    repo().join("tests/fixtures/state/v1-0.1.0-create-single-node.json")
+}
+
+fn sample_config() -> PathBuf {
+    repo().join("config-samples/create-single-node.yaml")
+}
+
+/// A target where this binary applied the sample config, and the state it wrote.
+fn applied() -> (tempfile::TempDir, PathBuf) {
+    let (target, state, _) = applied_saying();
+    (target, state)
+}
+
+/// [`applied`], and what `apply` said on stderr (its warnings and notes).
+fn applied_saying() -> (tempfile::TempDir, PathBuf, String) {
+    let target = tempfile::tempdir().unwrap();
+    let out = apply(&sample_config(), &sample_sysfs(), target.path());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let state = target.path().join("oem/harvester-sriov/state.json");
+    (target, state, stderr)
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = bin()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+#[test]
+fn the_landed_releases_state_says_the_same_as_this_ones() {
+    let landed = std::fs::read_to_string(landed_state()).unwrap();
+    assert!(
+        landed.starts_with("{\n  \"version\": 1,\n  \"node\": "),
+        "{landed}"
+    );
+    let (target, state) = applied();
+    let written = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        written.starts_with(&format!(
+            "{{\n  \"version\": 2,\n  \"written_by\": \"{}\",\n  \"node\": ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{written}"
+    );
+    // The hand-off from the 0.1.0 state is the one from this binary's state.
+    let from_landed = run(&[os("handoff"), os("--state"), landed_state().as_os_str()]);
+    let from_new = run(&[os("handoff"), os("--state"), state.as_os_str()]);
+    assert_eq!(from_landed.0, 0, "{}", from_landed.2);
+    assert_eq!(from_landed, from_new);
+    assert!(
+        from_landed.1.contains("kind: \"SriovNetworkNodePolicy\""),
+        "{}",
+        from_landed.1
+    );
+    // verify reads it and names the one file that differs, and why.
+    let (code, stdout, stderr) = run(&[
+        os("verify"),
+        os("--state"),
+        landed_state().as_os_str(),
+        os("--sysfs"),
+        sample_sysfs().as_os_str(),
+        os("--target"),
+        target.path().as_os_str(),
+    ]);
+    assert_eq!(stderr, "");
+    assert_eq!(code, 1, "{stdout}");
+    let state_line = format!(
+        "{}: state version 1, written by harvester-sriov 0.1.0: run `apply` (or `configure`) again to rewrite it as version 2",
+        state.display()
+    );
+    assert!(stdout.contains(&state_line), "{stdout}");
+    assert!(!stdout.contains("edited by hand"), "{stdout}");
+}
+
+/// The landed state as a future version wrote it.
+fn future_state(dir: &Path, written_by: &str) -> PathBuf {
+    let text = std::fs::read_to_string(landed_state()).unwrap().replacen(
+        "\"version\": 1,",
+        &format!("\"version\": 3,\n  \"written_by\": {written_by},"),
+        1,
+    );
+    let file = dir.join("state.json");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn a_future_state_is_refused_with_the_version_it_needs_and_nothing_changes() {
+    let this = env!("CARGO_PKG_VERSION");
+    let (target, installed) = applied();
+    let state = future_state(&target.path().join("oem/harvester-sriov"), "\"9.4.1\"");
+    assert_eq!(state, installed);
+    let sysfs = tempfile::tempdir().unwrap();
+    crate::support::copy_tree(&sample_sysfs(), &sysfs.path().join("sys"));
+    let sys = sysfs.path().join("sys");
+    let before = (snapshot(target.path()), snapshot(&sys));
+    let expected = format!(
+        "harvester-sriov: error: {}: state version 3, written by harvester-sriov 9.4.1; this is harvester-sriov {this}, which reads state versions 1 to 2: install harvester-sriov 9.4.1 or newer\n",
+        state.display()
+    );
+    let t = target.path().as_os_str();
+    for args in [
+        vec![
+            os("boot"),
+            os("--state"),
+            state.as_os_str(),
+            os("--sysfs"),
+            sys.as_os_str(),
+            os("--wait"),
+            os("0"),
+        ],
+        vec![os("verify"), os("--target"), t, os("--sysfs"), sys.as_os_str()],
+        vec![os("handoff"), os("--target"), t],
+        // an older apply does not downgrade the node either
+        vec![
+            os("apply"),
+            os("--config"),
+            sample_config().as_os_str(),
+            os("--sysfs"),
+            sys.as_os_str(),
+            os("--target"),
+            t,
+        ],
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(
+            (code, stdout.as_str(), stderr.as_str()),
+            (2, "", expected.as_str()),
+            "{args:?}"
+        );
+    }
+    assert!(
+        before == (snapshot(target.path()), snapshot(&sys)),
+        "something changed"
+    );
+    // A writer version that is no version is not repeated.
+    let odd = future_state(&target.path().join("oem/harvester-sriov"), "\"\\u001b[2J\"");
+    let (code, _, stderr) = run(&[os("handoff"), os("--state"), odd.as_os_str()]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "harvester-sriov: error: {}: state version 3, written by a newer harvester-sriov; this is harvester-sriov {this}, which reads state versions 1 to 2: install the harvester-sriov that wrote it or newer\n",
+            odd.display()
+        )
+    );
+}
+
+/// Round `bytes` up to tmpfs pages.
+fn pages(bytes: u64) -> u64 {
+    bytes.div_ceil(4096) * 4096
+}
+
+/// Run `apply` of the sample with `/oem` on a tmpfs of `size` bytes that
+/// starts with the files in `oem` (inside a user and mount namespace, so no
+/// privilege is needed); returns (exit code, stderr, the /oem files after).
+fn apply_on_small_oem(oem: &Path, size: u64) -> (i32, String, Vec<(PathBuf, Vec<u8>)>) {
+    let root = tempfile::tempdir().unwrap();
+    let after = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("oem")).unwrap();
+    // fixed script text; every path is an argument
+    let script = r#"set -e
+mount -t tmpfs -o size="$1" tmpfs "$2/oem"
+cp -a "$3/." "$2/oem/"
+set +e
+"$4" apply --config "$5" --sysfs "$6" --target "$2" >/dev/null 2>"$7/stderr"
+echo $? > "$7/rc"
+cp -a "$2/oem" "$7/oem"
+"#;
+    let status = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script, "sh"])
+        .arg(size.to_string())
+        .arg(root.path())
+        .arg(oem)
+        .arg(assert_cmd::cargo::cargo_bin("harvester-sriov"))
+        .arg(sample_config())
+        .arg(sample_sysfs())
+        .arg(after.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "unshare: {status}");
+    let rc = std::fs::read_to_string(after.path().join("rc")).unwrap();
+    let stderr = std::fs::read_to_string(after.path().join("stderr")).unwrap();
+    (
+        rc.trim().parse().unwrap(),
+        stderr,
+        snapshot(&after.path().join("oem")),
+    )
+}
+
+#[test]
+fn apply_swaps_the_binary_on_oem_in_one_rename_with_one_spare_copy_of_space() {
+    // The node as an older harvester-sriov left it: the same files, another binary.
+    let (target, _, said) = applied_saying();
+    let oem = target.path().join("oem");
+    let binary = oem.join("harvester-sriov/harvester-sriov");
+    let new = std::fs::read(&binary).unwrap();
+    let mut old = new.clone();
+    *old.last_mut().unwrap() ^= 0xff;
+    std::fs::write(&binary, &old).unwrap();
+    let before = snapshot(&oem);
+    let used: u64 = before.iter().map(|(_, b)| pages(b.len() as u64)).sum();
+    let spare = pages(new.len() as u64);
+
+    // One spare copy of the binary (and 16 pages for the small files' temps) is enough ...
+    let (code, stderr, after) = apply_on_small_oem(&oem, used + spare + 16 * 4096);
+    assert_eq!((code, stderr.as_str()), (0, said.as_str()));
+    let mut expected = before.clone();
+    for (path, bytes) in &mut expected {
+        if path == Path::new("harvester-sriov/harvester-sriov") {
+            *bytes = new.clone();
+        }
+    }
+    // ... and leaves exactly the new binary, no temp or backup beside it.
+    assert!(
+        after == expected,
+        "{:?}",
+        after.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+
+    // Without room for one copy, apply fails and the old binary is still there, whole.
+    let (code, stderr, after) = apply_on_small_oem(&oem, used + spare - 16 * 4096);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with(&said), "{stderr}");
+    assert!(
+        stderr[said.len()..].starts_with("harvester-sriov: error: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(after == before, "the /oem files changed on a failed apply");
+}
