@@ -13,16 +13,6 @@ mod exit_codes;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod intent;
-/// The per-VF rtnetlink code, reachable from `examples/vfproof.rs` only (the
-/// QEMU proof of issue 19): not part of the tool's interface.
-#[cfg(feature = "vfproof")]
-#[doc(hidden)]
-pub mod vfproof {
-    pub use crate::kernel::netlink::{
-        LinkState, NetlinkError, Proto, Reply, Rtnl, VfRequest, VfState, decode_reply, describe,
-    };
-    pub use crate::kernel::vf::format_mac;
-}
 pub(crate) mod kernel;
 pub(crate) mod layout;
 pub(crate) mod pipeline;
@@ -32,6 +22,11 @@ pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod shell;
 pub(crate) mod state;
+/// The per-VF rtnetlink code on a real kernel, for `examples/vfproof.rs` only
+/// (the QEMU proof of issue 19): not part of the tool's interface.
+#[cfg(feature = "vfproof")]
+#[doc(hidden)]
+pub mod vfproof;
 pub(crate) mod write;
 
 use std::io::Write;
