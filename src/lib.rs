@@ -22,6 +22,11 @@ pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod shell;
 pub(crate) mod state;
+/// The per-VF rtnetlink code on a real kernel, for `examples/vfproof.rs` only
+/// (the QEMU proof of issue 19): not part of the tool's interface.
+#[cfg(feature = "vfproof")]
+#[doc(hidden)]
+pub mod vfproof;
 pub(crate) mod write;
 
 use std::io::Write;

@@ -421,6 +421,47 @@ pub(crate) fn describe(s: &VfState) -> String {
 mod tests {
     use super::*;
 
+    /// The kernel's own RTM_GETLINK reply (RTEXT_FILTER_VF) for the igb PF of
+    /// the QEMU guest, after the library set both VFs
+    /// (tests/e2e/scenarios/vf-netlink.sh printed it; tests/fixtures/README.md).
+    #[test]
+    fn decodes_the_reply_a_real_igb_kernel_sent() {
+        let text = include_str!("../../tests/fixtures/netlink/igb-82576-2vfs-getlink.hex").trim();
+        let bytes: Vec<u8> = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+            .collect();
+        assert_eq!(bytes.len(), 2044);
+        let Reply::Link(vfs) = decode_reply(&bytes).expect("decodes") else {
+            panic!("not a RTM_NEWLINK")
+        };
+        let vf = |vf, mac, vlan_id, qos, spoof_check, trust| VfState {
+            vf,
+            mac: Some(mac),
+            vlan_id: Some(vlan_id),
+            qos: Some(qos),
+            vlan_proto: Some(Proto::Dot1q),
+            spoof_check: Some(spoof_check),
+            trust: Some(trust),
+            // igb has no ndo_set_vf_link_state: the kernel reports its zeroed default (auto).
+            link_state: Some(LinkState::Auto),
+            min_tx_rate: Some(0),
+            max_tx_rate: Some(0),
+        };
+        assert_eq!(
+            vfs,
+            [
+                vf(0, [0x02, 0x00, 0x5e, 0x10, 0x00, 0x10], 100, 3, true, true),
+                vf(1, [0x02, 0x00, 0x5e, 0x10, 0x00, 0x11], 0, 0, true, false),
+            ]
+        );
+        assert_eq!(
+            describe(&vfs[0]),
+            "vf 0 mac 02:00:5e:10:00:10 vlan 100 qos 3 proto 802.1Q max_tx_rate 0 min_tx_rate 0 \
+             spoofchk on link-state auto trust on"
+        );
+    }
+
     fn request() -> VfRequest {
         VfRequest {
             vf: 1,

@@ -678,3 +678,76 @@ fn e2e_datapath_kernel_vf_frames_counted_by_the_vf_and_on_the_wire_agree() {
         stats["mac"]
     );
 }
+
+/// `examples/vfproof.rs` built static (`scripts/build-static.sh --example vfproof`), or
+/// `HARVESTER_SRIOV_VFPROOF_BIN`.
+fn vfproof_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("HARVESTER_SRIOV_VFPROOF_BIN") {
+        return PathBuf::from(bin);
+    }
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/build-static.sh"))
+        .args(["--example", "vfproof"])
+        .output()
+        .expect("run scripts/build-static.sh --example vfproof");
+    assert!(
+        out.status.success(),
+        "scripts/build-static.sh --example vfproof failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Issue 19 on a real kernel: the library's rtnetlink code (through examples/vfproof.rs) sets
+/// MAC, VLAN+QoS, spoof check and trust on VFs `apply --now` made, reads them back, igbvf's own
+/// netdev reports the MACs, and what igb refuses comes back typed while the rest lands.
+#[test]
+fn e2e_vf_netlink_settings_land_on_igb_and_refusals_are_named() {
+    let vfproof = vfproof_bin();
+    let boot = run_boot("vf-netlink", &[(&vfproof, "/bin/vfproof")]);
+    boot.assert_harness_ok("vf-netlink");
+    boot.assert_code(0).assert_no_failed_check().assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs (was 0: wrote 2)",
+        // Both VFs in one RTM_SETLINK, read back by our decoder.
+        "ok: set in one round trip contains 'set: round_trips=1 ok'",
+        "ok: get vf 0 after contains 'vf 0 mac 02:00:5e:10:00:10 vlan 100 qos 3 proto 802.1Q \
+         max_tx_rate 0 min_tx_rate 0 spoofchk on link-state auto trust on'",
+        // Not our reader: igbvf took the MAC from the PF when it bound again.
+        "igbvf: vf=0 iface=eth1 address=02:00:5e:10:00:10",
+        "igbvf: vf=1 iface=eth2 address=02:00:5e:10:00:11",
+    ]);
+    let refused = |section: &str| -> Vec<&str> {
+        let start = boot.stdout.find(section).expect("section");
+        boot.stdout[start..]
+            .lines()
+            .filter(|l| l.starts_with("set: ") || l.starts_with("refused: "))
+            .collect()
+    };
+    // Batch refused -> replay per setting: exactly the refused setting named, with its errno.
+    assert_eq!(
+        refused("== refused ==")[..6],
+        [
+            "set: round_trips=2 errors=1",
+            "refused: errno=95 eth0: VF 0: the kernel refused link_state: EOPNOTSUPP (the driver has no such operation)",
+            "set: round_trips=2 errors=1",
+            "refused: errno=93 eth0: VF 1: the kernel refused vlan_id/qos/vlan_proto: EPROTONOSUPPORT (protocol not supported by the driver)",
+            "set: round_trips=4 errors=1",
+            "refused: errno=95 eth0: VF 0: the kernel refused link_state: EOPNOTSUPP (the driver has no such operation)",
+        ],
+        "{}",
+        boot.stdout
+    );
+    // No silent half-setting: trust off (VF 0) and spoof check off (VF 1) of the mixed batch
+    // landed around the refusal; the refused 802.1ad VLAN left VF 1 untagged.
+    let tail = &boot.stdout[boot.stdout.find("mixed batch exit code").expect("mixed batch")..];
+    assert!(
+        tail.contains("vf 0 mac 02:00:5e:10:00:10 vlan 100 qos 3 proto 802.1Q max_tx_rate 0 min_tx_rate 0 spoofchk on link-state auto trust off"),
+        "{}",
+        boot.stdout
+    );
+    assert!(
+        tail.contains("vf 1 mac 02:00:5e:10:00:11 vlan 0 qos 0 proto 802.1Q max_tx_rate 0 min_tx_rate 0 spoofchk off link-state auto trust off"),
+        "{}",
+        boot.stdout
+    );
+}
