@@ -27,6 +27,7 @@ const ORDER: &[&str] = &[
     "cli",
     "commands",
     "fuzzing",
+    "vfproof",
 ];
 
 /// Every `.rs` file under `dir`, with its text.
