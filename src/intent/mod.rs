@@ -4,5 +4,9 @@
 
 pub mod answers;
 pub mod config;
+mod harvester;
 pub mod labels;
+mod model;
 pub mod prompt;
+mod reader;
+mod schema;
