@@ -14,7 +14,8 @@ use crate::intent::model::{
 };
 use crate::intent::reader::{ConfigError, Ctx, Field, describe, did_you_mean, join};
 
-/// Which names a key's value may take, with "did you mean" on a miss.
+/// Which names a key's value may take (`what` names the kind and lists
+/// them), with "did you mean" on a miss.
 fn one_of<T: Copy>(
     ctx: &Ctx,
     key: &str,
@@ -27,13 +28,9 @@ fn one_of<T: Copy>(
         return Ok(*t);
     }
     let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-    let list = match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => names.join(""),
-    };
     Err(ctx.err(
         key,
-        format!("{text:?} is not {what}: {list}{}", did_you_mean(&text, &names)),
+        format!("{text:?} is not {what}{}", did_you_mean(&text, &names)),
     ))
 }
 
@@ -76,7 +73,7 @@ const SRIOV_FIELDS: &[Field<Sriov>] = &[
                 ("netdevice", DeviceType::Netdevice),
             ];
             {
-                s.device_type = one_of(c, k, v, "a device type", &choices)?;
+                s.device_type = one_of(c, k, v, "a device type: vfio-pci (VMs) or netdevice", &choices)?;
                 Ok(())
             }
         },
@@ -112,7 +109,13 @@ const SRIOV_FIELDS: &[Field<Sriov>] = &[
                 ("none", Operator::None),
             ];
             {
-                s.operator = one_of(c, k, v, "an operator", &choices)?;
+                s.operator = one_of(
+                    c,
+                    k,
+                    v,
+                    "an operator: sriov-network-operator, pcidevices or none",
+                    &choices,
+                )?;
                 Ok(())
             }
         },
