@@ -626,7 +626,7 @@ pub fn boot_state(data: &[u8]) {
     assert_eq!(again, plan, "the state does not round-trip");
     let devices = inventory();
     for pf in &plan.pfs {
-        let _ = crate::commands::boot::locate(pf, &devices);
+        let _ = crate::kernel::locate(pf, &devices);
     }
 }
 

@@ -6,16 +6,20 @@
 
 pub mod cli;
 pub mod commands;
+pub(crate) mod console;
 mod exit_codes;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod intent;
+pub(crate) mod kernel;
+pub(crate) mod layout;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod scan;
+pub(crate) mod shell;
 pub(crate) mod state;
 pub(crate) mod write;
 

@@ -87,11 +87,13 @@ impl Pipeline {
             None => own_binary()?,
         };
         let files = render::files(&plan, &binary).context("rendering the state file")?;
-        let remove = render::OEM_PATHS
+        let remove = crate::layout::OEM_PATHS
             .iter()
             .map(PathBuf::from)
             // the log and the answers are not the plan's: a new plan keeps them
-            .filter(|p| *p != Path::new(render::HOOK_LOG_PATH) && *p != Path::new(render::ANSWERS_PATH))
+            .filter(|p| {
+                *p != Path::new(crate::layout::HOOK_LOG_PATH) && *p != Path::new(crate::layout::ANSWERS_PATH)
+            })
             .filter(|p| !files.iter().any(|f| f.path == *p))
             .collect();
         Ok(Pipeline {
@@ -108,7 +110,10 @@ impl Pipeline {
     /// names, and our hand-off files of another name).
     pub fn materialise(&mut self, root: &Path) {
         let extra = render::materialised(&self.plan);
-        let mut gone: Vec<PathBuf> = render::MATERIALISED_PATHS.iter().map(PathBuf::from).collect();
+        let mut gone: Vec<PathBuf> = crate::layout::MATERIALISED_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .collect();
         gone.extend(installed_yip_paths(root));
         gone.extend(stale_manifests(root));
         self.files.extend(extra);
@@ -142,7 +147,7 @@ impl Pipeline {
             root,
             &self.files,
             &self.removals(root),
-            &render::owned,
+            &crate::layout::owned,
         )?)
     }
 
@@ -151,7 +156,7 @@ impl Pipeline {
             root,
             &self.files,
             &self.removals(root),
-            &render::owned,
+            &crate::layout::owned,
         )?)
     }
 }
@@ -160,8 +165,8 @@ impl Pipeline {
 /// boot (empty when there is none, or it is not ours).
 pub fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
     // through the writer's resolver, like every read of the target
-    match crate::write::read_file(root, Path::new(render::YIP_PATH), 4 * 1024 * 1024) {
-        Ok(Some((_, bytes))) if bytes.starts_with(render::MARKER.as_bytes()) => {
+    match crate::write::read_file(root, Path::new(crate::layout::YIP_PATH), 4 * 1024 * 1024) {
+        Ok(Some((_, bytes))) if bytes.starts_with(crate::layout::MARKER.as_bytes()) => {
             render::paths_in_yip(&String::from_utf8_lossy(&bytes))
         }
         _ => vec![],
@@ -178,12 +183,12 @@ pub fn stale_manifests(root: &Path) -> Vec<PathBuf> {
     };
     let ours = |name: &str| {
         use std::io::Read as _;
-        let mut head = vec![0; render::MARKER.len()];
+        let mut head = vec![0; crate::layout::MARKER.len()];
         std::fs::symlink_metadata(host_dir.join(name)).is_ok_and(|m| m.is_file())
             && std::fs::File::open(host_dir.join(name))
                 .and_then(|mut f| f.read_exact(&mut head))
                 .is_ok()
-            && render::owned(&Path::new(dir).join(name), &head)
+            && crate::layout::owned(&Path::new(dir).join(name), &head)
     };
     let mut out: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -208,9 +213,9 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
     if !render::handoff::files(plan).is_empty() {
         writeln!(
             err,
-            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} handoff | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
+            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
             render::handoff::MANIFEST_DIR,
-            render::BINARY_PATH
+            crate::shell::command([crate::layout::BINARY_PATH, "handoff"])
         )?;
     }
     Ok(())

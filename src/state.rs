@@ -92,8 +92,8 @@ fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error>
 /// an older version's `state.yaml` (with a notice for the caller to print).
 pub fn default_path(root: &Path) -> (PathBuf, Option<String>) {
     let at = |p: &str| root.join(p.trim_start_matches('/'));
-    let json = at(crate::render::STATE_PATH);
-    let old = at(crate::render::OLD_STATE_PATH);
+    let json = at(crate::layout::STATE_PATH);
+    let old = at(crate::layout::OLD_STATE_PATH);
     if !json.exists() && old.is_file() {
         let notice = format!(
             "notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",

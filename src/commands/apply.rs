@@ -34,7 +34,7 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
                         "path": path,
                         "change": change_word(*change),
                         "mode": spec.map(|f| format!("{:04o}", f.mode)),
-                        "contents": spec.filter(|f| f.path != Path::new(render::BINARY_PATH)).map(|f| String::from_utf8_lossy(&f.contents)),
+                        "contents": spec.filter(|f| f.path != Path::new(crate::layout::BINARY_PATH)).map(|f| String::from_utf8_lossy(&f.contents)),
                     })
                 })
                 .collect();
@@ -58,7 +58,7 @@ pub fn cmd_plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
             let at_boot = render::materialised(&p.plan);
             if !at_boot.is_empty() {
-                writeln!(out, "written at every boot by {}:", render::YIP_PATH)?;
+                writeln!(out, "written at every boot by {}:", crate::layout::YIP_PATH)?;
                 for f in at_boot {
                     writeln!(out, "  at boot   {}", f.path.display())?;
                 }
@@ -104,12 +104,16 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
     writeln!(
         out,
         "creating the VFs now (as {} does at every boot):",
-        render::UNIT_NAME
+        crate::layout::UNIT_NAME
     )?;
     crate::commands::boot::run(
         &crate::cli::BootArgs {
             sysfs: target.sysfs.clone(),
-            state: Some(target.root.join(render::STATE_PATH.trim_start_matches('/'))),
+            state: Some(
+                target
+                    .root
+                    .join(crate::layout::STATE_PATH.trim_start_matches('/')),
+            ),
             wait: 30,
         },
         out,
@@ -124,15 +128,15 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
     let (root, dry_run) = (args.target.as_path(), args.dry_run);
     // The state says what was handed over: read it before it goes.
     let mut handed_over = None;
-    for logical in [render::STATE_PATH, render::OLD_STATE_PATH] {
+    for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
         if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
             handed_over = Some(crate::state::load_from(&host, file)?);
             break;
         }
     }
-    let mut remove: Vec<PathBuf> = render::OEM_PATHS
+    let mut remove: Vec<PathBuf> = crate::layout::OEM_PATHS
         .iter()
-        .chain(render::MATERIALISED_PATHS)
+        .chain(crate::layout::MATERIALISED_PATHS)
         .map(PathBuf::from)
         .collect();
     for p in installed_yip_paths(root)
@@ -151,20 +155,21 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         .map(|p| crate::commands::handoff::skip_path(p))
         .collect();
     for skip in skips {
-        if write::read_file(root, &skip, 4096)?.is_some_and(|(_, b)| b.starts_with(render::MARKER.as_bytes()))
+        if write::read_file(root, &skip, 4096)?
+            .is_some_and(|(_, b)| b.starts_with(crate::layout::MARKER.as_bytes()))
         {
             remove.push(skip);
         }
     }
     let outcome = if dry_run {
-        write::preview(root, &[], &remove, &render::owned)?
+        write::preview(root, &[], &remove, &crate::layout::owned)?
     } else {
-        write::commit(root, &[], &remove, &render::owned)?
+        write::commit(root, &[], &remove, &crate::layout::owned)?
     };
     let link = write::remove_link(
         root,
-        Path::new(render::UNIT_WANTS_LINK),
-        Path::new(render::UNIT_PATH),
+        Path::new(crate::layout::UNIT_WANTS_LINK),
+        Path::new(crate::layout::UNIT_PATH),
         dry_run,
     )?;
     let removed = outcome
@@ -191,7 +196,7 @@ pub fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<Exit
         writeln!(
             out,
             "  remove    {} (the unit's enable link)",
-            root.join(render::UNIT_WANTS_LINK.trim_start_matches('/'))
+            root.join(crate::layout::UNIT_WANTS_LINK.trim_start_matches('/'))
                 .display()
         )?;
     }

@@ -11,14 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::ExitCode;
 use crate::cli::ConfigureArgs;
 use crate::commands::apply::boot_now;
-use crate::intent::answers::{check_save_path, render_answers, save_answers};
+use crate::console::wizard::{DialoguerPrompter, Flow, Prompter, wizard};
 use crate::intent::config::{self, InstallConfig};
-use crate::intent::prompt::{DialoguerPrompter, Flow, Prompter, wizard};
 use crate::pipeline::{Pipeline, Target, write_out};
-use crate::render;
+use crate::render::answers::render_answers;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
 use crate::write::FileSpec;
+use crate::write::answers::{check_save_path, save_answers};
 
 /// Set after the last confirmation: a SIGINT no longer cancels.
 static WRITING: AtomicBool = AtomicBool::new(false);
@@ -121,7 +121,7 @@ pub fn run_with(
             let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
             // The answers stay on the node, next to the state (not *.yaml: yip would load it).
             pl.files.push(FileSpec {
-                path: PathBuf::from(render::ANSWERS_PATH),
+                path: PathBuf::from(crate::layout::ANSWERS_PATH),
                 contents: render_answers(&sriov)?.into_bytes(),
                 mode: 0o600,
             });
@@ -169,9 +169,9 @@ pub fn run_with(
                 save_answers(save, &render_answers(&sriov)?)?;
                 writeln!(
                     out,
-                    "answers saved to {} (use: harvester-sriov apply --config {})",
+                    "answers saved to {} (use: {})",
                     save.display(),
-                    save.display()
+                    crate::shell::command(["harvester-sriov", "apply", "--config", &save.to_string_lossy()])
                 )?;
             }
             Ok(code)
@@ -316,7 +316,7 @@ mod tests {
     }
 
     fn state_path(root: &Path) -> PathBuf {
-        root.join(crate::render::STATE_PATH.trim_start_matches('/'))
+        root.join(crate::layout::STATE_PATH.trim_start_matches('/'))
     }
 
     /// The state file, which must have been written.
@@ -416,10 +416,10 @@ mod tests {
         );
         assert!(out.contains("VFs at every boot: none"), "{out}");
         assert!(
-            !t.join(crate::render::BINARY_PATH.trim_start_matches('/'))
+            !t.join(crate::layout::BINARY_PATH.trim_start_matches('/'))
                 .exists()
         );
-        assert!(!t.join(crate::render::UNIT_PATH.trim_start_matches('/')).exists());
+        assert!(!t.join(crate::layout::UNIT_PATH.trim_start_matches('/')).exists());
         assert!(
             !state_path(&t).exists() || state(&t).contains("\"pfs\": []"),
             "{}",

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use crate::ExitCode;
 use crate::cli::HandoffArgs;
 use crate::intent::config::Operator;
+use crate::layout::MARKER;
 use crate::plan::Plan;
-use crate::render::{self, MARKER, handoff};
+use crate::render::{self, handoff};
 use crate::write::{self, FileSpec};
 
 pub fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -91,12 +92,12 @@ fn before_rke2_start(plan: &Plan, root: &Path, out: &mut dyn Write) -> anyhow::R
             return Ok(ExitCode::Success);
         }
     };
-    let stamp_path = Path::new(render::HANDOFF_STAMP_PATH);
+    let stamp_path = Path::new(crate::layout::HANDOFF_STAMP_PATH);
     let now = stamp(file);
     let seen = write::read_file(root, stamp_path, 4096)?.map(|(_, b)| b);
     let skip = skip_path(&file.path);
     if seen.as_deref() == Some(now.as_bytes()) {
-        let outcome = write::commit(root, &[skip_file(&file.path)], &[], &render::owned)?;
+        let outcome = write::commit(root, &[skip_file(&file.path)], &[], &crate::layout::owned)?;
         let word = if outcome
             .changes
             .iter()
@@ -122,7 +123,7 @@ fn before_rke2_start(plan: &Plan, root: &Path, out: &mut dyn Write) -> anyhow::R
         let ours =
             write::read_file(root, &skip, 4096)?.is_some_and(|(_, b)| b.starts_with(MARKER.as_bytes()));
         let remove = if ours { vec![skip.clone()] } else { vec![] };
-        write::commit(root, &[stamp_spec], &remove, &render::owned)?;
+        write::commit(root, &[stamp_spec], &remove, &crate::layout::owned)?;
         writeln!(
             out,
             "harvester-sriov handoff: first rke2 start with {}: rke2 applies it now, later starts skip it",

@@ -32,7 +32,6 @@ use crate::ExitCode;
 use crate::cli::HookArgs;
 use crate::intent::config::{self, MAX_CONFIG_BYTES};
 use crate::pipeline::{self, Pipeline, Target};
-use crate::render;
 
 /// The installer's environment variable holding `install.config_url`.
 pub const CONFIG_URL_ENV: &str = "HARVESTER_STREAMDISK_CLOUDINIT_URL";
@@ -94,11 +93,11 @@ pub fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     if !entry.ends_with(b"\n") {
         entry.push(b'\n');
     }
-    if let Err(e) = crate::write::append(&args.target, Path::new(render::HOOK_LOG_PATH), &entry) {
+    if let Err(e) = crate::write::append(&args.target, Path::new(crate::layout::HOOK_LOG_PATH), &entry) {
         writeln!(
             err,
             "warning: could not record this run in {}: {e}",
-            render::HOOK_LOG_PATH
+            crate::layout::HOOK_LOG_PATH
         )?;
     }
     result
@@ -123,46 +122,122 @@ fn source(args: &HookArgs) -> Option<Source> {
     Some(Source::Url(u.trim().to_owned(), CONFIG_URL_ENV))
 }
 
+/// The bounds of the config fetch. An installer waits for `hook` (the
+/// chroot stage runs its commands one after the other), so every wait is
+/// counted: curl's connect timeout and time per try, its tries, and a hard
+/// deadline above them after which the fetch is killed.
+pub const FETCH_CONNECT_SECS: u64 = 5;
+pub const FETCH_TRY_SECS: u64 = 15;
+pub const FETCH_RETRIES: u64 = 2;
+pub const FETCH_RETRY_DELAY_SECS: u64 = 1;
+/// The longest a fetch can take: every try at its limit, the delays between
+/// them, and a margin for curl to start and stop. 50 s.
+pub const FETCH_BOUND_SECS: u64 =
+    FETCH_TRY_SECS * (FETCH_RETRIES + 1) + FETCH_RETRY_DELAY_SECS * FETCH_RETRIES + 3;
+
 /// Fetch the raw install config with curl (in Harvester's OS image; the
-/// chroot has IP networking but no DNS).
+/// chroot has IP networking but no DNS). Every argument is passed to curl
+/// directly, no shell. The answer is read from curl's pipe and cut at
+/// [`MAX_CONFIG_BYTES`] while it arrives: a chunked answer has no length for
+/// `--max-filesize` to refuse up front.
 fn fetch(url: &str) -> anyhow::Result<String> {
-    let output = Command::new("curl")
+    use std::io::Read as _;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let started = Instant::now();
+    let mut child = Command::new("curl")
         // http(s) only, as the installer's own fetch (Go's HTTP client)
         .args(["--proto", "=http,https", "--proto-redir", "=http,https"])
-        .args([
-            "-fsSL",
-            "--retry",
-            "3",
-            "--connect-timeout",
-            "10",
-            "--max-time",
-            "120",
-        ])
+        .arg("-fsSL")
+        .arg("--connect-timeout")
+        .arg(FETCH_CONNECT_SECS.to_string())
+        .arg("--max-time")
+        .arg(FETCH_TRY_SECS.to_string())
+        .arg("--retry")
+        .arg(FETCH_RETRIES.to_string())
+        .arg("--retry-delay")
+        .arg(FETCH_RETRY_DELAY_SECS.to_string())
         .arg("--max-filesize")
         .arg(MAX_CONFIG_BYTES.to_string())
         .arg("--")
         .arg(url)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .with_context(|| format!("{url}: cannot run curl to fetch the install config"))?;
-    if !output.status.success() {
-        let why = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        let hint = match output.status.code() {
-            Some(6) => " (the installer's chroot has no DNS: use an IP address in install.config_url)",
-            Some(7 | 28) => " (no route to the server from the installer, or it is down)",
-            _ => "",
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        bail!("{url}: curl's output could not be read");
+    };
+    // Both pipes are read while curl runs, each up to its limit; dropping a
+    // pipe at the limit makes curl's next write fail, and curl exits.
+    let body = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut b);
+        b
+    });
+    let said = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stderr.take(64 * 1024).read_to_end(&mut b);
+        b
+    });
+    let deadline = Duration::from_secs(FETCH_BOUND_SECS);
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break Some(s);
+        }
+        if body.is_finished() {
+            // The answer ended, or reached the limit: then stop curl now.
+            break None;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "{url}: fetching the install config timed out: no complete answer within {FETCH_BOUND_SECS} s"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let body = body.join().unwrap_or_default();
+    if body.len() as u64 > MAX_CONFIG_BYTES {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("{url}: larger than {MAX_CONFIG_BYTES} bytes: not an install config (stopped reading there)");
+    }
+    // curl closed its output: it is exiting.
+    let status = match status {
+        Some(s) => s,
+        None => child.wait()?,
+    };
+    let said = said.join().unwrap_or_default();
+    if !status.success() {
+        // One line: curl's last word (with --retry it may say one per try).
+        let text = String::from_utf8_lossy(&said);
+        let why = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        let tries = FETCH_RETRIES + 1;
+        let hint = match status.code() {
+            Some(6) => {
+                " (the installer's chroot has no DNS: use an IP address in install.config_url)".to_owned()
+            }
+            Some(7) => " (no route to the server from the installer, or nothing listens there)".to_owned(),
+            Some(28) => format!(
+                ": timed out ({tries} tries of at most {FETCH_TRY_SECS} s, connect timeout {FETCH_CONNECT_SECS} s): the server accepted the connection but did not answer in time"
+            ),
+            _ => String::new(),
         };
         bail!(
             "{url}: fetching the install config failed: curl exit {}: {why}{hint}",
-            output
-                .status
-                .code()
-                .map_or("by a signal".into(), |c| c.to_string())
+            status.code().map_or("by a signal".into(), |c| c.to_string())
         );
     }
-    if output.stdout.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("{url}: larger than {MAX_CONFIG_BYTES} bytes: not an install config");
-    }
-    String::from_utf8(output.stdout).map_err(|e| {
+    String::from_utf8(body).map_err(|e| {
         anyhow::anyhow!(
             "{url}: not valid UTF-8 text (byte offset {})",
             e.utf8_error().valid_up_to()
@@ -201,6 +276,36 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         )?;
         return Ok(ExitCode::Success);
     };
+    let mut cfg = cfg;
+    if sriov.enabled && cfg.hostname.is_none() {
+        match installer_hostname(&args.target)? {
+            Some(h) => {
+                writeln!(
+                    out,
+                    "node name: {h} (no os.hostname in the config: the host name the installer chose, from {INSTALLER_CLOUD_CONFIG})"
+                )?;
+                cfg.hostname = Some(h);
+            }
+            None => {
+                let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+                let kernel = kernel.trim();
+                // harvester/harvester-installer:pkg/console/install_panels.go
+                // checkDHCPHostname: the live system's name is kept unless it
+                // is `rancher` (pkg/console/constant.go defaultHostname) or
+                // empty; then generateHostName picks `harvester-` + 5 random
+                // characters, known only to the installer.
+                if kernel.is_empty() || kernel == INSTALLER_DEFAULT_HOSTNAME {
+                    bail!(
+                        "the node name cannot be known: no os.hostname in the config, no hostname in {INSTALLER_CLOUD_CONFIG}, and this system's host name is {kernel:?}, which the installer replaces with a random harvester-XXXXX: set os.hostname; SR-IOV not configured"
+                    );
+                }
+                writeln!(
+                    out,
+                    "node name: {kernel} (no os.hostname in the config and none in {INSTALLER_CLOUD_CONFIG}: this system's host name, which the installer keeps)"
+                )?;
+            }
+        }
+    }
     writeln!(out, "{}: applying its sriov section", cfg.file.display())?;
     let p = Pipeline::build(&target, &cfg, &sriov)?;
     if args.strict && !p.plan.warnings.is_empty() {
@@ -216,6 +321,50 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     pipeline::write_out(&p, &target.root, false, out, err)?;
     Ok(ExitCode::Success)
+}
+
+/// The cloud-config the installer gives `elemental install` (its
+/// `install.cloud-init`, harvester/harvester-installer:pkg/console/util.go
+/// `generateEnvAndConfig`, pkg/config/cos.go `ConvertToElementalConfig`),
+/// which elemental copies to the OEM partition as `90_custom.yaml` before the
+/// after-install-chroot stage (rancher/elemental-toolkit:pkg/action/install.go
+/// `refineDeployment`, pkg/elemental/elemental.go `CopyCloudConfig`). It is
+/// `ConvertToCOS`'s yip file, whose `network` (and, but for `install` mode,
+/// `initramfs`) stage carries `hostname:` = the installer's chosen host name.
+pub const INSTALLER_CLOUD_CONFIG: &str = "/oem/90_custom.yaml";
+/// The live system's host name the installer replaces
+/// (harvester/harvester-installer:pkg/console/constant.go `defaultHostname`).
+const INSTALLER_DEFAULT_HOSTNAME: &str = "rancher";
+
+/// The host name the installer chose, from its cloud-config in the target,
+/// when that file is there and names one. An unreadable or odd file is no
+/// name (the caller says so).
+fn installer_hostname(target: &Path) -> anyhow::Result<Option<String>> {
+    let Ok(Some((_, bytes))) =
+        crate::write::read_file(target, Path::new(INSTALLER_CLOUD_CONFIG), MAX_CONFIG_BYTES)
+    else {
+        return Ok(None);
+    };
+    let Ok(doc) = serde_yaml::from_slice::<serde_yaml::Value>(&bytes) else {
+        return Ok(None);
+    };
+    for stage in ["network", "initramfs"] {
+        let steps = doc
+            .get("stages")
+            .and_then(|s| s.get(stage))
+            .and_then(|s| s.as_sequence());
+        for step in steps.into_iter().flatten() {
+            if let Some(h) = step
+                .get("hostname")
+                .and_then(|h| h.as_str())
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+            {
+                return Ok(Some(h.to_owned()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Now in UTC as `2026-01-31T23:59:59Z` (the chroot has no time zone data

@@ -1,6 +1,6 @@
 //! One module per subcommand: wiring from the parsed flags to the library,
 //! and the words a person sees. The work itself lives in scan, intent, plan,
-//! render and write.
+//! render, write, kernel and console.
 
 pub mod apply;
 pub mod boot;

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::ExitCode;
 use crate::cli::{Format, VerifyArgs};
-use crate::commands::boot::locate;
 use crate::intent::config::DeviceType;
+use crate::kernel::locate;
 use crate::plan::Plan;
 use crate::render;
 use crate::scan::sysfs::{self, ScanOptions};
@@ -117,7 +117,7 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
         report.files_checked += 1;
         let shown = target.join(f.path.strip_prefix("/").unwrap_or(&f.path));
         // the binary is whichever harvester-sriov was installed
-        let limit = if f.path == Path::new(render::BINARY_PATH) {
+        let limit = if f.path == Path::new(crate::layout::BINARY_PATH) {
             u64::MAX
         } else {
             f.contents.len() as u64
@@ -146,7 +146,7 @@ pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         // version's state.yaml is read with a notice.
         None => {
             let mut found = None;
-            for logical in [render::STATE_PATH, render::OLD_STATE_PATH] {
+            for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
                 if let Some((host, file)) = write::open_file(&opts.target, Path::new(logical))? {
                     found = Some((logical, host, file));
                     break;
@@ -154,18 +154,18 @@ pub fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             }
             match found {
                 Some((logical, host, file)) => {
-                    if logical == render::OLD_STATE_PATH && opts.format == Format::Table {
+                    if logical == crate::layout::OLD_STATE_PATH && opts.format == Format::Table {
                         writeln!(
                             out,
                             "verify: notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
                             host.display(),
-                            render::STATE_PATH
+                            crate::layout::STATE_PATH
                         )?;
                     }
                     crate::state::load_from(&host, file)?
                 }
                 None => {
-                    let logical = Path::new(render::STATE_PATH);
+                    let logical = Path::new(crate::layout::STATE_PATH);
                     let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
                     return Err(crate::state::StateError::Read {
                         file: host,

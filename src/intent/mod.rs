@@ -1,12 +1,11 @@
 //! Intent: what the person wants. Read from the install config (the `sriov:`
-//! section and the Harvester keys it depends on) or asked at the console,
-//! and kept as an answers file for the other nodes.
+//! section and the Harvester keys it depends on) or given as the
+//! console's answers (the wizard itself is [`crate::console`]).
 
 pub mod answers;
 pub mod config;
 mod harvester;
 pub mod labels;
 mod model;
-pub mod prompt;
 mod reader;
 mod schema;

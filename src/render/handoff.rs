@@ -109,8 +109,10 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// `a.c` apart.
 pub fn node_key(node: &str) -> String {
     let mut key: String = node.replace('.', "-");
-    let cut = key.len() > 200;
-    key.truncate(200);
+    // The file name (and `.NAME.skip.harvester-sriov.tmp` beside it) stays
+    // far below the 255 bytes of a file name: at most 200 bytes.
+    let cut = key.len() > 165;
+    key.truncate(165);
     if cut || node.contains('.') {
         key = format!(
             "{}-{:08x}",
@@ -291,27 +293,53 @@ pub fn leftovers(plan: &Plan) -> Vec<String> {
             let kind = o["kind"].as_str().unwrap_or_default();
             let name = o["metadata"]["name"].as_str().unwrap_or_default();
             let ns = o["metadata"]["namespace"].as_str();
-            match (kind, ns) {
-                ("SRIOVNetworkDevice", _) => out.push(format!(
-                    "kubectl patch sriovnetworkdevice {name} --type merge -p '{{\"spec\":{{\"numVFs\":0}}}}'   # VFs off; the pcidevices controller keeps (and would re-create) the object"
+            let kind = kind.to_ascii_lowercase();
+            let q = |w: &[&str]| crate::shell::command(w.iter().copied());
+            match (kind.as_str(), ns) {
+                ("sriovnetworkdevice", _) => out.push(format!(
+                    "{}   # VFs off; the pcidevices controller keeps (and would re-create) the object",
+                    q(&[
+                        "kubectl",
+                        "patch",
+                        "sriovnetworkdevice",
+                        name,
+                        "--type",
+                        "merge",
+                        "-p",
+                        r#"{"spec":{"numVFs":0}}"#
+                    ])
                 )),
-                ("SriovNetworkNodePolicy", Some(ns)) => out.push(format!(
-                    "kubectl -n {ns} delete sriovnetworknodepolicy {name}   # only when no other node has the label it selects"
+                ("sriovnetworknodepolicy", Some(ns)) => out.push(format!(
+                    "{}   # only when no other node has the label it selects",
+                    q(&["kubectl", "-n", ns, "delete", "sriovnetworknodepolicy", name])
                 )),
                 (_, Some(ns)) => out.push(format!(
-                    "kubectl -n {ns} delete {} {name}   # only when no other node uses it",
-                    kind.to_ascii_lowercase()
+                    "{}   # only when no other node uses it",
+                    q(&["kubectl", "-n", ns, "delete", &kind, name])
                 )),
-                (_, None) => out.push(format!("kubectl delete {} {name}", kind.to_ascii_lowercase())),
+                (_, None) => out.push(q(&["kubectl", "delete", &kind, name])),
             }
         }
         out.push(format!(
-            "kubectl -n kube-system delete addon {}   # rke2's record of {path}",
-            addon_name(&path)
+            "{}   # rke2's record of {path}",
+            crate::shell::command([
+                "kubectl",
+                "-n",
+                "kube-system",
+                "delete",
+                "addon",
+                addon_name(&path)
+            ])
         ));
     }
     for (k, _) in node_labels(plan) {
-        out.push(format!("kubectl label node {} {k}-", plan.node));
+        out.push(crate::shell::command([
+            "kubectl",
+            "label",
+            "node",
+            &plan.node,
+            &format!("{k}-"),
+        ]));
     }
     out
 }
@@ -330,7 +358,8 @@ mod tests {
         assert!(!a.contains('.'));
         assert_eq!(addon_name(&node_file("a.b")), format!("harvester-sriov-node-{a}"));
         let long = "x".repeat(253);
-        assert!(node_key(&long).len() <= 209);
+        assert!(node_key(&long).len() <= 174);
+        assert!(node_file(&long).rsplit('/').next().unwrap().len() <= 200);
     }
 
     #[test]

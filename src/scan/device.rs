@@ -181,7 +181,7 @@ impl Device {
             Status::FirmwareLimited => format!(
                 "mlx5: at most {total} VFs, the firmware's NUM_OF_VFS; raise it with \
                  `mstconfig -d {} set SRIOV_EN=1 NUM_OF_VFS=N` and reboot",
-                self.address
+                crate::shell::quote(&self.address)
             ),
             Status::ConfigUnreadable => format!(
                 "config space unreadable past 64 bytes (run as root to cross-check the capability); \
@@ -213,7 +213,7 @@ impl Device {
         if self.driver.as_deref() == Some("mlx5_core") {
             return format!(
                 "mlx5 firmware has SR-IOV off: `mstconfig -d {} set SRIOV_EN=1 NUM_OF_VFS=N`, then reboot",
-                self.address
+                crate::shell::quote(&self.address)
             );
         }
         match &self.kernel {

@@ -368,3 +368,231 @@ fn before_rke2_start_does_nothing_without_a_pcidevices_file() {
     );
     assert_eq!(snapshot(target.path()), before);
 }
+
+/// `apply` of `config` on `hardware` into a fresh target: (exit code, stdout, stderr, target).
+fn try_apply(hardware: &Tree, config: &str) -> (Option<i32>, String, String, tempfile::TempDir) {
+    let sysfs = hardware.build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        target,
+    )
+}
+
+/// Issue 15 item 4: an interface name that is not a DNS-1123 label would
+/// become a SRIOVNetworkDevice name the API server refuses (pcidevices
+/// names it strings.ToLower(node + "-" + nic)): the PF is refused for that
+/// hand-off, with the reason, and no object is written for it.
+#[test]
+fn pcidevices_refuses_a_pf_whose_interface_name_is_not_a_dns_label() {
+    for ifname in ["data_0", "eth#0", "ü-eth", "e'x", "a{{b}}", "$(reboot)"] {
+        let hw = Tree::new()
+            .function(igb("0000:01:00.0", ifname, "52:54:00:12:34:01").function())
+            .function(igb("0000:01:00.1", "ens1f1", "52:54:00:12:34:02").function());
+        let (code, stdout, stderr, target) =
+            try_apply(&hw, &format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}"));
+        assert_eq!(code, Some(0), "{ifname}: {stderr}");
+        assert!(
+            stdout.contains(&format!("interface name {ifname:?} is not a DNS-1123 label")),
+            "{ifname}: {stdout}"
+        );
+        materialise(target.path());
+        let mut objects = 0;
+        for (p, bytes) in snapshot(target.path()) {
+            let text = String::from_utf8_lossy(&bytes);
+            if p.to_string_lossy().starts_with(MANIFESTS) {
+                objects += text.matches("kind: \"SRIOVNetworkDevice\"").count();
+                assert!(
+                    !text
+                        .to_lowercase()
+                        .contains(&format!("n1-{}", ifname.to_lowercase())),
+                    "{ifname}: {text}"
+                );
+            }
+        }
+        assert_eq!(objects, 1, "{ifname}: only ens1f1's object");
+    }
+}
+
+/// Issue 15 item 6: pcidevices labels its objects `nodename: <node>`, a
+/// label value (63 at most): a longer node name is refused up front.
+#[test]
+fn pcidevices_refuses_a_node_name_longer_than_a_label_value_up_front() {
+    for len in [64, 69, 253] {
+        let node: String = (0..len).map(|i| if i % 50 == 49 { '.' } else { 'a' }).collect();
+        let (code, _, stderr, target) = try_apply(
+            &two_igb(),
+            &format!("os:\n  hostname: {node}\nsriov:\n{PCIDEVICES}"),
+        );
+        assert_eq!(code, Some(2), "{len}: {stderr}");
+        assert!(
+            stderr.contains(&format!("the node name is {len} characters"))
+                && stderr.contains("at most 63 characters"),
+            "{len}: {stderr}"
+        );
+        assert!(
+            snapshot(target.path())
+                .iter()
+                .all(|(p, _)| p.to_string_lossy().ends_with("config.yaml"))
+        );
+    }
+}
+
+/// Issue 15 item 6: every name the tool derives for a node name Harvester
+/// accepts (a DNS-1123 subdomain of 253) stays within its limit: file names
+/// (with the writer's temporary and `.skip` names beside them) and Addons.
+#[test]
+fn every_derived_name_fits_for_a_253_character_node_name() {
+    let node: String = (0..253).map(|i| if i % 60 == 59 { '.' } else { 'b' }).collect();
+    for sriov in [OPERATOR, "  enabled: true\n  num_vfs: 4\n  operator: none\n"] {
+        let (code, _, stderr, target) =
+            try_apply(&two_igb(), &format!("os:\n  hostname: {node}\nsriov:\n{sriov}"));
+        assert_eq!(code, Some(0), "{stderr}");
+        materialise(target.path());
+        for (p, _) in snapshot(target.path()) {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            // `.NAME.skip.harvester-sriov.tmp` must fit in 255 bytes too.
+            assert!(
+                1 + name.len() + ".skip".len() + ".harvester-sriov.tmp".len() < 256,
+                "{}",
+                p.display()
+            );
+            if p.to_string_lossy().starts_with(MANIFESTS) {
+                assert!(addon(&name).len() <= 253, "{name}");
+            }
+        }
+    }
+}
+
+/// Issue 15 item 7: VFs bound to vfio-pci for another owner are unbound by
+/// pcidevices' claim controller at its start (harvester/pcidevices:
+/// pkg/controller/pcideviceclaim/pcideviceclaim_controller.go
+/// unbindOrphanedPCIDevices): refused when the config turns the addon on,
+/// warned otherwise.
+#[test]
+fn vfio_pci_for_another_owner_is_refused_with_the_pcidevices_addon_and_warned_without() {
+    let addon_on =
+        "install:\n  mode: create\n  addons:\n    harvester_pcidevices_controller:\n      enabled: true\n";
+    for operator in ["sriov-network-operator", "none"] {
+        let sriov = format!(
+            "sriov:\n  enabled: true\n  num_vfs: 4\n  device_type: vfio-pci\n  operator: {operator}\n"
+        );
+        let (code, _, stderr, target) =
+            try_apply(&two_igb(), &format!("os:\n  hostname: n1\n{addon_on}{sriov}"));
+        assert_eq!(code, Some(2), "{operator}: {stderr}");
+        assert!(
+            stderr.contains("unbindOrphanedPCIDevices") && stderr.contains("is true"),
+            "{stderr}"
+        );
+        assert_eq!(snapshot(target.path()).len(), 1, "only the config");
+        let (code, _, stderr, _) = try_apply(&two_igb(), &format!("os:\n  hostname: n1\n{sriov}"));
+        assert_eq!(code, Some(0), "{operator}: {stderr}");
+        assert!(
+            stderr.contains("warning: device_type vfio-pci with operator")
+                && stderr.contains("unbindOrphanedPCIDevices"),
+            "{stderr}"
+        );
+    }
+    // netdevice VFs and the pcidevices hand-off itself are not warned.
+    let (_, _, stderr, _) = try_apply(
+        &two_igb(),
+        "os:\n  hostname: n1\nsriov:\n  enabled: true\n  device_type: netdevice\n  operator: none\n",
+    );
+    assert!(!stderr.contains("unbindOrphanedPCIDevices"), "{stderr}");
+    let (_, _, stderr, _) = try_apply(
+        &two_igb(),
+        &format!("os:\n  hostname: n1\n{addon_on}sriov:\n{PCIDEVICES}"),
+    );
+    assert!(!stderr.contains("unbindOrphanedPCIDevices"), "{stderr}");
+}
+
+/// Issue 15 item 8: an os.hostname the installer refuses (not a lower-case
+/// DNS-1123 subdomain, harvester/harvester-installer:pkg/console/validator.go)
+/// is refused, not lower-cased into another node's name.
+#[test]
+fn an_os_hostname_the_installer_refuses_is_refused() {
+    for bad in ["Node-1", "node_1", "-node"] {
+        let (code, _, stderr, target) = try_apply(
+            &two_igb(),
+            &format!("os:\n  hostname: \"{bad}\"\nsriov:\n{PCIDEVICES}"),
+        );
+        assert_eq!(code, Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains(&format!("os.hostname: node name {bad:?}")),
+            "{stderr}"
+        );
+        assert_eq!(snapshot(target.path()).len(), 1, "only the config");
+    }
+}
+
+/// Issue 15 item 5: every command `remove` prints for a person to paste is
+/// quoted for a POSIX shell: with a state from an older version that kept
+/// an interface named `$(reboot)`, the real `sh` reads each printed command
+/// back as the words it names (kubectl replaced by a function printing its
+/// arguments), and runs nothing else.
+#[test]
+fn remove_prints_commands_quoted_for_a_posix_shell() {
+    let sysfs = two_igb().build();
+    let target = tempfile::tempdir().unwrap();
+    let cfg = target.path().join("config.yaml");
+    std::fs::write(&cfg, format!("os:\n  hostname: n1\nsriov:\n{PCIDEVICES}")).unwrap();
+    let out = apply(&cfg, sysfs.path(), target.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let state = target.path().join("oem/harvester-sriov/state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"ens1f0\""), "{text}");
+    std::fs::write(
+        &state,
+        text.replace("\"ens1f0\"", "\"$(touch pwned)`touch pwned2`'x\""),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["remove", "--dry-run", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("kubectl "))
+        .collect();
+    assert!(lines.len() >= 3, "{stdout}");
+    let scratch = tempfile::tempdir().unwrap();
+    for line in lines {
+        let out = std::process::Command::new("sh")
+            .current_dir(scratch.path())
+            .arg("-c")
+            .arg(format!("kubectl() {{ printf '<%s>' \"$@\"; }}\n{line}"))
+            .output()
+            .unwrap();
+        let words = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{line}");
+        if line.contains("sriovnetworkdevice") && line.contains("pwned") {
+            assert_eq!(
+                words,
+                "<patch><sriovnetworkdevice><n1-$(touch pwned)`touch pwned2`'x><--type><merge><-p><{\"spec\":{\"numVFs\":0}}>",
+                "{line}"
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).unwrap().count(),
+        0,
+        "a printed command ran something"
+    );
+    assert!(
+        stdout.contains("'n1-$(touch pwned)`touch pwned2`'\\''x'"),
+        "{stdout}"
+    );
+}

@@ -181,6 +181,14 @@ pub enum PlanError {
     )]
     BadNodeName { file: String, name: String },
     #[error(
+        "{file}: os.hostname: the node name is {len} characters, and operator pcidevices labels its objects `nodename: <node>`, a label value of at most 63 characters: use a shorter host name, or operator: none"
+    )]
+    NodeNameTooLongForPcidevices { file: String, len: usize },
+    #[error(
+        "{file}: sriov.device_type: vfio-pci with an operator other than pcidevices, while {key} is true: pcidevices' claim controller unbinds every VF on vfio-pci that has no PCIDeviceClaim at each start (harvester/pcidevices:pkg/controller/pcideviceclaim/pcideviceclaim_controller.go unbindOrphanedPCIDevices); use operator: pcidevices, device_type: netdevice, or turn the addon off"
+    )]
+    VfioWithPcidevicesAddon { file: String, key: &'static str },
+    #[error(
         "{file}: sriov.label_capable: false does not work with operator sriov-network-operator: its config daemon selects nodes by the {label} label"
     )]
     LabelNeeded { file: String, label: &'static str },
@@ -250,6 +258,22 @@ fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<
         // only for non-management NICs, and its controller deletes any other
         // object labelled with the node every 30 s; it writes sriov_numvfs,
         // which mlx4_core refuses (ENOENT).
+        // pcidevices names the object strings.ToLower(node + "-" + nic)
+        // (harvester/pcidevices:pkg/util/nichelper/helper.go), and the API
+        // server refuses a name that is not a DNS-1123 subdomain: an
+        // interface name that is not a DNS-1123 label once lower-cased
+        // (`data_0`, `eth#0`) would make an object nobody can create.
+        Operator::Pcidevices
+            if d
+                .interfaces
+                .first()
+                .is_some_and(|i| !crate::intent::labels::dns_label_ok(&i.to_lowercase())) =>
+        {
+            Some(format!(
+                "interface name {:?} is not a DNS-1123 label once lower-cased (a-z, 0-9, '-', at most 63): pcidevices names its SRIOVNetworkDevice after it and the API server refuses that name; rename the interface or use operator: none",
+                d.interfaces[0]
+            ))
+        }
         Operator::Pcidevices if management => Some(
             "management NIC: pcidevices skips members of mgmt-bo/mgmt-br and deletes an object for one; use operator: none for it".into(),
         ),
@@ -306,9 +330,33 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
 /// the plan out.
 pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov) -> Result<Plan, PlanError> {
     let file = cfg.file.display().to_string();
-    let node = node.to_ascii_lowercase();
+    // An os.hostname the installer refuses is refused alike (its validator:
+    // harvester/harvester-installer:pkg/console/validator.go, the host name
+    // must be a DNS-1123 subdomain, lower case); only the kernel's host name
+    // is lower-cased, as the kubelet does.
+    let node = if cfg.hostname.as_deref() == Some(node) {
+        node.to_owned()
+    } else {
+        node.to_ascii_lowercase()
+    };
     if !crate::intent::labels::dns_subdomain_ok(&node) {
         return Err(PlanError::BadNodeName { file, name: node });
+    }
+    if sriov.enabled && sriov.operator == Operator::Pcidevices && node.len() > 63 {
+        return Err(PlanError::NodeNameTooLongForPcidevices {
+            file,
+            len: node.len(),
+        });
+    }
+    if sriov.enabled
+        && sriov.device_type == crate::intent::config::DeviceType::VfioPci
+        && sriov.operator != Operator::Pcidevices
+        && cfg.pcidevices_addon == Some(true)
+    {
+        return Err(PlanError::VfioWithPcidevicesAddon {
+            file,
+            key: crate::intent::config::PCIDEVICES_ADDON_KEY,
+        });
     }
     if !sriov.label_capable && sriov.enabled && sriov.operator == Operator::SriovNetworkOperator {
         return Err(PlanError::LabelNeeded {
@@ -441,11 +489,15 @@ pub fn build(devices: &[Device], cfg: &InstallConfig, node: &str, sriov: &Sriov)
             crate::intent::config::PCIDEVICES_ADDON_KEY
         ));
     }
-    if sriov.enabled && !plan.pfs.is_empty() && sriov.operator == Operator::Pcidevices && plan.node.len() > 63
+    if sriov.enabled
+        && !plan.pfs.is_empty()
+        && sriov.device_type == crate::intent::config::DeviceType::VfioPci
+        && sriov.operator != Operator::Pcidevices
     {
         plan.warnings.push(format!(
-            "operator pcidevices: node name {:?} is longer than 63 characters, so it cannot be the value of pcidevices' `nodename` label: its controller cannot track this node's objects",
-            plan.node
+            "device_type vfio-pci with operator {}: if Harvester's pcidevices addon runs in this cluster, its claim controller unbinds, at every start, each VF on vfio-pci without a PCIDeviceClaim (harvester/pcidevices:pkg/controller/pcideviceclaim/pcideviceclaim_controller.go unbindOrphanedPCIDevices): keep {} off, or use operator: pcidevices",
+            sriov.operator,
+            crate::intent::config::PCIDEVICES_ADDON_KEY
         ));
     }
     if sriov.enabled && plan.pfs.is_empty() {

@@ -1,0 +1,298 @@
+//! The kernel: the only writer of sysfs. Find each planned PF by identity
+//! (it survives a PCI address shift: serial number, else MAC, never a device
+//! whose identity does not match), then write `sriov_numvfs` — `0` first
+//! when another non-zero count is set (the kernel answers EBUSY otherwise) —
+//! and read it back; bind VFs to vfio-pci and set the MTU as planned.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::intent::config::DeviceType;
+use crate::plan::{Method, Plan, PlannedPf};
+use crate::scan::device::Device;
+use crate::scan::sysfs;
+
+fn hex(v: Option<u16>) -> String {
+    crate::scan::pci::id(v).unwrap_or_else(|| "????".into())
+}
+
+/// Whether `d` is the card `pf` describes.
+fn same_card(pf: &PlannedPf, d: &Device) -> bool {
+    if hex(d.vendor_id) != pf.vendor_id || hex(d.device_id) != pf.device_id {
+        return false;
+    }
+    match (&pf.serial, d.serial_string(), &pf.mac, &d.mac) {
+        (Some(a), Some(b), _, _) => *a == b,
+        (_, _, Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    }
+}
+
+/// Find the planned PF: at its address, or (after an address shift) by
+/// serial number or MAC elsewhere. Returns the device and a note when it moved.
+pub fn locate<'a>(pf: &PlannedPf, devices: &'a [Device]) -> Result<(&'a Device, Option<String>), String> {
+    let at = devices.iter().find(|d| d.address == pf.address);
+    if let Some(d) = at
+        && same_card(pf, d)
+    {
+        return Ok((d, None));
+    }
+    let by =
+        |what: &str, key: &dyn Fn(&Device) -> bool| -> Option<Result<(&'a Device, Option<String>), String>> {
+            let found: Vec<&Device> = devices.iter().filter(|d| d.is_sriov_pf() && key(d)).collect();
+            match found.as_slice() {
+                [] => None,
+                [d] => Some(Ok((
+                    *d,
+                    Some(format!(
+                        "moved from {} to {} (same {what})",
+                        pf.address, d.address
+                    )),
+                ))),
+                many => Some(Err(format!(
+                    "{} {what}s match at {}: refusing to guess",
+                    many.len(),
+                    many.iter()
+                        .map(|d| d.address.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        };
+    let moved = match (&pf.serial, &pf.mac) {
+        (Some(serial), _) => by("serial number", &|d| {
+            d.serial_string().as_ref() == Some(serial) && same_card(pf, d)
+        }),
+        (None, Some(mac)) => by("MAC", &|d| {
+            d.mac.as_ref().is_some_and(|m| m.eq_ignore_ascii_case(mac)) && same_card(pf, d)
+        }),
+        (None, None) => None,
+    };
+    if let Some(found) = moved {
+        return found;
+    }
+    let here = match at {
+        // Same model, but not the recorded card: say which identity differs.
+        Some(d) if hex(d.vendor_id) == pf.vendor_id && hex(d.device_id) == pf.device_id => {
+            let (what, now, recorded) = match (&pf.serial, d.serial_string()) {
+                (Some(s), Some(now)) => ("serial number", now, s.clone()),
+                _ => (
+                    "MAC",
+                    d.mac.clone().unwrap_or_else(|| "none".into()),
+                    pf.mac.clone().unwrap_or_default(),
+                ),
+            };
+            format!(
+                "{} holds another {}:{} ({} {}) with {what} {now}, not the recorded {recorded}",
+                pf.address,
+                pf.vendor_id,
+                pf.device_id,
+                d.vendor_name(),
+                d.device_name()
+            )
+        }
+        Some(d) => format!(
+            "{} now holds {}:{} ({} {}), not the planned {}:{}",
+            pf.address,
+            hex(d.vendor_id),
+            hex(d.device_id),
+            d.vendor_name(),
+            d.device_name(),
+            pf.vendor_id,
+            pf.device_id
+        ),
+        None => format!("no PCI function at {}", pf.address),
+    };
+    let how = match (&pf.serial, &pf.mac) {
+        (Some(s), _) => format!("no SR-IOV function has serial number {s}"),
+        (None, Some(m)) => format!("no SR-IOV function has MAC {m}"),
+        (None, None) => "the state records no serial number or MAC to find the card elsewhere".into(),
+    };
+    Err(format!(
+        "{here}; {how}: refusing to touch anything (re-run `harvester-sriov apply` if the hardware changed)"
+    ))
+}
+
+/// What a failed write to `sriov_numvfs` means, and what to do.
+pub fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
+    use io::ErrorKind as K;
+    let raw = err.raw_os_error();
+    match raw {
+        Some(34) => format!("ERANGE: {n} is more than this PF allows (sriov_totalvfs)"),
+        Some(16) => "EBUSY: VFs are enabled with another count; 0 must be written first".into(),
+        Some(2) => format!(
+            "ENOENT: no driver bound, or the {} driver cannot create VFs through sysfs (load the driver; mlx4_core needs the num_vfs module parameter)",
+            pf.driver
+        ),
+        Some(12) => {
+            "ENOMEM: no room for the VF BARs: turn on SR-IOV in the BIOS, or boot with pci=realloc".into()
+        }
+        Some(22) => format!("EINVAL: the kernel did not accept {n:?} as a VF count"),
+        Some(1) => "EPERM: VFs are in use (assigned to VMs): stop those VMs first".into(),
+        Some(28) => {
+            "ENOSPC: the device ran out of interrupt vectors (MSI-X) for this many VFs: ask for fewer".into()
+        }
+        _ if err.kind() == K::PermissionDenied => "permission denied: run as root".into(),
+        _ => err.to_string(),
+    }
+}
+
+fn write_attr(path: &Path, value: &str) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+    f.write_all(value.as_bytes())
+}
+
+fn read_count(path: &Path) -> Result<u16, String> {
+    match sysfs::read_attr(path) {
+        Ok(Some(s)) => {
+            sysfs::parse_dec_u16(&s).ok_or_else(|| format!("{}: {s:?} is not a count", path.display()))
+        }
+        Ok(None) => Err(format!("{}: missing", path.display())),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Set the PF's MTU when the plan has one: with `externallyManaged`, the
+/// sriov-network-operator refuses a policy whose MTU is above the PF's.
+/// Returns the log line's part, empty when nothing changed.
+pub(crate) fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
+    let Some(mtu) = mtu else { return Ok(String::new()) };
+    let Some(ifname) = d.interfaces.first() else {
+        return Err(format!(
+            "MTU {mtu} planned, but the PF has no network interface to set it on"
+        ));
+    };
+    let path = dir.join("net").join(ifname).join("mtu");
+    let now = match sysfs::read_attr(&path) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(format!("{}: missing", path.display())),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    if now == mtu.to_string() {
+        return Ok(String::new());
+    }
+    write_attr(&path, &mtu.to_string())
+        .map_err(|e| format!("setting MTU {mtu} on {ifname} ({}): {e}", path.display()))?;
+    Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
+}
+
+/// With pcidevices the controller is the one writer of `sriov_numvfs` (it
+/// writes `spec.numVFs` without 0 first: a count written here would fight a
+/// count changed in the UI) and binds VFs itself
+/// (harvester/pcidevices:pkg/controller/sriovdevice/sriovdevice_controller.go).
+pub(crate) fn owned_by_pcidevices(pf: &PlannedPf, d: &Device, plan: &Plan) -> String {
+    let name = pf.interface.as_deref().map_or_else(
+        || "its SRIOVNetworkDevice".to_owned(),
+        |nic| {
+            format!(
+                "SRIOVNetworkDevice {}",
+                crate::render::handoff::pcidevices_name(&plan.node, nic)
+            )
+        },
+    );
+    format!(
+        "{} VFs now; the count is pcidevices' ({name}, {} in the hand-off): nothing written",
+        d.kernel_num(),
+        pf.num_vfs
+    )
+}
+
+/// Make one PF's VF count right. Returns the log line's tail.
+pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
+    let device_type = plan.device_type;
+    let dir = root.join("bus/pci/devices").join(&d.address);
+    let numvfs = dir.join("sriov_numvfs");
+    let n = pf.num_vfs;
+    let total = read_count(&dir.join("sriov_totalvfs"))?;
+    if n > total {
+        return Err(format!(
+            "refused: {n} VFs planned, but the kernel allows at most {total} (sriov_totalvfs); nothing written"
+        ));
+    }
+    let mtu_line = set_mtu(&dir, d, plan.mtu)?;
+    let current = read_count(&numvfs)?;
+    if pf.method == Method::ModuleParam {
+        return if current == n {
+            Ok(format!(
+                "{n} VFs (created by the {} module parameter){mtu_line}",
+                pf.driver
+            ))
+        } else {
+            Err(format!(
+                "{current} VFs, {n} planned: {} creates VFs only from its num_vfs module parameter; reboot to apply /etc/modprobe.d/harvester-sriov.conf",
+                pf.driver
+            ))
+        };
+    }
+    let mut steps = vec![];
+    if current != n {
+        if current != 0 {
+            write_attr(&numvfs, "0")
+                .map_err(|e| format!("writing 0 to {}: {}", numvfs.display(), explain_errno(&e, pf, 0)))?;
+            steps.push("0".to_owned());
+        }
+        write_attr(&numvfs, &n.to_string()).map_err(|e| {
+            format!(
+                "writing {n} to {}: {}",
+                numvfs.display(),
+                explain_errno(&e, pf, n)
+            )
+        })?;
+        steps.push(n.to_string());
+    }
+    let now = read_count(&numvfs)?;
+    if now != n {
+        return Err(format!("wrote {n}, but sriov_numvfs reads {now}"));
+    }
+    let mut line = match steps.as_slice() {
+        [] => format!("{n} VFs, already as planned, nothing written"),
+        _ => format!("{n} VFs (was {current}: wrote {})", steps.join(", then ")),
+    };
+    line.push_str(&mtu_line);
+    if device_type == DeviceType::VfioPci && n > 0 {
+        line.push_str(&bind_vfio(root, &dir)?);
+    }
+    Ok(line)
+}
+
+/// Bind every VF of the PF to vfio-pci through `driver_override`, when
+/// vfio-pci is loaded (otherwise modprobe.d's softdep does it when the VF
+/// driver loads).
+fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
+    if !root.join("bus/pci/drivers/vfio-pci").is_dir() {
+        return Ok("; vfio-pci not loaded yet: modprobe.d binds the VFs when it loads".into());
+    }
+    let mut bound = 0;
+    let mut vfs: Vec<String> = fs::read_dir(pf_dir)
+        .map_err(|e| format!("{}: {e}", pf_dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("virtfn"))
+        .collect();
+    vfs.sort();
+    for link in vfs {
+        let vf_dir = pf_dir.join(&link);
+        let Some(addr) = sysfs::link_name(&vf_dir).ok().flatten() else {
+            continue;
+        };
+        let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
+        if driver.as_deref() == Some("vfio-pci") {
+            continue;
+        }
+        let io = |what: &str, p: PathBuf, v: &str| {
+            write_attr(&p, v).map_err(|e| format!("{what} {}: {e}", p.display()))
+        };
+        io("setting", vf_dir.join("driver_override"), "vfio-pci")?;
+        if driver.is_some() {
+            io("unbinding via", vf_dir.join("driver/unbind"), &addr)?;
+        }
+        io("probing via", root.join("bus/pci/drivers_probe"), &addr)?;
+        bound += 1;
+    }
+    Ok(if bound > 0 {
+        format!("; {bound} VFs bound to vfio-pci")
+    } else {
+        String::new()
+    })
+}
