@@ -9,3 +9,4 @@ pub mod labels;
 mod model;
 mod reader;
 mod schema;
+pub mod vf;

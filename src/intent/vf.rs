@@ -1,0 +1,526 @@
+//! The per-VF part of a device rule: a `vfs:` list, parsed on its own from
+//! the YAML value so the config loader can call it (it is not wired into
+//! `config.rs` yet). Field names are nmstate's (`ethernet.sr-iov.vfs`) in this
+//! config's snake_case. Every error names the file, the key path and the value.
+
+// Not called outside its tests until the lead wires it into config.rs (after
+// branch parity lands): the allow goes then.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+/// `mac_address`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacSpec {
+    /// Derived from the PF's identity and the VF index (`kernel::vf::stable_mac`).
+    Stable,
+    Fixed([u8; 6]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VlanProto {
+    Dot1q,
+    Dot1ad,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Auto,
+    Enable,
+    Disable,
+}
+
+/// The settings one entry gives its VFs; `None` leaves a setting alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VfSettings {
+    pub mac_address: Option<MacSpec>,
+    pub vlan_id: Option<u16>,
+    pub qos: Option<u8>,
+    pub vlan_proto: Option<VlanProto>,
+    pub spoof_check: Option<bool>,
+    pub trust: Option<bool>,
+    pub link_state: Option<LinkState>,
+    pub min_tx_rate: Option<u32>,
+    pub max_tx_rate: Option<u32>,
+}
+
+/// One entry: the VF indexes it selects (inclusive) and their settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VfEntry {
+    pub first: u16,
+    pub last: u16,
+    pub settings: VfSettings,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{file}: {key}: {message}")]
+pub struct VfConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+const KEYS: &[&str] = &[
+    "id",
+    "ids",
+    "mac_address",
+    "vlan_id",
+    "qos",
+    "vlan_proto",
+    "spoof_check",
+    "trust",
+    "link_state",
+    "min_tx_rate",
+    "max_tx_rate",
+];
+
+fn snake(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn did_you_mean(key: &str) -> String {
+    KEYS.iter()
+        .map(|k| (distance(key, k), k))
+        .filter(|(d, k)| *d <= 2 + k.len() / 3)
+        .min()
+        .map_or_else(
+            || format!(" (known keys: {})", KEYS.join(", ")),
+            |(_, k)| format!(" (did you mean `{k}`?)"),
+        )
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(t) => format!("a value tagged {}", t.tag),
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> VfConfigError {
+        VfConfigError {
+            file: self.file.to_owned(),
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn int(&self, key: &str, v: &Value, max: u64, what: &str) -> Result<u64, VfConfigError> {
+        match v.as_u64() {
+            Some(n) if n <= max => Ok(n),
+            _ => Err(self.err(key, format!("{} is not {what}", describe(v)))),
+        }
+    }
+
+    fn bool(&self, key: &str, v: &Value) -> Result<bool, VfConfigError> {
+        v.as_bool().ok_or_else(|| {
+            self.err(
+                key,
+                format!("{} is not a boolean (write true or false, unquoted)", describe(v)),
+            )
+        })
+    }
+}
+
+/// Parse the `vfs:` list at `key` (e.g. `sriov.devices[0].vfs`) of `file` for
+/// a rule that gives its PF `num_vfs` VFs.
+pub fn parse_vfs(file: &Path, key: &str, value: &Value, num_vfs: u16) -> Result<Vec<VfEntry>, VfConfigError> {
+    let cx = Ctx { file };
+    let Value::Sequence(items) = value else {
+        return Err(cx.err(
+            key,
+            format!("expected a list of VF entries, got {}", describe(value)),
+        ));
+    };
+    let mut out: Vec<VfEntry> = Vec::new();
+    let mut owner: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut fixed_macs: BTreeMap<[u8; 6], String> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let Value::Mapping(map) = item else {
+            return Err(cx.err(&at, format!("expected a mapping, got {}", describe(item))));
+        };
+        let mut fields: BTreeMap<String, &Value> = BTreeMap::new();
+        for (k, v) in map {
+            let Some(k) = k.as_str() else {
+                return Err(cx.err(&at, format!("{} is not a key name", describe(k))));
+            };
+            let name = snake(k);
+            if !KEYS.contains(&name.as_str()) {
+                return Err(cx.err(
+                    &format!("{at}.{k}"),
+                    format!("unknown key{}", did_you_mean(&name)),
+                ));
+            }
+            if fields.insert(name.clone(), v).is_some() {
+                return Err(cx.err(&format!("{at}.{k}"), "given twice (in two spellings)"));
+            }
+        }
+        let (first, last) = match (fields.get("id"), fields.get("ids")) {
+            (Some(_), Some(_)) => return Err(cx.err(&at, "both `id` and `ids`: use one")),
+            (None, None) => return Err(cx.err(&at, "no `id` or `ids`: which VFs does this entry set?")),
+            (Some(v), None) => {
+                let id = cx.int(&format!("{at}.id"), v, u64::from(u16::MAX), "a VF index")? as u16;
+                (id, id)
+            }
+            (None, Some(v)) => {
+                let k = format!("{at}.ids");
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| cx.err(&k, format!("{} is not a range like \"0-3\"", describe(v))))?;
+                let parsed = text.split_once('-').and_then(|(a, b)| {
+                    let ok = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+                    (ok(a) && ok(b))
+                        .then(|| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)))
+                        .flatten()
+                });
+                match parsed {
+                    Some((a, b)) if a <= b => (a, b),
+                    _ => {
+                        return Err(cx.err(
+                            &k,
+                            format!("{text:?} is not a range like \"0-3\" (first <= last)"),
+                        ));
+                    }
+                }
+            }
+        };
+        let id_key = format!("{at}.{}", if fields.contains_key("id") { "id" } else { "ids" });
+        if last >= num_vfs {
+            return Err(cx.err(
+                &id_key,
+                format!(
+                    "VF {last} does not exist: the rule makes {num_vfs} VFs (indexes 0-{})",
+                    num_vfs.saturating_sub(1)
+                ),
+            ));
+        }
+        for vf in first..=last {
+            if let Some(other) = owner.insert(vf, i) {
+                return Err(cx.err(&id_key, format!("VF {vf} is also selected by {key}[{other}]")));
+            }
+        }
+        let mut s = VfSettings::default();
+        for (name, v) in &fields {
+            let k = format!("{at}.{name}");
+            match name.as_str() {
+                "id" | "ids" => {}
+                "mac_address" => {
+                    let text = v.as_str().ok_or_else(|| {
+                        cx.err(&k, format!("{} is not a MAC address or `stable`", describe(v)))
+                    })?;
+                    if text == "stable" {
+                        s.mac_address = Some(MacSpec::Stable);
+                        continue;
+                    }
+                    let mac = parse_mac(text).ok_or_else(|| {
+                        cx.err(
+                            &k,
+                            format!("{text:?} is not a MAC address (aa:bb:cc:dd:ee:ff) or `stable`"),
+                        )
+                    })?;
+                    if mac == [0; 6] {
+                        return Err(cx.err(&k, format!("{text:?} is the zero MAC: no VF can use it")));
+                    }
+                    if mac[0] & 1 == 1 {
+                        return Err(cx.err(
+                            &k,
+                            format!("{text:?} is a multicast MAC: a VF needs a unicast one"),
+                        ));
+                    }
+                    if first != last {
+                        return Err(cx.err(&k, format!("{text:?} would be given to VFs {first}-{last}: a fixed MAC is for one VF (`id`), or use `stable`")));
+                    }
+                    if let Some(other) = fixed_macs.insert(mac, k.clone()) {
+                        return Err(cx.err(&k, format!("{text:?} is also the MAC of {other}")));
+                    }
+                    s.mac_address = Some(MacSpec::Fixed(mac));
+                }
+                "vlan_id" => s.vlan_id = Some(cx.int(&k, v, 4095, "a VLAN id (0-4095)")? as u16),
+                "qos" => s.qos = Some(cx.int(&k, v, 7, "a QoS priority (0-7)")? as u8),
+                "vlan_proto" => {
+                    s.vlan_proto = Some(match v.as_str() {
+                        Some("802.1q" | "802.1Q") => VlanProto::Dot1q,
+                        Some("802.1ad") => VlanProto::Dot1ad,
+                        _ => return Err(cx.err(&k, format!("{} is not `802.1q` or `802.1ad`", describe(v)))),
+                    })
+                }
+                "spoof_check" => s.spoof_check = Some(cx.bool(&k, v)?),
+                "trust" => s.trust = Some(cx.bool(&k, v)?),
+                "link_state" => {
+                    s.link_state = Some(match v.as_str() {
+                        Some("auto") => LinkState::Auto,
+                        Some("enable") => LinkState::Enable,
+                        Some("disable") => LinkState::Disable,
+                        _ => {
+                            return Err(cx.err(
+                                &k,
+                                format!("{} is not `auto`, `enable` or `disable`", describe(v)),
+                            ));
+                        }
+                    })
+                }
+                "min_tx_rate" => {
+                    s.min_tx_rate = Some(cx.int(&k, v, u64::from(u32::MAX), "a rate in Mbit/s")? as u32)
+                }
+                "max_tx_rate" => {
+                    s.max_tx_rate = Some(cx.int(&k, v, u64::from(u32::MAX), "a rate in Mbit/s")? as u32)
+                }
+                _ => {}
+            }
+        }
+        if (s.qos.is_some() || s.vlan_proto.is_some()) && s.vlan_id.is_none() {
+            return Err(cx.err(&at, "`qos` and `vlan_proto` need a `vlan_id`"));
+        }
+        if let (Some(min), Some(max)) = (s.min_tx_rate, s.max_tx_rate)
+            && max != 0
+            && min > max
+        {
+            return Err(cx.err(
+                &format!("{at}.min_tx_rate"),
+                format!("{min} is above max_tx_rate {max}"),
+            ));
+        }
+        out.push(VfEntry {
+            first,
+            last,
+            settings: s,
+        });
+    }
+    Ok(out)
+}
+
+/// `aa:bb:cc:dd:ee:ff` (either case) to bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (o, p) in out.iter_mut().zip(parts) {
+        if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *o = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str, num_vfs: u16) -> Result<Vec<VfEntry>, String> {
+        let v: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+        parse_vfs(Path::new("c.yaml"), "sriov.devices[0].vfs", &v, num_vfs).map_err(|e| e.to_string())
+    }
+
+    fn err(yaml: &str) -> String {
+        match parse(yaml, 8) {
+            Ok(v) => panic!("accepted: {v:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_full_list_parses() {
+        let v = parse(
+            "- {id: 0, mac_address: '02:00:00:00:00:01', vlan_id: 100, qos: 3, vlan_proto: 802.1ad, spoof_check: false, trust: true, link_state: enable, min_tx_rate: 10, max_tx_rate: 100}\n- {ids: \"1-7\", mac_address: stable, maxTxRate: 0}\n",
+            8,
+        )
+        .expect("valid");
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            v[0].settings,
+            VfSettings {
+                mac_address: Some(MacSpec::Fixed([2, 0, 0, 0, 0, 1])),
+                vlan_id: Some(100),
+                qos: Some(3),
+                vlan_proto: Some(VlanProto::Dot1ad),
+                spoof_check: Some(false),
+                trust: Some(true),
+                link_state: Some(LinkState::Enable),
+                min_tx_rate: Some(10),
+                max_tx_rate: Some(100),
+            }
+        );
+        assert_eq!((v[1].first, v[1].last), (1, 7));
+        assert_eq!(v[1].settings.mac_address, Some(MacSpec::Stable));
+        assert_eq!(v[1].settings.max_tx_rate, Some(0));
+    }
+
+    #[test]
+    fn every_error_names_file_key_and_value() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "{id: 0}",
+                "c.yaml: sriov.devices[0].vfs: expected a list of VF entries, got a mapping",
+            ),
+            (
+                "[3]",
+                "c.yaml: sriov.devices[0].vfs[0]: expected a mapping, got 3",
+            ),
+            (
+                "[{id: 0, vlan: 5}]",
+                "c.yaml: sriov.devices[0].vfs[0].vlan: unknown key (did you mean `vlan_id`?)",
+            ),
+            (
+                "[{id: 0, spoofchk: true}]",
+                "c.yaml: sriov.devices[0].vfs[0].spoofchk: unknown key (did you mean `spoof_check`?)",
+            ),
+            (
+                "[{id: 0, vlan_id: 1, vlanId: 2}]",
+                "c.yaml: sriov.devices[0].vfs[0].vlanId: given twice (in two spellings)",
+            ),
+            (
+                "[{trust: true}]",
+                "c.yaml: sriov.devices[0].vfs[0]: no `id` or `ids`: which VFs does this entry set?",
+            ),
+            (
+                "[{id: 0, ids: \"0-1\"}]",
+                "c.yaml: sriov.devices[0].vfs[0]: both `id` and `ids`: use one",
+            ),
+            (
+                "[{id: -1}]",
+                "c.yaml: sriov.devices[0].vfs[0].id: -1 is not a VF index",
+            ),
+            (
+                "[{ids: \"3-1\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].ids: \"3-1\" is not a range like \"0-3\" (first <= last)",
+            ),
+            (
+                "[{ids: \"1-+3\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].ids: \"1-+3\" is not a range like \"0-3\" (first <= last)",
+            ),
+            (
+                "[{ids: 3}]",
+                "c.yaml: sriov.devices[0].vfs[0].ids: 3 is not a range like \"0-3\"",
+            ),
+            (
+                "[{id: 8}]",
+                "c.yaml: sriov.devices[0].vfs[0].id: VF 8 does not exist: the rule makes 8 VFs (indexes 0-7)",
+            ),
+            (
+                "[{ids: \"6-9\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].ids: VF 9 does not exist: the rule makes 8 VFs (indexes 0-7)",
+            ),
+            (
+                "[{ids: \"0-3\"}, {id: 2}]",
+                "c.yaml: sriov.devices[0].vfs[1].id: VF 2 is also selected by sriov.devices[0].vfs[0]",
+            ),
+            (
+                "[{id: 0, mac_address: \"00:00:00:00:00:00\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].mac_address: \"00:00:00:00:00:00\" is the zero MAC: no VF can use it",
+            ),
+            (
+                "[{id: 0, mac_address: \"01:00:5e:00:00:01\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].mac_address: \"01:00:5e:00:00:01\" is a multicast MAC: a VF needs a unicast one",
+            ),
+            (
+                "[{id: 0, mac_address: \"02:00:00:00:00\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].mac_address: \"02:00:00:00:00\" is not a MAC address (aa:bb:cc:dd:ee:ff) or `stable`",
+            ),
+            (
+                "[{id: 0, mac_address: 12}]",
+                "c.yaml: sriov.devices[0].vfs[0].mac_address: 12 is not a MAC address or `stable`",
+            ),
+            (
+                "[{ids: \"0-1\", mac_address: \"02:00:00:00:00:01\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].mac_address: \"02:00:00:00:00:01\" would be given to VFs 0-1: a fixed MAC is for one VF (`id`), or use `stable`",
+            ),
+            (
+                "[{id: 0, mac_address: \"02:00:00:00:00:01\"}, {id: 1, mac_address: \"02:00:00:00:00:01\"}]",
+                "c.yaml: sriov.devices[0].vfs[1].mac_address: \"02:00:00:00:00:01\" is also the MAC of sriov.devices[0].vfs[0].mac_address",
+            ),
+            (
+                "[{id: 0, vlan_id: 4096}]",
+                "c.yaml: sriov.devices[0].vfs[0].vlan_id: 4096 is not a VLAN id (0-4095)",
+            ),
+            (
+                "[{id: 0, vlan_id: 1, qos: 8}]",
+                "c.yaml: sriov.devices[0].vfs[0].qos: 8 is not a QoS priority (0-7)",
+            ),
+            (
+                "[{id: 0, qos: 1}]",
+                "c.yaml: sriov.devices[0].vfs[0]: `qos` and `vlan_proto` need a `vlan_id`",
+            ),
+            (
+                "[{id: 0, vlan_id: 1, vlan_proto: qinq}]",
+                "c.yaml: sriov.devices[0].vfs[0].vlan_proto: \"qinq\" is not `802.1q` or `802.1ad`",
+            ),
+            (
+                "[{id: 0, trust: \"true\"}]",
+                "c.yaml: sriov.devices[0].vfs[0].trust: \"true\" is not a boolean (write true or false, unquoted)",
+            ),
+            (
+                "[{id: 0, spoof_check: yes}]",
+                "c.yaml: sriov.devices[0].vfs[0].spoof_check: \"yes\" is not a boolean (write true or false, unquoted)",
+            ),
+            (
+                "[{id: 0, link_state: up}]",
+                "c.yaml: sriov.devices[0].vfs[0].link_state: \"up\" is not `auto`, `enable` or `disable`",
+            ),
+            (
+                "[{id: 0, max_tx_rate: 1.5}]",
+                "c.yaml: sriov.devices[0].vfs[0].max_tx_rate: 1.5 is not a rate in Mbit/s",
+            ),
+            (
+                "[{id: 0, min_tx_rate: -1}]",
+                "c.yaml: sriov.devices[0].vfs[0].min_tx_rate: -1 is not a rate in Mbit/s",
+            ),
+            (
+                "[{id: 0, min_tx_rate: 200, max_tx_rate: 100}]",
+                "c.yaml: sriov.devices[0].vfs[0].min_tx_rate: 200 is above max_tx_rate 100",
+            ),
+            (
+                "[{id: 0, 7: 1}]",
+                "c.yaml: sriov.devices[0].vfs[0]: 7 is not a key name",
+            ),
+            (
+                "[{id: 0, colour: red}]",
+                "c.yaml: sriov.devices[0].vfs[0].colour: unknown key (known keys: id, ids, mac_address, vlan_id, qos, vlan_proto, spoof_check, trust, link_state, min_tx_rate, max_tx_rate)",
+            ),
+        ];
+        for (yaml, want) in cases {
+            assert_eq!(&err(yaml), want, "{yaml}");
+        }
+    }
+}

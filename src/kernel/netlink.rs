@@ -1,0 +1,504 @@
+//! Per-VF settings through rtnetlink, with the rust-netlink crates
+//! (`netlink-packet-route` builds and parses the messages, `netlink-sys` is
+//! the socket): no `ip` is run.
+//!
+//! Setting: one `RTM_SETLINK` on the PF carries an `IFLA_VFINFO_LIST` with one
+//! `IFLA_VF_INFO` per VF; the kernel walks them in order and calls
+//! `do_setvfinfo` for each, stopping at the first error
+//! (torvalds/linux:`net/core/rtnetlink.c` `do_setlink`, `do_setvfinfo`). So all
+//! VFs of a PF take one round trip when everything lands. When the kernel
+//! refuses the batch, the VFs before the failing one are already set: the
+//! batch is then replayed one setting per message, so the error names the VF,
+//! the setting and the errno, and every setting that can land has landed —
+//! never a silent half-setting.
+//!
+//! Reading: `RTM_GETLINK` for the PF with `IFLA_EXT_MASK` = `RTEXT_FILTER_VF`;
+//! the reply's `IFLA_VFINFO_LIST` has each VF's MAC, VLAN (and proto through
+//! `IFLA_VF_VLAN_LIST`), rates, spoof check, trust and link state.
+
+// Not called outside its tests until the lead integrates issue 19: the allow
+// goes then.
+#![allow(dead_code)]
+
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{
+    LinkAttribute, LinkExtentMask, LinkMessage, LinkVfInfo, VfInfo, VfInfoLinkState, VfInfoMac, VfInfoRate,
+    VfInfoSpoofCheck, VfInfoTrust, VfLinkState, VfVlan, VfVlanInfo, VlanProtocol,
+};
+
+use crate::kernel::vf::{Mac, format_mac};
+
+/// `vlan_proto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Dot1q,
+    Dot1ad,
+}
+
+/// `link_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Auto,
+    Enable,
+    Disable,
+}
+
+/// What one VF should get; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VfRequest {
+    pub vf: u32,
+    pub mac: Option<Mac>,
+    /// VLAN id, QoS, protocol.
+    pub vlan: Option<(u16, u8, Proto)>,
+    pub spoof_check: Option<bool>,
+    pub trust: Option<bool>,
+    pub link_state: Option<LinkState>,
+    /// Min and max TX rate in Mbit/s (0 = no limit).
+    pub rate: Option<(u32, u32)>,
+}
+
+/// One VF as the kernel reports it; `None` where the driver reports nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VfState {
+    pub vf: u32,
+    pub mac: Option<Mac>,
+    pub vlan_id: Option<u16>,
+    pub qos: Option<u8>,
+    pub vlan_proto: Option<Proto>,
+    pub spoof_check: Option<bool>,
+    pub trust: Option<bool>,
+    pub link_state: Option<LinkState>,
+    pub min_tx_rate: Option<u32>,
+    pub max_tx_rate: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("netlink socket: {0}")]
+    Socket(#[source] std::io::Error),
+    #[error("{pf}: VF {vf}: the kernel refused {setting}: {}", errno_text(*errno))]
+    Refused {
+        pf: String,
+        vf: u32,
+        setting: &'static str,
+        errno: i32,
+    },
+    #[error("{pf}: the kernel refused {what}: {}", errno_text(*errno))]
+    Request {
+        pf: String,
+        what: &'static str,
+        errno: i32,
+    },
+    #[error("{pf}: cannot decode the kernel's reply: {message}")]
+    Decode { pf: String, message: String },
+    #[error("{pf}: no reply from the kernel")]
+    NoReply { pf: String },
+}
+
+/// An errno in words, as the rest of the tool says them.
+pub fn errno_text(errno: i32) -> String {
+    let name = match errno {
+        1 => "EPERM (operation not permitted)",
+        11 => "EAGAIN (try again)",
+        16 => "EBUSY (device busy)",
+        19 => "ENODEV (no such device)",
+        22 => "EINVAL (invalid argument: the driver refused the value)",
+        34 => "ERANGE (out of range)",
+        93 => "EPROTONOSUPPORT (protocol not supported by the driver)",
+        95 => "EOPNOTSUPP (the driver has no such operation)",
+        _ => return format!("errno {errno}"),
+    };
+    name.to_owned()
+}
+
+/// The netlink attributes of one request: which setting each is, for messages.
+fn infos(r: &VfRequest) -> Vec<(&'static str, VfInfo)> {
+    let mut out = Vec::new();
+    if let Some(mac) = r.mac {
+        out.push(("mac_address", VfInfo::Mac(VfInfoMac::new(r.vf, &mac))));
+    }
+    if let Some((id, qos, proto)) = r.vlan {
+        let proto = match proto {
+            Proto::Dot1q => VlanProtocol::Ieee8021Q,
+            Proto::Dot1ad => VlanProtocol::Ieee8021Ad,
+        };
+        out.push((
+            "vlan_id/qos/vlan_proto",
+            VfInfo::VlanList(vec![VfVlan::Info(VfVlanInfo::new(
+                r.vf,
+                u32::from(id),
+                u32::from(qos),
+                proto,
+            ))]),
+        ));
+    }
+    if let Some((min, max)) = r.rate {
+        out.push((
+            "min_tx_rate/max_tx_rate",
+            VfInfo::Rate(VfInfoRate::new(r.vf, min, max)),
+        ));
+    }
+    if let Some(on) = r.spoof_check {
+        out.push(("spoof_check", VfInfo::SpoofCheck(VfInfoSpoofCheck::new(r.vf, on))));
+    }
+    if let Some(state) = r.link_state {
+        let state = match state {
+            LinkState::Auto => VfLinkState::Auto,
+            LinkState::Enable => VfLinkState::Enable,
+            LinkState::Disable => VfLinkState::Disable,
+        };
+        out.push(("link_state", VfInfo::LinkState(VfInfoLinkState::new(r.vf, state))));
+    }
+    if let Some(on) = r.trust {
+        out.push(("trust", VfInfo::Trust(VfInfoTrust::new(r.vf, on))));
+    }
+    out
+}
+
+fn frame(seq: u32, flags: u16, msg: RouteNetlinkMessage) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+    packet.finalize();
+    let mut buf = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut buf);
+    buf
+}
+
+fn link_for(ifname: &str) -> LinkMessage {
+    let mut link = LinkMessage::default();
+    link.attributes.push(LinkAttribute::IfName(ifname.to_owned()));
+    link
+}
+
+/// The bytes of one `RTM_SETLINK` for `ifname` carrying `vfs` (one
+/// `IFLA_VF_INFO` each, in order), asking for an ack.
+pub fn encode_setlink(ifname: &str, seq: u32, vfs: &[Vec<VfInfo>]) -> Vec<u8> {
+    let mut link = link_for(ifname);
+    link.attributes.push(LinkAttribute::VfInfoList(
+        vfs.iter().map(|v| LinkVfInfo(v.clone())).collect(),
+    ));
+    frame(seq, NLM_F_REQUEST | NLM_F_ACK, RouteNetlinkMessage::SetLink(link))
+}
+
+/// The bytes of `RTM_GETLINK` for `ifname` with its VFs.
+pub fn encode_getlink(ifname: &str, seq: u32) -> Vec<u8> {
+    let mut link = link_for(ifname);
+    link.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::Vf]));
+    frame(seq, NLM_F_REQUEST, RouteNetlinkMessage::GetLink(link))
+}
+
+/// What one reply datagram said.
+#[derive(Debug)]
+pub enum Reply {
+    Ack,
+    Errno(i32),
+    Link(Vec<VfState>),
+    Other,
+}
+
+/// Decode the first message of one reply datagram.
+pub fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
+    let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(bytes).map_err(|e| e.to_string())?;
+    Ok(match msg.payload {
+        NetlinkPayload::Error(e) => match e.code {
+            None => Reply::Ack,
+            Some(code) => Reply::Errno(-code.get()),
+        },
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => Reply::Link(vf_states(&link)),
+        _ => Reply::Other,
+    })
+}
+
+/// The VFs of a `RTM_NEWLINK`.
+pub fn vf_states(link: &LinkMessage) -> Vec<VfState> {
+    let mut out = Vec::new();
+    for attr in &link.attributes {
+        let LinkAttribute::VfInfoList(list) = attr else {
+            continue;
+        };
+        for LinkVfInfo(infos) in list {
+            let mut s = VfState::default();
+            for info in infos {
+                match info {
+                    VfInfo::Mac(m) => {
+                        s.vf = m.vf_id;
+                        let mut mac = [0u8; 6];
+                        mac.copy_from_slice(&m.mac[..6]);
+                        s.mac = Some(mac);
+                    }
+                    VfInfo::Vlan(v) => {
+                        s.vlan_id = u16::try_from(v.vlan_id).ok();
+                        s.qos = u8::try_from(v.qos).ok();
+                    }
+                    VfInfo::VlanList(list) => {
+                        for v in list.iter().filter_map(|v| match v {
+                            VfVlan::Info(v) => Some(v),
+                            _ => None,
+                        }) {
+                            s.vlan_proto = Some(match v.protocol {
+                                VlanProtocol::Ieee8021Ad => Proto::Dot1ad,
+                                _ => Proto::Dot1q,
+                            });
+                        }
+                    }
+                    VfInfo::Rate(r) => {
+                        s.min_tx_rate = Some(r.min_tx_rate);
+                        s.max_tx_rate = Some(r.max_tx_rate);
+                    }
+                    // The kernel reports -1 (u32::MAX) where the driver filled nothing.
+                    VfInfo::SpoofCheck(c) => s.spoof_check = Some(c.enabled),
+                    VfInfo::Trust(t) => s.trust = Some(t.enabled),
+                    VfInfo::LinkState(l) => {
+                        s.link_state = match l.state {
+                            VfLinkState::Auto => Some(LinkState::Auto),
+                            VfLinkState::Enable => Some(LinkState::Enable),
+                            VfLinkState::Disable => Some(LinkState::Disable),
+                            _ => None,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// A route netlink socket, talking to the kernel.
+pub struct Rtnl {
+    socket: netlink_sys::Socket,
+    seq: u32,
+    /// Messages sent (round trips), for the benchmark.
+    pub round_trips: u32,
+    /// Every reply datagram, when capturing fixtures.
+    pub capture: Option<Vec<Vec<u8>>>,
+}
+
+impl Rtnl {
+    pub fn open() -> Result<Self, NetlinkError> {
+        let mut socket =
+            netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE).map_err(NetlinkError::Socket)?;
+        socket.bind_auto().map_err(NetlinkError::Socket)?;
+        socket
+            .connect(&netlink_sys::SocketAddr::new(0, 0))
+            .map_err(NetlinkError::Socket)?;
+        Ok(Rtnl {
+            socket,
+            seq: 1,
+            round_trips: 0,
+            capture: None,
+        })
+    }
+
+    /// Send one request and read its replies until the ack, an error, or
+    /// (for a dump-less get) the one answer.
+    fn call(&mut self, pf: &str, bytes: &[u8]) -> Result<Reply, NetlinkError> {
+        self.round_trips += 1;
+        self.socket.send(bytes, 0).map_err(NetlinkError::Socket)?;
+        let mut buf = vec![0u8; 1 << 16];
+        let n = self
+            .socket
+            .recv(&mut &mut buf[..], 0)
+            .map_err(NetlinkError::Socket)?;
+        if n == 0 {
+            return Err(NetlinkError::NoReply { pf: pf.to_owned() });
+        }
+        if let Some(c) = &mut self.capture {
+            c.push(buf[..n].to_vec());
+        }
+        decode_reply(&buf[..n]).map_err(|message| NetlinkError::Decode {
+            pf: pf.to_owned(),
+            message,
+        })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Read every VF of `pf` (its netdev name).
+    pub fn get_vfs(&mut self, pf: &str) -> Result<Vec<VfState>, NetlinkError> {
+        let seq = self.next_seq();
+        match self.call(pf, &encode_getlink(pf, seq))? {
+            Reply::Link(vfs) => Ok(vfs),
+            Reply::Errno(errno) => Err(NetlinkError::Request {
+                pf: pf.to_owned(),
+                what: "RTM_GETLINK",
+                errno,
+            }),
+            Reply::Ack | Reply::Other => Err(NetlinkError::NoReply { pf: pf.to_owned() }),
+        }
+    }
+
+    /// Apply `vfs` to `pf` in one `RTM_SETLINK`. When the kernel refuses the
+    /// batch, every setting is sent again on its own: all that can land
+    /// lands, and each refusal is returned naming VF, setting and errno.
+    pub fn set_vfs(&mut self, pf: &str, vfs: &[VfRequest]) -> Result<(), Vec<NetlinkError>> {
+        let all: Vec<Vec<VfInfo>> = vfs
+            .iter()
+            .map(|r| infos(r).into_iter().map(|(_, i)| i).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if all.is_empty() {
+            return Ok(());
+        }
+        let seq = self.next_seq();
+        match self.call(pf, &encode_setlink(pf, seq, &all)) {
+            Ok(Reply::Ack) => return Ok(()),
+            Ok(Reply::Errno(_)) => {}
+            Ok(_) => return Err(vec![NetlinkError::NoReply { pf: pf.to_owned() }]),
+            Err(e) => return Err(vec![e]),
+        }
+        let mut errors = Vec::new();
+        for r in vfs {
+            for (setting, info) in infos(r) {
+                let seq = self.next_seq();
+                match self.call(pf, &encode_setlink(pf, seq, &[vec![info]])) {
+                    Ok(Reply::Ack) => {}
+                    Ok(Reply::Errno(errno)) => errors.push(NetlinkError::Refused {
+                        pf: pf.to_owned(),
+                        vf: r.vf,
+                        setting,
+                        errno,
+                    }),
+                    Ok(_) => errors.push(NetlinkError::NoReply { pf: pf.to_owned() }),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+/// One VF's state in the words `ip -d link show` uses, for logs and tests.
+pub fn describe(s: &VfState) -> String {
+    let mut out = format!("vf {}", s.vf);
+    if let Some(m) = &s.mac {
+        out.push_str(&format!(" mac {}", format_mac(m)));
+    }
+    if let Some(v) = s.vlan_id {
+        out.push_str(&format!(" vlan {v}"));
+    }
+    if let Some(q) = s.qos {
+        out.push_str(&format!(" qos {q}"));
+    }
+    if let Some(p) = s.vlan_proto {
+        out.push_str(if p == Proto::Dot1ad {
+            " proto 802.1ad"
+        } else {
+            " proto 802.1Q"
+        });
+    }
+    if let Some(r) = s.max_tx_rate {
+        out.push_str(&format!(" max_tx_rate {r}"));
+    }
+    if let Some(r) = s.min_tx_rate {
+        out.push_str(&format!(" min_tx_rate {r}"));
+    }
+    if let Some(c) = s.spoof_check {
+        out.push_str(if c { " spoofchk on" } else { " spoofchk off" });
+    }
+    if let Some(l) = s.link_state {
+        out.push_str(match l {
+            LinkState::Auto => " link-state auto",
+            LinkState::Enable => " link-state enable",
+            LinkState::Disable => " link-state disable",
+        });
+    }
+    if let Some(t) = s.trust {
+        out.push_str(if t { " trust on" } else { " trust off" });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> VfRequest {
+        VfRequest {
+            vf: 1,
+            mac: Some([0x02, 0x11, 0x22, 0x33, 0x00, 0x01]),
+            vlan: Some((100, 3, Proto::Dot1q)),
+            spoof_check: Some(false),
+            trust: Some(true),
+            link_state: None,
+            rate: Some((0, 100)),
+        }
+    }
+
+    /// The SETLINK bytes carry one IFLA_VFINFO_LIST with one IFLA_VF_INFO
+    /// per VF, each with the attributes asked for, in the kernel's layout.
+    #[test]
+    fn setlink_encodes_every_vf_in_one_message() {
+        let a = infos(&request()).into_iter().map(|(_, i)| i).collect::<Vec<_>>();
+        let mut r2 = request();
+        r2.vf = 2;
+        let b = infos(&r2).into_iter().map(|(_, i)| i).collect::<Vec<_>>();
+        let bytes = encode_setlink("eth0", 7, &[a, b]);
+        // nlmsghdr: length, type RTM_SETLINK (19), flags REQUEST|ACK (5), seq 7.
+        assert_eq!(
+            u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize,
+            bytes.len()
+        );
+        assert_eq!(u16::from_ne_bytes([bytes[4], bytes[5]]), 19);
+        assert_eq!(u16::from_ne_bytes([bytes[6], bytes[7]]), 5);
+        assert_eq!(u32::from_ne_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]), 7);
+        // Decoding our own bytes gives the settings back, VF by VF.
+        let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(&bytes).expect("decodes");
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::SetLink(link)) = msg.payload else {
+            panic!("not a SETLINK")
+        };
+        assert!(link.attributes.contains(&LinkAttribute::IfName("eth0".into())));
+        let states = vf_states(&link);
+        assert_eq!(states.len(), 2);
+        assert_eq!(states[0].mac, Some([0x02, 0x11, 0x22, 0x33, 0x00, 0x01]));
+        assert_eq!(states[0].vlan_proto, Some(Proto::Dot1q));
+        assert_eq!(states[0].max_tx_rate, Some(100));
+        assert_eq!(states[0].spoof_check, Some(false));
+        assert_eq!(states[0].trust, Some(true));
+        assert_eq!(states[1].vf, 2);
+        assert_eq!(
+            describe(&states[0]),
+            "vf 1 mac 02:11:22:33:00:01 proto 802.1Q max_tx_rate 100 min_tx_rate 0 spoofchk off trust on"
+        );
+    }
+
+    #[test]
+    fn getlink_asks_for_the_vfs() {
+        let bytes = encode_getlink("eth0", 3);
+        assert_eq!(u16::from_ne_bytes([bytes[4], bytes[5]]), 18, "RTM_GETLINK");
+        let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(&bytes).expect("decodes");
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetLink(link)) = msg.payload else {
+            panic!("not a GETLINK")
+        };
+        assert!(
+            link.attributes
+                .contains(&LinkAttribute::ExtMask(vec![LinkExtentMask::Vf]))
+        );
+    }
+
+    #[test]
+    fn an_error_reply_is_its_errno() {
+        // nlmsgerr for EOPNOTSUPP: header (type NLMSG_ERROR 2), error -95, the
+        // original header.
+        let mut b = Vec::new();
+        b.extend_from_slice(&36u32.to_ne_bytes());
+        b.extend_from_slice(&2u16.to_ne_bytes());
+        b.extend_from_slice(&0u16.to_ne_bytes());
+        b.extend_from_slice(&7u32.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b.extend_from_slice(&(-95i32).to_ne_bytes());
+        b.extend_from_slice(&[0u8; 16]);
+        assert!(matches!(decode_reply(&b), Ok(Reply::Errno(95))));
+        assert!(decode_reply(&b[..10]).is_err());
+        assert!(errno_text(95).starts_with("EOPNOTSUPP"));
+        assert_eq!(errno_text(4242), "errno 4242");
+    }
+}
