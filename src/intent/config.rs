@@ -3,767 +3,92 @@
 //! Harvester keys the tool needs. Everything else in the file is ignored, as
 //! Harvester's installer ignores unknown top-level keys.
 //!
-//! Keys are accepted in snake_case and camelCase. Every error names the
-//! file, the key path and the value, and nothing is written.
+//! This file reads the document and checks what spans sections; the data is
+//! in `model.rs`, the value readers in `reader.rs`, the `sriov:` schema in
+//! `schema.rs`, the installer's keys in `harvester.rs`. Keys of the tool's
+//! own section are accepted in snake_case and camelCase. Every error names
+//! the file, the key path and the value, and nothing is written.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_yaml::Value;
 
-/// A config file larger than this is refused before parsing (at most this
-/// many bytes + 1 are read).
-pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) use crate::intent::model::*;
+pub(crate) use crate::intent::reader::{ConfigError, MAX_CONFIG_BYTES};
+use crate::intent::reader::{Ctx, describe};
+use crate::intent::schema::{parse_seed, parse_sriov};
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
-    #[error("{file}: cannot read")]
-    Read { file: PathBuf, source: std::io::Error },
-    #[error("{file}: more than {MAX_CONFIG_BYTES} bytes, too large for an install config")]
-    TooLarge { file: PathBuf },
-    #[error("{file}: not valid UTF-8 text (byte offset {offset})")]
-    NotUtf8 { file: PathBuf, offset: usize },
-    #[error("{file}: not valid YAML: {message}")]
-    Yaml { file: PathBuf, message: String },
-    #[error("{file}: {key}: {message}")]
-    Invalid {
-        file: PathBuf,
-        key: String,
-        message: String,
-    },
-}
-
-/// How VFs are handed to workloads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum DeviceType {
-    /// VFs bound to vfio-pci, for VM passthrough (the default).
-    VfioPci,
-    /// VFs keep their kernel network driver.
-    Netdevice,
-}
-
-impl DeviceType {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            DeviceType::VfioPci => "vfio-pci",
-            DeviceType::Netdevice => "netdevice",
-        }
-    }
-}
-
-/// Who takes the VFs over in the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the product is called sriov-network-operator"
-)]
-pub(crate) enum Operator {
-    SriovNetworkOperator,
-    Pcidevices,
-    None,
-}
-
-impl Operator {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Operator::SriovNetworkOperator => "sriov-network-operator",
-            Operator::Pcidevices => "pcidevices",
-            Operator::None => "none",
-        }
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for DeviceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which PFs a rule is about. All given fields must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Match {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial: Option<String>,
-}
-
-impl fmt::Display for Match {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = vec![];
-        let fields = [
-            ("address", &self.address),
-            ("interface", &self.interface),
-            ("vendor", &self.vendor),
-            ("device", &self.device),
-            ("serial", &self.serial),
-        ];
-        for (k, v) in fields {
-            if let Some(v) = v {
-                parts.push(format!("{k}: {v}"));
-            }
-        }
-        write!(f, "{{{}}}", parts.join(", "))
-    }
-}
-
-/// One `sriov.devices[]` rule; the first matching rule wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Rule {
-    #[serde(rename = "match")]
-    pub matcher: Match,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_vfs: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub allow_management: bool,
-}
-
-/// The validated `sriov` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Sriov {
-    pub enabled: bool,
-    /// VFs for every selected PF (capped at each PF's kernel total).
-    pub num_vfs: u16,
-    /// `num_vfs` was given, not defaulted.
-    #[serde(skip)]
-    pub num_vfs_given: bool,
-    pub device_type: DeviceType,
-    pub resource_name: String,
-    pub mtu: Option<u32>,
-    pub operator: Operator,
-    pub label_capable: bool,
-    /// Extra node labels.
-    pub labels: BTreeMap<String, String>,
-    pub devices: Vec<Rule>,
-    /// Namespace of sriov-network-operator's objects (its chart's release namespace).
-    #[serde(default = "default_operator_namespace")]
-    pub operator_namespace: String,
-    /// The chart's `supportedExtraNICs` lists the models its default list lacks.
-    #[serde(default)]
-    pub operator_extra_nics: bool,
-    /// An optional `SriovNetwork` for VMs (sriov-network-operator only).
-    #[serde(default)]
-    pub network: Option<Network>,
-}
-
-/// `sriov.network`: the `SriovNetwork` VMs attach to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Network {
-    pub name: String,
-    /// Where the NetworkAttachmentDefinition is made (the VMs' namespace).
-    pub namespace: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vlan: Option<u16>,
-}
-
-/// The chart's default namespace (k8snetworkplumbingwg/sriov-network-operator:
-/// deployment/sriov-network-operator-chart, installed as its own release namespace).
-pub(crate) const DEFAULT_OPERATOR_NAMESPACE: &str = "sriov-network-operator";
-
-fn default_operator_namespace() -> String {
-    DEFAULT_OPERATOR_NAMESPACE.into()
-}
-
-pub(crate) const DEFAULT_NUM_VFS: u16 = 8;
-pub(crate) const DEFAULT_RESOURCE_NAME: &str = "sriovnics";
-
-impl Default for Sriov {
-    fn default() -> Self {
-        Sriov {
-            enabled: false,
-            num_vfs: DEFAULT_NUM_VFS,
-            num_vfs_given: false,
-            device_type: DeviceType::VfioPci,
-            resource_name: DEFAULT_RESOURCE_NAME.into(),
-            mtu: None,
-            // What a stock Harvester ships (harvester/addons:
-            // pkg/templates/rancherd-22-addons.yaml); the operator is not shipped.
-            operator: Operator::Pcidevices,
-            label_capable: true,
-            labels: BTreeMap::new(),
-            devices: vec![],
-            operator_namespace: DEFAULT_OPERATOR_NAMESPACE.into(),
-            operator_extra_nics: false,
-            network: None,
-        }
-    }
-}
-
-/// A management NIC from `install.management_interface.interfaces`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct MgmtNic {
-    pub name: Option<String>,
-    pub hw_addr: Option<String>,
-}
-
-/// What the tool takes from one install config.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct InstallConfig {
-    pub file: PathBuf,
-    /// `None`: the file has no `sriov` section (nor `sriov-config`).
-    pub sriov: Option<Sriov>,
-    pub hostname: Option<String>,
-    pub install_mode: Option<String>,
-    pub install_role: Option<String>,
-    pub management: Vec<MgmtNic>,
-    /// `install.addons.harvester_pcidevices_controller.enabled`, when given.
-    pub pcidevices_addon: Option<bool>,
-    /// `os.additional_kernel_arguments`, when given.
-    pub kernel_args: Option<String>,
-}
-
-/// The install config key that turns Harvester's pcidevices addon on.
-pub(crate) const PCIDEVICES_ADDON_KEY: &str = "install.addons.harvester_pcidevices_controller.enabled";
-
-/// `managementInterface` -> `management_interface`; `sriov-config` stays.
-pub(crate) fn snake_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Levenshtein distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn did_you_mean(key: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (distance(key, k), k))
-        .filter(|(d, k)| *d <= 2 + k.len() / 3)
-        .min()
-        .map_or_else(
-            || format!(" (known keys: {})", known.join(", ")),
-            |(_, k)| format!(" (did you mean `{k}`?)"),
-        )
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("{s:?}"),
-        Value::Sequence(_) => "a list".into(),
-        Value::Mapping(_) => "a mapping".into(),
-        Value::Tagged(t) => format!("a value tagged {}", t.tag),
-    }
-}
-
-/// Walks the parsed YAML and names every key path in its errors.
-struct Ctx<'a> {
-    file: &'a Path,
-}
-
-impl Ctx<'_> {
-    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.file.to_owned(),
-            key: key.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    /// A mapping's entries with snake_case keys; duplicates (after
-    /// normalising `numVfs`/`num_vfs`) and non-string keys are errors.
-    fn entries<'v>(&self, key: &str, v: &'v Value) -> Result<Vec<(String, &'v Value)>, ConfigError> {
-        let Value::Mapping(m) = v else {
-            return Err(self.err(key, format!("expected a mapping, got {}", describe(v))));
-        };
-        let mut out: Vec<(String, &Value)> = Vec::with_capacity(m.len());
-        for (k, val) in m {
-            let Value::String(k) = k else {
-                return Err(self.err(key, format!("keys must be strings, got {}", describe(k))));
-            };
-            let norm = snake_case(k);
-            if out.iter().any(|(seen, _)| *seen == norm) {
-                return Err(self.err(
-                    &join(key, k),
-                    "given twice (snake_case and camelCase are the same key)",
-                ));
-            }
-            out.push((norm, val));
-        }
-        Ok(out)
-    }
-
-    fn known<'v>(
-        &self,
-        key: &str,
-        v: &'v Value,
-        known: &[&str],
-    ) -> Result<Vec<(String, &'v Value)>, ConfigError> {
-        let entries = self.entries(key, v)?;
-        for (k, _) in &entries {
-            if !known.contains(&k.as_str()) {
-                return Err(self.err(&join(key, k), format!("unknown key{}", did_you_mean(k, known))));
-            }
-        }
-        Ok(entries)
-    }
-
-    /// Booleans: YAML's `true`/`false` only. A string is never a boolean
-    /// here: `"true"`, `"yes"`, and unquoted `yes`/`on`/`y` (which this YAML
-    /// 1.2 reader, like Harvester's yaml.v3, reads as text) are refused with
-    /// the key and the value, instead of being guessed one way or the other.
-    fn bool(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
-        match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(_) => Err(self.err(
-                key,
-                format!(
-                    "expected true or false, got the text {} (write true or false without quotes; yes/no/on/off are text to this reader)",
-                    describe(v)
-                ),
-            )),
-            _ => Err(self.err(key, format!("expected true or false, got {}", describe(v)))),
-        }
-    }
-
-    fn int(&self, key: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
-        let n = match v {
-            Value::Number(n) => n.as_u64(),
-            _ => None,
-        };
-        match n {
-            Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(self.err(
-                key,
-                format!("expected a whole number from {min} to {max}, got {}", describe(v)),
-            )),
-        }
-    }
-
-    fn string(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
-        match v {
-            Value::String(s) => Ok(s.clone()),
-            // Numbers written without quotes (`vendor: 8086`) are meant as text.
-            Value::Number(n) => Ok(n.to_string()),
-            _ => Err(self.err(key, format!("expected text, got {}", describe(v)))),
-        }
-    }
-
-    fn nonempty(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
-        let s = self.string(key, v)?;
-        if s.trim().is_empty() {
-            return Err(self.err(key, "must not be empty"));
-        }
-        Ok(s)
-    }
-}
-
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
-}
-
-const SRIOV_KEYS: &[&str] = &[
-    "enabled",
-    "num_vfs",
-    "device_type",
-    "resource_name",
-    "mtu",
-    "operator",
-    "label_capable",
-    "labels",
-    "devices",
-    "operator_namespace",
-    "operator_extra_nics",
-    "network",
-];
-const NETWORK_KEYS: &[&str] = &["name", "namespace", "vlan"];
-const RULE_KEYS: &[&str] = &["match", "num_vfs", "enabled", "allow_management"];
-const MATCH_KEYS: &[&str] = &["address", "interface", "vendor", "device", "serial"];
-const SEED_KEYS: &[&str] = &["sriov_enabled", "num_vfs"];
-
-/// `^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$`, at most 63 characters: the
-/// sriov-network-operator webhook's rule for `resourceName`.
-pub(crate) fn valid_resource_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    let edge = |c: &u8| c.is_ascii_alphanumeric();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(edge)
-        && b.last().is_some_and(edge)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
-}
-
-/// `^[a-zA-Z0-9_]+$`: `resourceName` as every released sriov-network-operator
-/// (v1.3 to v1.6, pkg/webhook/validate.go) admits it; `-` came only later.
-pub(crate) fn released_resource_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
-fn parse_network(ctx: &Ctx, key: &str, v: &Value) -> Result<Network, ConfigError> {
-    let (mut name, mut namespace, mut vlan) = (None, None, None);
-    for (k, val) in ctx.known(key, v, NETWORK_KEYS)? {
-        let kp = join(key, &k);
-        match k.as_str() {
-            "name" | "namespace" => {
-                let text = ctx.string(&kp, val)?;
-                if !crate::intent::labels::dns_label_ok(&text) {
-                    return Err(ctx.err(&kp, format!(
-                        "{text:?} is not a valid name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
-                    )));
-                }
-                if k == "name" {
-                    name = Some(text);
-                } else {
-                    namespace = Some(text);
-                }
-            }
-            "vlan" => vlan = Some(ctx.int(&kp, val, 0, 4094)? as u16),
-            _ => unreachable!("checked by known()"),
-        }
-    }
-    let Some(name) = name else {
-        return Err(ctx.err(&join(key, "name"), "is missing: the SriovNetwork needs a name"));
+/// The first YAML document of `text`, as the installer reads it (yaml.v3
+/// `Unmarshal` decodes the first document; a UTF-8 byte-order mark is
+/// skipped). A later document that is not empty is refused: the installer
+/// would never see it.
+fn first_document(file: &Path, text: &str) -> Result<Value, ConfigError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let yaml = |e: serde_yaml::Error| ConfigError::Yaml {
+        file: file.to_owned(),
+        message: e.to_string(),
     };
-    Ok(Network {
-        name,
-        namespace: namespace.unwrap_or_else(|| "default".into()),
-        vlan,
-    })
-}
-
-fn hex_id(ctx: &Ctx, key: &str, v: &Value) -> Result<String, ConfigError> {
-    let s = ctx.string(key, v)?.to_ascii_lowercase();
-    let digits = s.strip_prefix("0x").unwrap_or(&s);
-    if digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(digits.to_owned())
-    } else {
-        Err(ctx.err(
-            key,
-            format!("expected a 4-digit hex PCI id like \"8086\", got {}", describe(v)),
-        ))
+    let mut docs = serde_yaml::Deserializer::from_str(text);
+    let Some(first) = docs.next() else {
+        return Ok(Value::Null);
+    };
+    let first = Value::deserialize(first).map_err(yaml)?;
+    for (i, doc) in docs.enumerate() {
+        if !Value::deserialize(doc).map_err(yaml)?.is_null() {
+            return Err(ConfigError::Invalid {
+                file: file.to_owned(),
+                key: format!("(document {})", i + 2),
+                message: "Harvester's installer reads only the first YAML document; move these keys into it or delete the `---` before them".into(),
+            });
+        }
     }
+    Ok(first)
 }
 
-fn parse_match(ctx: &Ctx, key: &str, v: &Value) -> Result<Match, ConfigError> {
-    let mut m = Match::default();
-    for (k, val) in ctx.known(key, v, MATCH_KEYS)? {
-        let kp = join(key, &k);
-        match k.as_str() {
-            "address" => {
-                let a = ctx.string(&kp, val)?.to_ascii_lowercase();
-                // `01:00.0` is accepted as domain 0000, as lspci prints it.
-                let a = if a.matches(':').count() == 1 {
-                    format!("0000:{a}")
-                } else {
-                    a
-                };
-                if !crate::scan::pci::is_pci_address(&a) {
+/// A key that looks meant as `sriov:` but is not read as it (`SRIOV`,
+/// `sriovs`, `sriov` under `install:`): refused, so a section is never
+/// silently a no-op.
+fn almost_sriov(ctx: &Ctx, doc: &Value) -> Result<(), ConfigError> {
+    let Value::Mapping(top) = doc else {
+        return Ok(());
+    };
+    let squash = |k: &str| k.to_lowercase().replace(['_', '-'], "");
+    let looks = |k: &str| {
+        let s = squash(k);
+        s == "sriov" || s == "sriovs" || s == "sriovconfig" || s == "sriovsettings"
+    };
+    for (k, v) in top {
+        let Some(k) = k.as_str() else { continue };
+        if k == "sriov" || k == "sriov-config" || k == "sriov_config" {
+            continue;
+        }
+        if looks(k) {
+            return Err(ctx.err(
+                k,
+                "is not read: the SR-IOV section is the top-level key `sriov` (lower case), or `sriov-config`",
+            ));
+        }
+        if let Value::Mapping(m) = v {
+            for inner in m.keys().filter_map(Value::as_str) {
+                if looks(inner) {
                     return Err(ctx.err(
-                        &kp,
+                        &format!("{k}.{inner}"),
                         format!(
-                            "expected a PCI address like \"0000:3b:00.0\", got {}",
-                            describe(val)
+                            "is not read: the SR-IOV section is the top-level key `sriov`, not a key under `{k}`; move it to the top level"
                         ),
                     ));
                 }
-                m.address = Some(a);
-            }
-            "interface" => m.interface = Some(ctx.nonempty(&kp, val)?),
-            "vendor" => m.vendor = Some(hex_id(ctx, &kp, val)?),
-            "device" => m.device = Some(hex_id(ctx, &kp, val)?),
-            "serial" => {
-                let s = ctx.nonempty(&kp, val)?.to_ascii_lowercase().replace(':', "-");
-                let ok = s.len() == 23
-                    && s.split('-').count() == 8
-                    && s.split('-')
-                        .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-                if !ok {
-                    return Err(ctx.err(&kp, format!(
-                        "expected a PCIe Device Serial Number like \"00-1b-21-ff-ff-2b-46-e0\" (as lspci -vv prints it), got {}",
-                        describe(val)
-                    )));
-                }
-                m.serial = Some(s);
-            }
-            _ => unreachable!("checked by known()"),
-        }
-    }
-    if m == Match::default() {
-        return Err(ctx.err(
-            key,
-            "is empty: name at least one of address, interface, vendor/device, serial",
-        ));
-    }
-    Ok(m)
-}
-
-fn parse_rules(ctx: &Ctx, key: &str, v: &Value) -> Result<Vec<Rule>, ConfigError> {
-    let Value::Sequence(items) = v else {
-        return Err(ctx.err(key, format!("expected a list of rules, got {}", describe(v))));
-    };
-    let mut rules: Vec<Rule> = vec![];
-    for (i, item) in items.iter().enumerate() {
-        let rk = format!("{key}[{i}]");
-        let mut rule = Rule::default();
-        let mut has_match = false;
-        for (k, val) in ctx.known(&rk, item, RULE_KEYS)? {
-            let kp = join(&rk, &k);
-            match k.as_str() {
-                "match" => {
-                    rule.matcher = parse_match(ctx, &kp, val)?;
-                    has_match = true;
-                }
-                "num_vfs" => rule.num_vfs = Some(ctx.int(&kp, val, 1, u64::from(u16::MAX))? as u16),
-                "enabled" => rule.enabled = Some(ctx.bool(&kp, val)?),
-                "allow_management" => rule.allow_management = ctx.bool(&kp, val)?,
-                _ => unreachable!("checked by known()"),
             }
         }
-        if !has_match {
-            return Err(ctx.err(&join(&rk, "match"), "is missing: every rule needs a match"));
-        }
-        if rule.enabled == Some(false) && rule.num_vfs.is_some() {
-            return Err(ctx.err(&rk, "sets num_vfs and enabled: false; choose one"));
-        }
-        if let Some(j) = rules.iter().position(|r| r.matcher == rule.matcher)
-            && rules[j] != rule
-        {
-            {
-                return Err(ctx.err(
-                    &rk,
-                    format!(
-                        "conflicts with {key}[{j}]: the same match {} with different settings",
-                        rule.matcher
-                    ),
-                ));
-            }
-        }
-        rules.push(rule);
     }
-    Ok(rules)
-}
-
-fn parse_labels(ctx: &Ctx, key: &str, v: &Value) -> Result<BTreeMap<String, String>, ConfigError> {
-    let mut labels = BTreeMap::new();
-    let Value::Mapping(m) = v else {
-        return Err(ctx.err(
-            key,
-            format!("expected a mapping of label: value, got {}", describe(v)),
-        ));
-    };
-    for (k, val) in m {
-        let Value::String(k) = k else {
-            return Err(ctx.err(key, format!("label names must be text, got {}", describe(k))));
-        };
-        let kp = join(key, k);
-        let val = match val {
-            // Unquoted, these are booleans to a YAML 1.1 reader and text to
-            // this one (YAML 1.2); quoted, text to both. This reader cannot
-            // tell the two apart, so the label value is refused either way
-            // rather than guessed.
-            Value::String(s)
-                if matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "y" | "n" | "yes" | "no" | "on" | "off"
-                ) =>
-            {
-                return Err(ctx.err(&kp, format!(
-                    "{s:?} is a boolean to YAML 1.1 readers and text to YAML 1.2 readers: use another value, e.g. \"true\" in quotes"
-                )));
-            }
-            Value::String(s) => s.clone(),
-            Value::Bool(_) | Value::Null => {
-                return Err(ctx.err(&kp, format!(
-                    "{} is not text (YAML 1.1 reads yes/no/on/off/true/false as booleans): quote the value",
-                    describe(val)
-                )));
-            }
-            other => ctx.string(&kp, other)?,
-        };
-        crate::intent::labels::check(k, &val).map_err(|e| ctx.err(&kp, e))?;
-        labels.insert(k.clone(), val);
-    }
-    Ok(labels)
-}
-
-fn parse_sriov(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, ConfigError> {
-    let mut s = Sriov::default();
-    if v.is_null() {
-        return Err(ctx.err(
-            key,
-            "is empty: write at least `enabled: true` or `enabled: false`",
-        ));
-    }
-    for (k, val) in ctx.known(key, v, SRIOV_KEYS)? {
-        let kp = join(key, &k);
-        match k.as_str() {
-            "enabled" => s.enabled = ctx.bool(&kp, val)?,
-            "num_vfs" => {
-                s.num_vfs = ctx.int(&kp, val, 1, u64::from(u16::MAX))? as u16;
-                s.num_vfs_given = true;
-            }
-            "device_type" => {
-                s.device_type = match ctx.string(&kp, val)?.as_str() {
-                    "vfio-pci" => DeviceType::VfioPci,
-                    "netdevice" => DeviceType::Netdevice,
-                    other => {
-                        return Err(ctx.err(
-                            &kp,
-                            format!(
-                                "{other:?} is not a device type: vfio-pci (VMs) or netdevice{}",
-                                did_you_mean(other, &["vfio-pci", "netdevice"])
-                            ),
-                        ));
-                    }
-                }
-            }
-            "resource_name" => {
-                let name = ctx.string(&kp, val)?;
-                if !valid_resource_name(&name) {
-                    return Err(ctx.err(&kp, format!(
-                        "{name:?} is not a valid resource name: letters, digits, '_' and '-', starting and ending with a letter or digit, at most 63 characters"
-                    )));
-                }
-                s.resource_name = name;
-            }
-            "mtu" => s.mtu = Some(ctx.int(&kp, val, 68, 9702)? as u32),
-            "operator" => {
-                s.operator =
-                    match ctx.string(&kp, val)?.as_str() {
-                        "sriov-network-operator" => Operator::SriovNetworkOperator,
-                        "pcidevices" => Operator::Pcidevices,
-                        "none" => Operator::None,
-                        other => {
-                            return Err(ctx.err(&kp, format!(
-                            "{other:?} is not an operator: sriov-network-operator, pcidevices or none{}",
-                            did_you_mean(other, &["sriov-network-operator", "pcidevices", "none"])
-                        )));
-                        }
-                    }
-            }
-            "label_capable" => s.label_capable = ctx.bool(&kp, val)?,
-            "labels" => s.labels = parse_labels(ctx, &kp, val)?,
-            "devices" => s.devices = parse_rules(ctx, &kp, val)?,
-            "operator_namespace" => {
-                let ns = ctx.string(&kp, val)?;
-                if !crate::intent::labels::dns_label_ok(&ns) {
-                    return Err(ctx.err(&kp, format!(
-                        "{ns:?} is not a valid namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
-                    )));
-                }
-                s.operator_namespace = ns;
-            }
-            "operator_extra_nics" => s.operator_extra_nics = ctx.bool(&kp, val)?,
-            "network" => s.network = Some(parse_network(ctx, &kp, val)?),
-            _ => unreachable!("checked by known()"),
-        }
-    }
-    if s.operator == Operator::SriovNetworkOperator && !released_resource_name(&s.resource_name) {
-        return Err(ctx.err(
-            &join(key, "resource_name"),
-            format!(
-                "{:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'",
-                s.resource_name
-            ),
-        ));
-    }
-    if s.network.is_some() && s.operator != Operator::SriovNetworkOperator {
-        return Err(ctx.err(
-            &join(key, "network"),
-            format!(
-                "a SriovNetwork is an object of sriov-network-operator, but sriov.operator is {}",
-                s.operator
-            ),
-        ));
-    }
-    Ok(s)
-}
-
-/// The seed proposal's form: `sriov-config: {"sriov_enabled": true, "num_vfs": 8}`,
-/// as a mapping or as a JSON string.
-fn parse_seed(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, ConfigError> {
-    let parsed;
-    let v = match v {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<serde_json::Value>(text)
-                .map_err(|e| ctx.err(key, format!("not valid JSON: {e}")))
-                .and_then(|j| {
-                    serde_yaml::to_value(j).map_err(|e| ctx.err(key, format!("not usable: {e}")))
-                })?;
-            &parsed
-        }
-        other => other,
-    };
-    let mut s = Sriov::default();
-    for (k, val) in ctx.known(key, v, SEED_KEYS)? {
-        let kp = join(key, &k);
-        match k.as_str() {
-            "sriov_enabled" => s.enabled = ctx.bool(&kp, val)?,
-            "num_vfs" => {
-                // The seed's default is {"sriov_enabled": false, "num_vfs": 0}.
-                let n = ctx.int(&kp, val, 0, u64::from(u16::MAX))? as u16;
-                if n > 0 {
-                    s.num_vfs = n;
-                    s.num_vfs_given = true;
-                }
-            }
-            _ => unreachable!("checked by known()"),
-        }
-    }
-    if s.enabled && !s.num_vfs_given {
-        return Err(ctx.err(
-            &join(key, "num_vfs"),
-            "must be at least 1 when sriov_enabled is true",
-        ));
-    }
-    Ok(s)
+    Ok(())
 }
 
 /// Parse an install config from text. `file` is only used in messages.
 pub(crate) fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigError> {
     let ctx = Ctx { file };
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml {
-        file: file.to_owned(),
-        message: e.to_string(),
-    })?;
+    let doc = first_document(file, text)?;
     let mut cfg = InstallConfig {
         file: file.to_owned(),
         ..InstallConfig::default()
@@ -780,171 +105,28 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigErro
             ),
         )
     })?;
+    almost_sriov(&ctx, &doc)?;
     let mut seen_section: Option<&str> = None;
     for (k, v) in &top {
-        match k.as_str() {
-            "sriov" | "sriov-config" | "sriov_config" => {
-                if let Some(first) = seen_section {
-                    return Err(ctx.err(
-                        k,
-                        format!("conflicts with `{first}`: give the SR-IOV settings once"),
-                    ));
-                }
-                seen_section = Some(if k == "sriov" { "sriov" } else { "sriov-config" });
-                cfg.sriov = Some(if k == "sriov" {
-                    parse_sriov(&ctx, k, v)?
-                } else {
-                    parse_seed(&ctx, k, v)?
-                });
-            }
-            _ => {} // Harvester's own keys: not ours.
+        if !matches!(k.as_str(), "sriov" | "sriov-config" | "sriov_config") {
+            continue; // Harvester's own keys: not ours.
         }
+        if let Some(first) = seen_section {
+            return Err(ctx.err(
+                k,
+                format!("conflicts with `{first}`: give the SR-IOV settings once"),
+            ));
+        }
+        seen_section = Some(if k == "sriov" { "sriov" } else { "sriov-config" });
+        cfg.sriov = Some(if k == "sriov" {
+            parse_sriov(&ctx, k, v)?
+        } else {
+            parse_seed(&ctx, k, v)?
+        });
     }
-    harvester_keys(&ctx, &doc, &mut cfg)?;
+    crate::intent::harvester::read(&ctx, &doc, &mut cfg)?;
     check_iommu(&ctx, &cfg)?;
     Ok(cfg)
-}
-
-/// rancher/mapper:`convert/convert.go` `ToYAMLKey`, rule for rule:
-/// `hwAddr` -> `hw_addr`, `managementInterface` -> `management_interface`.
-fn to_yaml_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    let mut cap = false;
-    for (i, c) in name.chars().enumerate() {
-        if i == 0 {
-            cap = c.is_uppercase();
-            out.extend(c.to_lowercase());
-        } else if c.is_uppercase() {
-            if !cap {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            cap = false;
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Every spelling Harvester's installer accepts for one of its config fields
-/// (harvester/harvester-installer:`pkg/config/rename.go` `FuzzyNames`): the
-/// field's JSON name, its lower case, its snake_case and that lower-cased;
-/// the same for the name without a trailing "s" and without "es".
-pub(crate) fn harvester_spellings(field: &str) -> Vec<String> {
-    let mut bases = vec![field.to_owned()];
-    if field.len() > 1
-        && let Some(b) = field.strip_suffix('s')
-    {
-        bases.push(b.to_owned());
-    }
-    if field.len() > 2
-        && let Some(b) = field.strip_suffix("es")
-    {
-        bases.push(b.to_owned());
-    }
-    let mut out: Vec<String> = vec![];
-    for b in bases {
-        let y = to_yaml_key(&b);
-        for s in [b.clone(), b.to_lowercase(), y.to_lowercase(), y] {
-            if !out.contains(&s) {
-                out.push(s);
-            }
-        }
-    }
-    out
-}
-
-/// The value of Harvester field `field` (its JSON name) in mapping `v`, in
-/// any spelling Harvester accepts. Two spellings with different values are
-/// an error (Harvester would keep one of them, depending on map order).
-fn harvester_get<'v>(
-    ctx: &Ctx,
-    key: &str,
-    v: &'v Value,
-    field: &str,
-) -> Result<Option<&'v Value>, ConfigError> {
-    let Value::Mapping(m) = v else {
-        return Ok(None);
-    };
-    let names = harvester_spellings(field);
-    let mut found: Option<(&str, &Value)> = None;
-    for (k, val) in m {
-        let Value::String(k) = k else { continue };
-        if !names.contains(k) || val.is_null() {
-            continue;
-        }
-        match found {
-            Some((first, before)) if before != val => {
-                return Err(ctx.err(
-                    &join(key, k),
-                    format!(
-                        "conflicts with `{}`: the same Harvester key given twice with different values",
-                        join(key, first)
-                    ),
-                ));
-            }
-            Some(_) => {}
-            None => found = Some((k, val)),
-        }
-    }
-    Ok(found.map(|(_, v)| v))
-}
-
-/// The Harvester keys the tool reads, in every spelling Harvester accepts:
-/// `os.hostname`, `install.mode`, `install.role`,
-/// `install.managementInterface.interfaces[].name/hwAddr`.
-fn harvester_keys(ctx: &Ctx, doc: &Value, cfg: &mut InstallConfig) -> Result<(), ConfigError> {
-    if let Some(os) = harvester_get(ctx, "", doc, "os")? {
-        if let Some(h) = harvester_get(ctx, "os", os, "hostname")? {
-            let h = ctx.string("os.hostname", h)?;
-            if !h.is_empty() {
-                cfg.hostname = Some(h);
-            }
-        }
-        if let Some(a) = harvester_get(ctx, "os", os, "additionalKernelArguments")? {
-            cfg.kernel_args = Some(ctx.string("os.additional_kernel_arguments", a)?);
-        }
-    }
-    let Some(install) = harvester_get(ctx, "", doc, "install")? else {
-        return Ok(());
-    };
-    if let Some(m) = harvester_get(ctx, "install", install, "mode")? {
-        cfg.install_mode = Some(ctx.string("install.mode", m)?);
-    }
-    if let Some(r) = harvester_get(ctx, "install", install, "role")? {
-        cfg.install_role = Some(ctx.string("install.role", r)?);
-    }
-    if let Some(mi) = harvester_get(ctx, "install", install, "managementInterface")?
-        && let Some(ifs) = harvester_get(ctx, "install.management_interface", mi, "interfaces")?
-    {
-        cfg.management = parse_mgmt(ctx, ifs)?;
-    }
-    // `addons` is a map: its keys are addon names, taken as they are.
-    if let Some(Value::Mapping(addons)) = harvester_get(ctx, "install", install, "addons")?
-        && let Some(pd) = addons.get("harvester_pcidevices_controller")
-        && let Some(on) = harvester_get(
-            ctx,
-            "install.addons.harvester_pcidevices_controller",
-            pd,
-            "enabled",
-        )?
-    {
-        cfg.pcidevices_addon = Some(harvester_bool(on));
-    }
-    Ok(())
-}
-
-/// A Harvester boolean as Harvester reads it: rancher/mapper:`convert/convert.go`
-/// `ToBool` (through harvester/harvester-installer:`pkg/config/coerce.go`
-/// `NewToBool`): a YAML boolean, or text `true`/`t`/`yes`/`y` in any case;
-/// anything else is false.
-pub(crate) fn harvester_bool(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => matches!(s.to_lowercase().as_str(), "true" | "t" | "yes" | "y"),
-        _ => false,
-    }
 }
 
 /// sriov-network-operator's daemon wants `intel_iommu=on iommu=pt` for
@@ -975,26 +157,6 @@ fn check_iommu(ctx: &Ctx, cfg: &InstallConfig) -> Result<(), ConfigError> {
         )),
         None => Ok(()),
     }
-}
-
-fn parse_mgmt(ctx: &Ctx, v: &Value) -> Result<Vec<MgmtNic>, ConfigError> {
-    let key = "install.management_interface.interfaces";
-    let Value::Sequence(items) = v else {
-        return Err(ctx.err(key, format!("expected a list, got {}", describe(v))));
-    };
-    let mut out = vec![];
-    for (i, item) in items.iter().enumerate() {
-        let ik = format!("{key}[{i}]");
-        let mut nic = MgmtNic::default();
-        if let Some(n) = harvester_get(ctx, &ik, item, "name")? {
-            nic.name = Some(ctx.string(&join(&ik, "name"), n)?);
-        }
-        if let Some(a) = harvester_get(ctx, &ik, item, "hwAddr")? {
-            nic.hw_addr = Some(ctx.string(&join(&ik, "hwAddr"), a)?.to_ascii_lowercase());
-        }
-        out.push(nic);
-    }
-    Ok(out)
 }
 
 /// Read and parse an install config file.
@@ -1028,6 +190,7 @@ pub(crate) fn load_from(file: &Path, reader: impl std::io::Read) -> Result<Insta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intent::harvester::{canonical_mac, fuzzy_names, json_matches, to_yaml_key};
 
     fn p(text: &str) -> Result<InstallConfig, String> {
         parse(Path::new("c.yaml"), text).map_err(|e| e.to_string())
@@ -1193,6 +356,12 @@ mod tests {
             ("maybe", false),
             ("1", false),
             ("\"on\"", false),
+            // ToBool starts with Singular: a list gives its first item
+            ("[true]", true),
+            ("[\"yes\"]", true),
+            ("[false, true]", false),
+            ("[]", false),
+            ("\" yes \"", true),
         ] {
             let c = p(&format!(
                 "install:\n  addons:\n    harvester_pcidevices_controller:\n      enabled: {v}\n"
@@ -1203,25 +372,96 @@ mod tests {
         // the addon's name is a map key, not a fuzzy field name
         let c = p("install:\n  addons:\n    harvesterPcidevicesController:\n      enabled: true\n").unwrap();
         assert_eq!(c.pcidevices_addon, None);
+        // ToBool runs only on the key spelled `enabled`; json reads `Enabled`
+        // case-insensitively but into a Go bool, so only a YAML boolean loads
+        let c =
+            p("install:\n  addons:\n    harvester_pcidevices_controller:\n      Enabled: true\n").unwrap();
+        assert_eq!(c.pcidevices_addon, Some(true));
+        let e = p("install:\n  addons:\n    harvester_pcidevices_controller:\n      Enabled: \"yes\"\n")
+            .unwrap_err();
+        assert!(e.contains("c.yaml: install.addons.harvester_pcidevices_controller.Enabled: expected true or false, got \"yes\": Harvester's installer cannot load this config"), "{e}");
+        // under `Addons` (not a fuzzy name) the mappers do not run at all
+        let e = p("install:\n  Addons:\n    harvester_pcidevices_controller:\n      enabled: \"yes\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("Addons.harvester_pcidevices_controller.enabled: expected true or false"),
+            "{e}"
+        );
+        let c =
+            p("Install:\n  addons:\n    harvester_pcidevices_controller:\n      enabled: true\n").unwrap();
+        assert_eq!(c.pcidevices_addon, Some(true));
     }
 
     #[test]
-    fn harvester_spellings_as_fuzzy_names() {
-        assert_eq!(
-            harvester_spellings("managementInterface"),
-            [
-                "managementInterface",
-                "managementinterface",
-                "management_interface"
-            ]
+    fn documents_as_the_installer_reads_them() {
+        let c = p("\u{feff}sriov:\n  enabled: true\n").unwrap();
+        assert!(c.sriov.unwrap().enabled);
+        assert!(p("sriov:\n  enabled: true\n---\n").unwrap().sriov.is_some());
+        let e = p("os:\n  hostname: a\n---\nsriov:\n  enabled: true\n").unwrap_err();
+        assert!(
+            e.contains("c.yaml: (document 2): Harvester's installer reads only the first YAML document"),
+            "{e}"
         );
-        assert_eq!(harvester_spellings("hwAddr"), ["hwAddr", "hwaddr", "hw_addr"]);
-        assert_eq!(
-            harvester_spellings("interfaces"),
-            ["interfaces", "interface", "interfac"]
+    }
+
+    #[test]
+    fn a_section_that_is_almost_sriov_is_named() {
+        for (text, key) in [
+            ("SRIOV:\n  enabled: true\n", "SRIOV"),
+            ("Sriov:\n  enabled: true\n", "Sriov"),
+            ("sriovs:\n  enabled: true\n", "sriovs"),
+            ("sr-iov:\n  enabled: true\n", "sr-iov"),
+            ("install:\n  sriov:\n    enabled: true\n", "install.sriov"),
+            ("system_settings:\n  sriov: x\n", "system_settings.sriov"),
+        ] {
+            let e = p(text).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "c.yaml: {key}: is not read: the SR-IOV section is the top-level key `sriov`"
+                )),
+                "{text:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn seed_json_duplicate_keys_are_refused() {
+        let e = p("sriov-config: '{\"sriov_enabled\": true, \"num_vfs\": 8, \"num_vfs\": 2}'\n").unwrap_err();
+        assert!(
+            e.contains("c.yaml: sriov-config: not usable JSON") && e.contains("duplicate"),
+            "{e}"
         );
-        assert_eq!(harvester_spellings("os"), ["os", "o"]);
+    }
+
+    #[test]
+    fn macs_as_go_parses_them() {
+        for (a, want) in [
+            ("00:1B:21:2b:46:e1", Some("00:1b:21:2b:46:e1")),
+            ("00-1b-21-2b-46-e1", Some("00:1b:21:2b:46:e1")),
+            ("001b.212b.46e1", Some("00:1b:21:2b:46:e1")),
+            ("00:1b:21:2b:46", None),
+            ("00:1b-21:2b:46:e1", None),
+        ] {
+            assert_eq!(canonical_mac(a).as_deref(), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn fuzzy_names_as_rename_go_adds_them() {
+        assert_eq!(
+            fuzzy_names("managementInterface"),
+            ["managementinterface", "management_interface"]
+        );
+        assert_eq!(fuzzy_names("hwAddr"), ["hwaddr", "hw_addr"]);
+        assert_eq!(fuzzy_names("interfaces"), ["interfaces", "interface", "interfac"]);
+        assert_eq!(fuzzy_names("os"), ["os", "o"]);
+        // the camelCase singular is not added: additionalKernelArgument is not read
+        assert!(!fuzzy_names("additionalKernelArguments").contains(&"additionalKernelArgument".to_owned()));
         assert_eq!(to_yaml_key("ABCd"), "abcd");
+        assert!(json_matches("HWADDR", "hwAddr") && json_matches("hwaddr", "hwAddr"));
+        // Go folds the Kelvin sign and the long s onto ASCII k and s
+        assert!(json_matches("\u{212a}ey", "key") && json_matches("o\u{17f}", "os"));
+        assert!(!json_matches("hw_addr", "hwAddr") && !json_matches("\u{130}", "i"));
     }
 
     #[test]
@@ -1252,21 +492,43 @@ mod tests {
                 .unwrap(),
             );
         }
-        // a spelling Harvester does not accept is not a Harvester key
-        let c = p("install:\n  ManagementInterface:\n    interfaces:\n      - name: eno1\n").unwrap();
-        assert!(c.management.is_empty());
-        assert!(
-            p("install:\n  mode: join\n  Mode: create\n")
+        // Go's encoding/json matches field names ignoring case: these are read too
+        want(
+            p("OS:\n  Hostname: n1\nInstall:\n  Mode: join\n  ROLE: worker\n  ManagementInterface:\n    Interfaces:\n      - Name: eno1\n        HWADDR: AA-BB-CC-DD-EE-FF\n")
+                .unwrap(),
+        );
+        let c = p("install:\n  ManagementInterface:\n    interfaces: [{HWADDR: \"00:1b:21:2b:46:e1\"}]\n")
+            .unwrap();
+        assert_eq!(c.management[0].hw_addr.as_deref(), Some("00:1b:21:2b:46:e1"));
+        let c = p("os:\n  AdditionalKernelArguments: iommu=pt\n").unwrap();
+        assert_eq!(c.kernel_args.as_deref(), Some("iommu=pt"));
+        // rename.go adds no camelCase singular, and json needs the whole name
+        let c = p("os:\n  additionalKernelArgument: iommu=pt\n").unwrap();
+        assert_eq!(c.kernel_args, None);
+        assert_eq!(
+            p("os:\n  additionalkernelargument: x\n")
+                .unwrap()
+                .kernel_args
+                .as_deref(),
+            Some("x")
+        );
+        // two spellings with different values: the installer keeps one by map order
+        let e = p("install:\n  mode: join\n  Mode: create\n").unwrap_err();
+        assert!(e.contains("install.Mode: conflicts with `install.mode`"), "{e}");
+        assert_eq!(
+            p("install:\n  mode: join\n  Mode: join\n")
                 .unwrap()
                 .install_mode
-                .as_deref()
-                == Some("join")
+                .as_deref(),
+            Some("join")
         );
+        // a value the installer cannot load is refused, naming it
+        let e = p("os:\n  hostname: 12\n").unwrap_err();
+        assert!(e.contains("c.yaml: os.hostname: expected text, got 12"), "{e}");
+        let e = p("install:\n  management_interface:\n    interfaces: [{hwAddr: \"aa:bb\"}]\n").unwrap_err();
+        assert!(e.contains("\"aa:bb\" is not a MAC address"), "{e}");
         let e = p("install:\n  management_interface:\n    interfaces: [{name: a}]\n  managementinterface:\n    interfaces: [{name: b}]\n").unwrap_err();
-        assert!(
-            e.contains("install.managementinterface: conflicts with `install.management_interface`"),
-            "{e}"
-        );
+        assert!(e.contains("conflicts with `install.management_interface`"), "{e}");
     }
 
     #[test]

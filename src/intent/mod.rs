@@ -4,5 +4,9 @@
 
 pub(crate) mod answers;
 pub(crate) mod config;
+mod harvester;
 pub(crate) mod labels;
+mod model;
+mod reader;
+mod schema;
 pub(crate) mod vf;

@@ -488,12 +488,26 @@ pub(crate) fn build(
         });
     }
     for (i, used) in rule_used.iter().enumerate() {
-        if !used {
-            plan.warnings.push(format!(
-                "sriov.devices[{i}] (match {}) matches no SR-IOV function on this node",
-                sriov.devices[i].matcher
-            ));
+        if *used {
+            continue;
         }
+        let rule = &sriov.devices[i];
+        // A rule that matches a function another rule took first is
+        // shadowed, not unmatched: the first matching rule wins.
+        let shadow = devices
+            .iter()
+            .filter(|d| d.is_sriov_pf() && d.physfn.is_none() && rule_matches(rule, d))
+            .find_map(|d| sriov.devices.iter().position(|r| rule_matches(r, d)));
+        plan.warnings.push(match shadow {
+            Some(j) => format!(
+                "sriov.devices[{i}] (match {}) is shadowed by sriov.devices[{j}]: it matches the same SR-IOV function, and the first matching rule wins",
+                rule.matcher
+            ),
+            None => format!(
+                "sriov.devices[{i}] (match {}) matches no SR-IOV function on this node",
+                rule.matcher
+            ),
+        });
     }
     if sriov.enabled
         && !plan.pfs.is_empty()

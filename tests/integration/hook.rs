@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::support::repo;
@@ -760,4 +761,26 @@ fn a_node_name_that_cannot_be_known_is_said_not_guessed() {
         log.contains("error: the node name cannot be known") && log.contains("set os.hostname"),
         "{log}"
     );
+}
+
+/// A rule that matches a function an earlier rule took is shadowed, not
+/// unmatched: `--strict` refuses it for that reason, by the earlier rule's index.
+#[test]
+fn strict_names_a_shadowed_rule_as_shadowed() {
+    let url = config_server(
+        "os:\n  hostname: n1\nsriov:\n  enabled: true\n  num_vfs: 2\n  devices:\n    - match: {vendor: \"8086\"}\n      num_vfs: 1\n    - match: {vendor: \"8086\", device: \"10c9\"}\n      num_vfs: 2\n",
+    );
+    let t = tempfile::tempdir().unwrap();
+    hook()
+        .env(ENV, &url)
+        .arg("--target")
+        .arg(t.path())
+        .arg("--strict")
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "sriov.devices[1] (match {vendor: 8086, device: 10c9}) is shadowed by sriov.devices[0]",
+        ))
+        .stderr(contains("matches no SR-IOV function").not());
+    assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
 }
