@@ -7,6 +7,7 @@
 // branch parity lands): the allow goes then.
 #![allow(dead_code)]
 
+use super::reader::{describe, did_you_mean, snake_case};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -77,59 +78,6 @@ const KEYS: &[&str] = &[
     "max_tx_rate",
 ];
 
-fn snake(key: &str) -> String {
-    let mut out = String::new();
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn did_you_mean(key: &str) -> String {
-    KEYS.iter()
-        .map(|k| (distance(key, k), k))
-        .filter(|(d, k)| *d <= 2 + k.len() / 3)
-        .min()
-        .map_or_else(
-            || format!(" (known keys: {})", KEYS.join(", ")),
-            |(_, k)| format!(" (did you mean `{k}`?)"),
-        )
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("{s:?}"),
-        Value::Sequence(_) => "a list".into(),
-        Value::Mapping(_) => "a mapping".into(),
-        Value::Tagged(t) => format!("a value tagged {}", t.tag),
-    }
-}
-
 struct Ctx<'a> {
     file: &'a Path,
 }
@@ -188,11 +136,11 @@ pub(crate) fn parse_vfs(
             let Some(k) = k.as_str() else {
                 return Err(cx.err(&at, format!("{} is not a key name", describe(k))));
             };
-            let name = snake(k);
+            let name = snake_case(k);
             if !KEYS.contains(&name.as_str()) {
                 return Err(cx.err(
                     &format!("{at}.{k}"),
-                    format!("unknown key{}", did_you_mean(&name)),
+                    format!("unknown key{}", did_you_mean(&name, KEYS)),
                 ));
             }
             if fields.insert(name.clone(), v).is_some() {
