@@ -29,20 +29,9 @@ use netlink_packet_route::link::{
 
 use crate::kernel::vf::{Mac, format_mac};
 
-/// `vlan_proto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Proto {
-    Dot1q,
-    Dot1ad,
-}
-
-/// `link_state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LinkState {
-    Auto,
-    Enable,
-    Disable,
-}
+/// `vlan_proto` and `link_state` are the config's own types: the kernel
+/// side takes what the intent says, with no second copy to convert between.
+pub(crate) use crate::intent::vf::{LinkState, VlanProto as Proto};
 
 /// What one VF should get; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
