@@ -98,6 +98,25 @@ json_get() {
     sed -n "s|^$2=||p" "$1" | head -n1
 }
 
+# apply_now_netdevice N: the tool makes N netdevice VFs on every SR-IOV NIC of this guest now
+# (`apply --now` of a minimal config into /tmp/target), and checks it exits 0.
+apply_now_netdevice() {
+    mkdir -p /tmp/target
+    cat >/tmp/config.yaml <<CFG
+os:
+  hostname: e2e-node
+sriov:
+  enabled: true
+  num_vfs: $1
+  device_type: netdevice
+  operator: none
+CFG
+    section apply-now
+    run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
+    echo "$out"
+    expect_eq "apply --now exit code" "$out_rc" 0
+}
+
 # section NAME: starts a named part of the output (`== NAME ==`); a test can assert one part.
 section() {
     echo "== $* =="

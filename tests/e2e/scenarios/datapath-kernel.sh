@@ -15,22 +15,8 @@ pf_if=$(ls "$sys/net" 2>/dev/null | head -n1)
 echo "pf: $pf iface: $pf_if"
 for f in all default; do sysfs_write 1 /proc/sys/net/ipv6/conf/$f/disable_ipv6; done
 sysfs_write 1 "/proc/sys/net/ipv6/conf/$pf_if/disable_ipv6"
-T=/tmp/target
-mkdir -p $T
-cat >/tmp/config.yaml <<CFG
-os:
-  hostname: e2e-node
-sriov:
-  enabled: true
-  num_vfs: 2
-  device_type: netdevice
-  operator: none
-CFG
 
-section apply-now
-run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target $T
-echo "$out"
-expect_eq "apply --now exit code" "$out_rc" 0
+apply_now_netdevice 2
 expect_eq "sriov_numvfs" "$(cat "$sys/sriov_numvfs")" 2
 check "virtfn0 netdev appears" wait_for "$sys/virtfn0/net" 10
 expect_eq "virtfn0 driver" "$(basename "$(readlink "$sys/virtfn0/driver")")" igbvf

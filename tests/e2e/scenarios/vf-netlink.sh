@@ -14,22 +14,8 @@ pf=$(pci_find 0x8086 0x10c9 | head -n1)
 sys=/sys/bus/pci/devices/$pf
 pf_if=$(ls "$sys/net" 2>/dev/null | head -n1)
 echo "pf: $pf iface: $pf_if"
-T=/tmp/target
-mkdir -p $T
-cat >/tmp/config.yaml <<CFG
-os:
-  hostname: e2e-node
-sriov:
-  enabled: true
-  num_vfs: 2
-  device_type: netdevice
-  operator: none
-CFG
 
-section apply-now
-run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target $T
-echo "$out"
-expect_eq "apply --now exit code" "$out_rc" 0
+apply_now_netdevice 2
 check "virtfn1 netdev appears" wait_for "$sys/virtfn1/net" 10
 # igb answers its VFs' mailbox from its interrupt handler, which runs only while the PF is up.
 ip link set "$pf_if" up
