@@ -16,7 +16,8 @@
 //! | version | written by | change |
 //! |---|---|---|
 //! | 1 | 0.1.0 | first format (`state.yaml`, then `state.json`) |
-//! | 2 | 0.2.0 and later | `written_by` |
+//! | 2 | 0.2.0 | `written_by` |
+//! | 3 | 0.3.0 and later | per-VF settings (`pfs[].vfs`); nothing to migrate, a v2 state has none |
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,9 @@ fn migrate(mut version: u64, state: &mut serde_json::Map<String, serde_json::Val
             // written by harvester-sriov 0.1.0 (Cargo.toml's history).
             state.insert("written_by".into(), "0.1.0".into());
         }
+        // 2 -> 3: `pfs[].vfs` is new and optional; a version 2 state plans
+        // no per-VF settings. The version moves so that 0.2.0, which would
+        // ignore them, refuses a state that has them.
         version += 1;
         state.insert("version".into(), version.into());
     }

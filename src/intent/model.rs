@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use crate::intent::vf::VfEntry;
+
 /// How VFs are handed to workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -107,6 +109,10 @@ pub(crate) struct Rule {
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub allow_management: bool,
+    /// Per-VF settings (`vfs:`); the state keeps them resolved per PF
+    /// (`PlannedPf::vfs`), so they are not read back from it.
+    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing, default)]
+    pub vfs: Vec<VfEntry>,
 }
 
 /// The validated `sriov` section.
@@ -135,6 +141,10 @@ pub(crate) struct Sriov {
     /// An optional `SriovNetwork` for VMs (sriov-network-operator only).
     #[serde(default)]
     pub network: Option<Network>,
+    /// `sriov.vfs`: per-VF defaults for every planned PF; a rule's `vfs:`
+    /// overrides them setting by setting.
+    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing, default)]
+    pub vfs: Vec<VfEntry>,
 }
 
 /// `sriov.network`: the `SriovNetwork` VMs attach to.
@@ -176,6 +186,7 @@ impl Default for Sriov {
             operator_namespace: DEFAULT_OPERATOR_NAMESPACE.into(),
             operator_extra_nics: false,
             network: None,
+            vfs: vec![],
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::intent::model::{
     DeviceType, Match, Network, Operator, Rule, Sriov, released_resource_name, valid_resource_name,
 };
 use crate::intent::reader::{ConfigError, Ctx, Field, describe, did_you_mean, join};
+use crate::intent::vf::{Scope, parse_vfs};
 
 /// Which names a key's value may take (`what` names the kind and lists
 /// them), with "did you mean" on a miss.
@@ -162,13 +163,22 @@ const SRIOV_FIELDS: &[Field<Sriov>] = &[
             Ok(())
         },
     },
+    Field {
+        name: "vfs",
+        read: |c, k, v, s| {
+            s.vfs = parse_vfs(c.file, k, v, Scope::Section)?;
+            Ok(())
+        },
+    },
 ];
 
-/// A rule while it is read: `match` is required.
+/// A rule while it is read: `match` is required; `vfs:` is read once the
+/// rule's `num_vfs` is known, wherever it stands in the mapping.
 #[derive(Default)]
 struct RuleDraft {
     rule: Rule,
     has_match: bool,
+    vfs: Option<(String, Value)>,
 }
 
 /// `sriov.devices[]`.
@@ -199,6 +209,13 @@ const RULE_FIELDS: &[Field<RuleDraft>] = &[
         name: "allow_management",
         read: |c, k, v, d| {
             d.rule.allow_management = c.bool(k, v)?;
+            Ok(())
+        },
+    },
+    Field {
+        name: "vfs",
+        read: |_, k, v, d| {
+            d.vfs = Some((k.to_owned(), v.clone()));
             Ok(())
         },
     },
@@ -377,12 +394,21 @@ fn parse_rules(ctx: &Ctx, key: &str, v: &Value) -> Result<Vec<Rule>, ConfigError
         let rk = format!("{key}[{i}]");
         let mut draft = RuleDraft::default();
         ctx.read_fields(&rk, item, RULE_FIELDS, &mut draft)?;
-        let rule = draft.rule;
+        let mut rule = draft.rule;
         if !draft.has_match {
             return Err(ctx.err(&join(&rk, "match"), "is missing: every rule needs a match"));
         }
         if rule.enabled == Some(false) && rule.num_vfs.is_some() {
             return Err(ctx.err(&rk, "sets num_vfs and enabled: false; choose one"));
+        }
+        if let Some((vk, vv)) = &draft.vfs {
+            if rule.enabled == Some(false) {
+                return Err(ctx.err(
+                    vk,
+                    "sets per-VF settings on a rule with enabled: false; choose one",
+                ));
+            }
+            rule.vfs = parse_vfs(ctx.file, vk, vv, Scope::Rule(rule.num_vfs))?;
         }
         if let Some(j) = rules.iter().position(|r| r.matcher == rule.matcher)
             && rules[j] != rule

@@ -1,33 +1,44 @@
-//! The per-VF part of a device rule: a `vfs:` list, parsed on its own from
-//! the YAML value so the config loader can call it (it is not wired into
-//! `config.rs` yet). Field names are nmstate's (`ethernet.sr-iov.vfs`) in this
-//! config's snake_case. Every error names the file, the key path and the value.
-
-// Not called outside its tests until the lead wires it into config.rs (after
-// branch parity lands): the allow goes then.
-#![allow(dead_code)]
+//! Per-VF settings: a device rule's `vfs:` list (entries select VFs by `id`
+//! or `ids`) and the section-wide `sriov.vfs:` defaults (an entry without
+//! `id`/`ids` sets every VF). Field names are nmstate's
+//! (`ethernet.sr-iov.vfs`) in this config's snake_case. Every error names the
+//! file, the key path and the value. The plan resolves these into one
+//! setting list per planned VF (`crate::plan::vf`).
 
 use super::reader::{describe, did_you_mean, snake_case};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
 /// `mac_address`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MacSpec {
-    /// Derived from the PF's identity and the VF index (`kernel::vf::stable_mac`).
+    /// Derived from the PF's identity and the VF index (`plan::vf::stable_mac`).
     Stable,
     Fixed([u8; 6]),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Serialize for MacSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MacSpec::Stable => s.serialize_str("stable"),
+            MacSpec::Fixed(m) => s.collect_str(&format_mac(m)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum VlanProto {
+    #[serde(rename = "802.1q")]
     Dot1q,
+    #[serde(rename = "802.1ad")]
     Dot1ad,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum LinkState {
     Auto,
     Enable,
@@ -35,25 +46,105 @@ pub(crate) enum LinkState {
 }
 
 /// The settings one entry gives its VFs; `None` leaves a setting alone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct VfSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<MacSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan_id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan_proto: Option<VlanProto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spoof_check: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_state: Option<LinkState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_tx_rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tx_rate: Option<u32>,
 }
 
+impl VfSettings {
+    /// `self`, with every setting `over` gives replacing it.
+    pub(crate) fn overlaid(&self, over: &VfSettings) -> VfSettings {
+        VfSettings {
+            mac_address: over.mac_address.or(self.mac_address),
+            vlan_id: over.vlan_id.or(self.vlan_id),
+            qos: over.qos.or(self.qos),
+            vlan_proto: over.vlan_proto.or(self.vlan_proto),
+            spoof_check: over.spoof_check.or(self.spoof_check),
+            trust: over.trust.or(self.trust),
+            link_state: over.link_state.or(self.link_state),
+            min_tx_rate: over.min_tx_rate.or(self.min_tx_rate),
+            max_tx_rate: over.max_tx_rate.or(self.max_tx_rate),
+        }
+    }
+}
+
 /// One entry: the VF indexes it selects (inclusive) and their settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 pub(crate) struct VfEntry {
     pub first: u16,
     pub last: u16,
+    /// No `id`/`ids` (section-wide defaults only): every VF.
+    pub every: bool,
+    /// Where it was written (`sriov.devices[0].vfs[1]`), for messages.
+    pub key: String,
     pub settings: VfSettings,
+}
+
+/// Two entries are the same when they set the same VFs alike, wherever written.
+impl PartialEq for VfEntry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.first, self.last, self.every, &self.settings) == (o.first, o.last, o.every, &o.settings)
+    }
+}
+
+impl VfEntry {
+    pub(crate) fn covers(&self, vf: u16) -> bool {
+        self.every || (self.first..=self.last).contains(&vf)
+    }
+}
+
+/// An entry as it is written in a config (the answers file writes rules back).
+impl Serialize for VfEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            id: Option<u16>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            ids: Option<String>,
+            #[serde(flatten)]
+            settings: &'a VfSettings,
+        }
+        let (id, ids) = match (self.every, self.first == self.last) {
+            (true, _) => (None, None),
+            (false, true) => (Some(self.first), None),
+            (false, false) => (None, Some(format!("{}-{}", self.first, self.last))),
+        };
+        Out {
+            id,
+            ids,
+            settings: &self.settings,
+        }
+        .serialize(s)
+    }
+}
+
+/// Where a `vfs:` list stands, which decides what its entries may say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// A device rule's, making this many VFs when the rule says (`num_vfs`);
+    /// otherwise the plan checks the indexes against each PF's count.
+    Rule(Option<u16>),
+    /// `sriov.vfs`: defaults for every planned PF. `id`/`ids` are optional
+    /// and a fixed MAC is refused (it would repeat on every PF).
+    Section,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -62,6 +153,16 @@ pub(crate) struct VfConfigError {
     pub file: PathBuf,
     pub key: String,
     pub message: String,
+}
+
+impl From<VfConfigError> for super::reader::ConfigError {
+    fn from(e: VfConfigError) -> Self {
+        super::reader::ConfigError::Invalid {
+            file: e.file,
+            key: e.key,
+            message: e.message,
+        }
+    }
 }
 
 const KEYS: &[&str] = &[
@@ -108,13 +209,12 @@ impl Ctx<'_> {
     }
 }
 
-/// Parse the `vfs:` list at `key` (e.g. `sriov.devices[0].vfs`) of `file` for
-/// a rule that gives its PF `num_vfs` VFs.
+/// Parse the `vfs:` list at `key` (e.g. `sriov.devices[0].vfs`) of `file`.
 pub(crate) fn parse_vfs(
     file: &Path,
     key: &str,
     value: &Value,
-    num_vfs: u16,
+    scope: Scope,
 ) -> Result<Vec<VfEntry>, VfConfigError> {
     let cx = Ctx { file };
     let Value::Sequence(items) = value else {
@@ -125,6 +225,7 @@ pub(crate) fn parse_vfs(
     };
     let mut out: Vec<VfEntry> = Vec::new();
     let mut owner: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut every_at: Option<usize> = None;
     let mut fixed_macs: BTreeMap<[u8; 6], String> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("{key}[{i}]");
@@ -147,8 +248,10 @@ pub(crate) fn parse_vfs(
                 return Err(cx.err(&format!("{at}.{k}"), "given twice (in two spellings)"));
             }
         }
+        let every = !fields.contains_key("id") && !fields.contains_key("ids");
         let (first, last) = match (fields.get("id"), fields.get("ids")) {
             (Some(_), Some(_)) => return Err(cx.err(&at, "both `id` and `ids`: use one")),
+            (None, None) if scope == Scope::Section => (0, u16::MAX),
             (None, None) => return Err(cx.err(&at, "no `id` or `ids`: which VFs does this entry set?")),
             (Some(v), None) => {
                 let id = cx.int(&format!("{at}.id"), v, u64::from(u16::MAX), "a VF index")? as u16;
@@ -177,7 +280,9 @@ pub(crate) fn parse_vfs(
             }
         };
         let id_key = format!("{at}.{}", if fields.contains_key("id") { "id" } else { "ids" });
-        if last >= num_vfs {
+        if let Scope::Rule(Some(num_vfs)) = scope
+            && last >= num_vfs
+        {
             return Err(cx.err(
                 &id_key,
                 format!(
@@ -186,9 +291,25 @@ pub(crate) fn parse_vfs(
                 ),
             ));
         }
-        for vf in first..=last {
-            if let Some(other) = owner.insert(vf, i) {
-                return Err(cx.err(&id_key, format!("VF {vf} is also selected by {key}[{other}]")));
+        if every {
+            if let Some(other) = every_at.or_else(|| owner.values().next().copied()) {
+                return Err(cx.err(
+                    &at,
+                    format!("has no `id`/`ids`, so it sets every VF, and {key}[{other}] sets some of them too: give each entry its own VFs"),
+                ));
+            }
+            every_at = Some(i);
+        } else {
+            if let Some(other) = every_at {
+                return Err(cx.err(
+                    &id_key,
+                    format!("VF {first} is also selected by {key}[{other}], which sets every VF"),
+                ));
+            }
+            for vf in first..=last {
+                if let Some(other) = owner.insert(vf, i) {
+                    return Err(cx.err(&id_key, format!("VF {vf} is also selected by {key}[{other}]")));
+                }
             }
         }
         let mut s = VfSettings::default();
@@ -218,6 +339,9 @@ pub(crate) fn parse_vfs(
                             &k,
                             format!("{text:?} is a multicast MAC: a VF needs a unicast one"),
                         ));
+                    }
+                    if scope == Scope::Section {
+                        return Err(cx.err(&k, format!("{text:?} would be given to a VF of every PF: a fixed MAC belongs in a device rule's `vfs:` (one `id`); here, use `stable`")));
                     }
                     if first != last {
                         return Err(cx.err(&k, format!("{text:?} would be given to VFs {first}-{last}: a fixed MAC is for one VF (`id`), or use `stable`")));
@@ -275,10 +399,20 @@ pub(crate) fn parse_vfs(
         out.push(VfEntry {
             first,
             last,
+            every,
+            key: at,
             settings: s,
         });
     }
     Ok(out)
+}
+
+/// A MAC address.
+pub(crate) type Mac = [u8; 6];
+
+/// `aa:bb:cc:dd:ee:ff`, lower case: how the kernel and `ip` print one.
+pub(crate) fn format_mac(m: &Mac) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 /// `aa:bb:cc:dd:ee:ff` (either case) to bytes.
@@ -303,7 +437,13 @@ mod tests {
 
     fn parse(yaml: &str, num_vfs: u16) -> Result<Vec<VfEntry>, String> {
         let v: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
-        parse_vfs(Path::new("c.yaml"), "sriov.devices[0].vfs", &v, num_vfs).map_err(|e| e.to_string())
+        parse_vfs(
+            Path::new("c.yaml"),
+            "sriov.devices[0].vfs",
+            &v,
+            Scope::Rule(Some(num_vfs)),
+        )
+        .map_err(|e| e.to_string())
     }
 
     fn err(yaml: &str) -> String {

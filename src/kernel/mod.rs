@@ -4,13 +4,10 @@
 //! when another non-zero count is set (the kernel answers EBUSY otherwise) —
 //! and read it back; bind VFs to vfio-pci and set the MTU as planned.
 //!
-//! `netlink` sets and reads per-VF settings on a PF with rtnetlink; `vf`
-//! holds the pure knowledge those settings need (which driver takes which
-//! setting, the stable MAC of a VF). Both wait for the lead's integration
-//! (issue 19): nothing calls them outside their tests yet.
+//! `netlink` sets and reads per-VF settings on a PF with rtnetlink (the plan
+//! resolved them: `crate::plan::vf`).
 
 pub(crate) mod netlink;
-pub(crate) mod vf;
 
 use std::fs;
 use std::io::{self, Write};

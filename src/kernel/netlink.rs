@@ -27,7 +27,7 @@ use netlink_packet_route::link::{
     VfInfoSpoofCheck, VfInfoTrust, VfLinkState, VfVlan, VfVlanInfo, VlanProtocol,
 };
 
-use crate::kernel::vf::{Mac, format_mac};
+use crate::plan::vf::{Mac, format_mac};
 
 /// `vlan_proto` and `link_state` are the config's own types: the kernel
 /// side takes what the intent says, with no second copy to convert between.

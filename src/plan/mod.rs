@@ -4,6 +4,7 @@
 //! `boot` enforces at every start.
 
 pub(crate) mod operator;
+pub(crate) mod vf;
 
 use std::collections::BTreeMap;
 
@@ -14,8 +15,9 @@ use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
 /// Version of the state file format this binary writes. Older versions are
-/// migrated forward when read (`crate::state`): 1 had no `written_by`.
-pub(crate) const STATE_VERSION: u32 = 2;
+/// migrated forward when read (`crate::state`): 1 had no `written_by`, 2 no
+/// per-VF settings.
+pub(crate) const STATE_VERSION: u32 = 3;
 
 /// How the VF count is put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,9 @@ pub(crate) struct PlannedPf {
     #[serde(default)]
     pub vf_driver: Option<String>,
     pub method: Method,
+    /// Per-VF settings, resolved (only VFs that get any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vfs: Vec<vf::PlannedVf>,
 }
 
 /// An SR-IOV function the plan leaves alone, and why.
@@ -206,6 +211,51 @@ pub(crate) enum PlanError {
         "{file}: sriov.resource_name: {name:?} is refused by every released sriov-network-operator (v1.3 to v1.6 admit only ^[a-zA-Z0-9_]+$): use letters, digits and '_'"
     )]
     ResourceName { file: String, name: String },
+    #[error("{file}: {key}: {message}")]
+    Vf {
+        file: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// Give every planned PF its per-VF settings ([`vf::resolve`]).
+fn resolve_vfs(
+    pfs: &mut [PlannedPf],
+    pf_rule: &[Option<usize>],
+    sriov: &Sriov,
+    devices: &[Device],
+) -> Result<(), vf::VfPlanError> {
+    let parse = |m: &Option<String>| m.as_deref().and_then(crate::intent::vf::parse_mac);
+    let inputs: Vec<vf::PfInput<'_>> = pfs
+        .iter()
+        .zip(pf_rule)
+        .map(|(pf, rule)| vf::PfInput {
+            name: format!(
+                "{} ({})",
+                pf.address,
+                pf.interface.as_deref().unwrap_or("no interface")
+            ),
+            driver: &pf.driver,
+            device_id: u16::from_str_radix(&pf.device_id, 16).ok(),
+            num_vfs: pf.num_vfs,
+            identity: vf::pf_identity(pf.serial.as_deref(), pf.mac.as_deref()),
+            mac: parse(&pf.mac),
+            section: &sriov.vfs,
+            rule: rule.map_or(&[][..], |i| &sriov.devices[i].vfs),
+        })
+        .collect();
+    // Every MAC a function other than a VF has now: a VF never takes one.
+    let taken = devices
+        .iter()
+        .filter(|d| d.physfn.is_none())
+        .filter_map(|d| parse(&d.mac))
+        .collect();
+    let resolved = vf::resolve(&inputs, &taken)?;
+    for (pf, vfs) in pfs.iter_mut().zip(resolved) {
+        pf.vfs = vfs;
+    }
+    Ok(())
 }
 
 /// The VF driver of a PF driver, for `softdep <vf-driver> pre: vfio-pci`.
@@ -409,6 +459,8 @@ pub(crate) fn build(
         migrated_from: None,
     };
     let mut rule_used = vec![false; sriov.devices.len()];
+    // The rule of each planned PF, for its per-VF settings.
+    let mut pf_rule: Vec<Option<usize>> = vec![];
     let mut any_usable = false;
     for d in devices.iter().filter(|d| d.is_sriov_pf() && d.physfn.is_none()) {
         let rule = sriov.devices.iter().position(|r| rule_matches(r, d));
@@ -468,6 +520,7 @@ pub(crate) fn build(
             None => sriov.num_vfs,
         };
         let driver = d.driver.clone().unwrap_or_default();
+        pf_rule.push(rule.map(|(i, _)| i));
         plan.pfs.push(PlannedPf {
             address: d.address.clone(),
             vendor_id: hex16(d.vendor_id.unwrap_or(0)),
@@ -485,8 +538,14 @@ pub(crate) fn build(
             num_vfs,
             total_vfs: total,
             vf_device_id: hex16(d.vf_device_id().unwrap_or(0)),
+            vfs: vec![],
         });
     }
+    resolve_vfs(&mut plan.pfs, &pf_rule, sriov, devices).map_err(|e| PlanError::Vf {
+        file: file.clone(),
+        key: e.key,
+        message: e.message,
+    })?;
     for (i, used) in rule_used.iter().enumerate() {
         if *used {
             continue;

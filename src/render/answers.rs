@@ -30,6 +30,9 @@ pub(crate) fn render_answers(s: &Sriov) -> anyhow::Result<String> {
     if !s.labels.is_empty() {
         sec.insert("labels".into(), serde_json::to_value(&s.labels)?);
     }
+    if !s.vfs.is_empty() {
+        sec.insert("vfs".into(), serde_json::to_value(&s.vfs)?);
+    }
     if !s.devices.is_empty() {
         sec.insert("devices".into(), serde_json::to_value(&s.devices)?);
     }

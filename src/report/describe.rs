@@ -53,6 +53,9 @@ pub(crate) fn describe(plan: &Plan) -> String {
                     ""
                 }
             );
+            for v in &p.vfs {
+                let _ = writeln!(s, "      {}", v.describe());
+            }
         }
     }
     if !plan.skipped.is_empty() {

@@ -172,6 +172,12 @@ pub(crate) fn hardware(case: &str) -> Tree {
                 }
                 .function(),
             ),
+        // Per-VF settings on an 82576 (no serial number: stable MACs from its
+        // MAC) and two X710 ports (serial numbers).
+        "per-vf-settings" => t
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+            .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function()),
         // ConnectX-3: VFs only through the mlx4_core module parameter.
         "mlx4-module-param" => t.function(connectx3().function()),
         // pcidevices on a node whose name has dots: the hand-off file name

@@ -24,3 +24,4 @@ mod oracle_pcidevices;
 mod oracle_sriov_operator;
 mod oracle_yip;
 mod upgrade;
+mod vf;

@@ -14,6 +14,12 @@ fn landed_state() -> PathBuf {
     repo().join("tests/fixtures/state/v1-0.1.0-create-single-node.json")
 }
 
+/// `state.json` as harvester-sriov 0.2.0 (commit 30e357c) wrote it for the
+/// same sample: state version 2, no per-VF settings.
+fn landed_v2_state() -> PathBuf {
+    repo().join("tests/fixtures/state/v2-0.2.0-create-single-node.json")
+}
+
 fn sample_config() -> PathBuf {
     repo().join("config-samples/create-single-node.yaml")
 }
@@ -53,56 +59,58 @@ fn os(s: &str) -> &std::ffi::OsStr {
 }
 
 #[test]
-fn the_landed_releases_state_says_the_same_as_this_ones() {
-    let landed = std::fs::read_to_string(landed_state()).unwrap();
-    assert!(
-        landed.starts_with("{\n  \"version\": 1,\n  \"node\": "),
-        "{landed}"
-    );
+fn the_landed_releases_states_say_the_same_as_this_ones() {
     let (target, state) = applied();
     let written = std::fs::read_to_string(&state).unwrap();
     assert!(
         written.starts_with(&format!(
-            "{{\n  \"version\": 2,\n  \"written_by\": \"{}\",\n  \"node\": ",
+            "{{\n  \"version\": 3,\n  \"written_by\": \"{}\",\n  \"node\": ",
             env!("CARGO_PKG_VERSION")
         )),
         "{written}"
     );
-    // The hand-off from the 0.1.0 state is the one from this binary's state.
-    let from_landed = run(&[os("handoff"), os("--state"), landed_state().as_os_str()]);
     let from_new = run(&[os("handoff"), os("--state"), state.as_os_str()]);
-    assert_eq!(from_landed.0, 0, "{}", from_landed.2);
-    assert_eq!(from_landed, from_new);
-    assert!(
-        from_landed.1.contains("kind: \"SriovNetworkNodePolicy\""),
-        "{}",
-        from_landed.1
-    );
-    // verify reads it and names the one file that differs, and why.
-    let (code, stdout, stderr) = run(&[
-        os("verify"),
-        os("--state"),
-        landed_state().as_os_str(),
-        os("--sysfs"),
-        sample_sysfs().as_os_str(),
-        os("--target"),
-        target.path().as_os_str(),
-    ]);
-    assert_eq!(stderr, "");
-    assert_eq!(code, 1, "{stdout}");
-    let state_line = format!(
-        "{}: state version 1, written by harvester-sriov 0.1.0: run `apply` (or `configure`) again to rewrite it as version 2",
-        state.display()
-    );
-    assert!(stdout.contains(&state_line), "{stdout}");
-    assert!(!stdout.contains("edited by hand"), "{stdout}");
+    for (landed, version, writer) in [(landed_state(), 1, "0.1.0"), (landed_v2_state(), 2, "0.2.0")] {
+        let text = std::fs::read_to_string(&landed).unwrap();
+        assert!(
+            text.starts_with(&format!("{{\n  \"version\": {version},\n")),
+            "{text}"
+        );
+        // The hand-off from the landed state is the one from this binary's state.
+        let from_landed = run(&[os("handoff"), os("--state"), landed.as_os_str()]);
+        assert_eq!(from_landed.0, 0, "{}", from_landed.2);
+        assert_eq!(from_landed, from_new);
+        assert!(
+            from_landed.1.contains("kind: \"SriovNetworkNodePolicy\""),
+            "{}",
+            from_landed.1
+        );
+        // verify reads it and names the one file that differs, and why.
+        let (code, stdout, stderr) = run(&[
+            os("verify"),
+            os("--state"),
+            landed.as_os_str(),
+            os("--sysfs"),
+            sample_sysfs().as_os_str(),
+            os("--target"),
+            target.path().as_os_str(),
+        ]);
+        assert_eq!(stderr, "");
+        assert_eq!(code, 1, "{stdout}");
+        let state_line = format!(
+            "{}: state version {version}, written by harvester-sriov {writer}: run `apply` (or `configure`) again to rewrite it as version 3",
+            state.display()
+        );
+        assert!(stdout.contains(&state_line), "{stdout}");
+        assert!(!stdout.contains("edited by hand"), "{stdout}");
+    }
 }
 
 /// The landed state as a future version wrote it.
 fn future_state(dir: &Path, written_by: &str) -> PathBuf {
     let text = std::fs::read_to_string(landed_state()).unwrap().replacen(
         "\"version\": 1,",
-        &format!("\"version\": 3,\n  \"written_by\": {written_by},"),
+        &format!("\"version\": 4,\n  \"written_by\": {written_by},"),
         1,
     );
     let file = dir.join("state.json");
@@ -121,7 +129,7 @@ fn a_future_state_is_refused_with_the_version_it_needs_and_nothing_changes() {
     let sys = sysfs.path().join("sys");
     let before = (snapshot(target.path()), snapshot(&sys));
     let expected = format!(
-        "harvester-sriov: error: {}: state version 3, written by harvester-sriov 9.4.1; this is harvester-sriov {this}, which reads state versions 1 to 2: install harvester-sriov 9.4.1 or newer\n",
+        "harvester-sriov: error: {}: state version 4, written by harvester-sriov 9.4.1; this is harvester-sriov {this}, which reads state versions 1 to 3: install harvester-sriov 9.4.1 or newer\n",
         state.display()
     );
     let t = target.path().as_os_str();
@@ -166,7 +174,7 @@ fn a_future_state_is_refused_with_the_version_it_needs_and_nothing_changes() {
     assert_eq!(
         stderr,
         format!(
-            "harvester-sriov: error: {}: state version 3, written by a newer harvester-sriov; this is harvester-sriov {this}, which reads state versions 1 to 2: install the harvester-sriov that wrote it or newer\n",
+            "harvester-sriov: error: {}: state version 4, written by a newer harvester-sriov; this is harvester-sriov {this}, which reads state versions 1 to 3: install the harvester-sriov that wrote it or newer\n",
             odd.display()
         )
     );

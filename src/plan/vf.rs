@@ -26,11 +26,11 @@
 //!   under `CONFIG_BNXT_SRIOV`: mac, vlan, rate min and max, spoofchk,
 //!   link_state, trust; `bnxt_sriov.c`).
 
-// Not called outside its tests until the lead integrates issue 19: the allow
-// goes then.
-#![allow(dead_code)]
+use std::collections::{BTreeMap, BTreeSet};
 
-use std::collections::BTreeSet;
+use serde::{Deserialize, Serialize};
+
+use crate::intent::vf::{LinkState, MacSpec, VfEntry, VfSettings, VlanProto};
 
 /// One per-VF setting, as a driver op takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -206,20 +206,11 @@ fn op_name(s: Setting) -> &'static str {
     }
 }
 
-/// The drivers the table knows, for messages and the README.
-pub(crate) fn known_drivers() -> impl Iterator<Item = &'static str> {
-    DRIVERS.iter().map(|d| d.name)
-}
 
 // ---------------------------------------------------------------------------
 // Stable MACs
 
-/// A MAC address.
-pub(crate) type Mac = [u8; 6];
-
-pub(crate) fn format_mac(m: &Mac) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
+pub(crate) use crate::intent::vf::{Mac, format_mac};
 
 #[cfg(test)]
 use crate::intent::vf::parse_mac;
@@ -308,6 +299,282 @@ pub(crate) fn node_macs(pfs: &[PfMacs<'_>], taken: &BTreeSet<Mac>) -> Vec<Vec<Ma
     out
 }
 
+// ---------------------------------------------------------------------------
+// One planned VF's settings, resolved
+
+/// What one VF of a planned PF gets, every `mac_address: stable` already
+/// derived: the state keeps this, so `boot` applies it as it stands whatever
+/// the PF is called or wherever it sits at that boot. `None` leaves a
+/// setting to the driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PlannedVf {
+    pub id: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// The MAC was derived (`mac_address: stable`), not written in the config.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stable_mac: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_proto: Option<VlanProto>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoof_check: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_state: Option<LinkState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tx_rate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tx_rate: Option<u32>,
+}
+
+impl PlannedVf {
+    /// The settings in `ip link set … vf N` words, for `plan` and the journal.
+    pub(crate) fn describe(&self) -> String {
+        let mut out = format!("vf {}", self.id);
+        if let Some(m) = &self.mac {
+            out.push_str(&format!(" mac {m}"));
+            if self.stable_mac {
+                out.push_str(" (stable)");
+            }
+        }
+        if let Some(v) = self.vlan_id {
+            out.push_str(&format!(" vlan {v}"));
+        }
+        if let Some(q) = self.qos {
+            out.push_str(&format!(" qos {q}"));
+        }
+        if let Some(p) = self.vlan_proto {
+            out.push_str(if p == VlanProto::Dot1ad {
+                " proto 802.1ad"
+            } else {
+                " proto 802.1Q"
+            });
+        }
+        if let Some(r) = self.min_tx_rate {
+            out.push_str(&format!(" min_tx_rate {r}"));
+        }
+        if let Some(r) = self.max_tx_rate {
+            out.push_str(&format!(" max_tx_rate {r}"));
+        }
+        if let Some(c) = self.spoof_check {
+            out.push_str(if c { " spoofchk on" } else { " spoofchk off" });
+        }
+        if let Some(t) = self.trust {
+            out.push_str(if t { " trust on" } else { " trust off" });
+        }
+        if let Some(l) = self.link_state {
+            out.push_str(match l {
+                LinkState::Auto => " state auto",
+                LinkState::Enable => " state enable",
+                LinkState::Disable => " state disable",
+            });
+        }
+        out
+    }
+}
+
+/// A per-VF setting the plan cannot give: the key where it was written and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VfPlanError {
+    pub key: String,
+    pub message: String,
+}
+
+/// One planned PF, as the per-VF resolution sees it.
+pub(crate) struct PfInput<'a> {
+    /// `0000:03:00.0 (ens1f0)`, for messages.
+    pub name: String,
+    pub driver: &'a str,
+    pub device_id: Option<u16>,
+    pub num_vfs: u16,
+    /// From [`pf_identity`].
+    pub identity: Option<String>,
+    pub mac: Option<Mac>,
+    /// The section-wide entries, then the PF's rule's.
+    pub section: &'a [VfEntry],
+    pub rule: &'a [VfEntry],
+}
+
+fn setting_of(s: &VfSettings) -> Vec<(Setting, &'static str)> {
+    let mut out = vec![];
+    let mut add = |on: bool, set: Setting, key: &'static str| {
+        if on {
+            out.push((set, key));
+        }
+    };
+    add(s.mac_address.is_some(), Setting::Mac, "mac_address");
+    add(s.vlan_id.is_some(), Setting::Vlan, "vlan_id");
+    add(
+        s.vlan_proto == Some(VlanProto::Dot1ad),
+        Setting::VlanProto8021ad,
+        "vlan_proto",
+    );
+    add(s.spoof_check.is_some(), Setting::SpoofCheck, "spoof_check");
+    add(s.trust.is_some(), Setting::Trust, "trust");
+    add(s.link_state.is_some(), Setting::LinkState, "link_state");
+    add(
+        s.min_tx_rate.is_some_and(|r| r > 0),
+        Setting::MinTxRate,
+        "min_tx_rate",
+    );
+    add(s.max_tx_rate.is_some(), Setting::MaxTxRate, "max_tx_rate");
+    out
+}
+
+/// Which entry set `key` for VF `vf`: the rule's when it sets it, else the section's.
+fn origin(pf: &PfInput<'_>, vf: u16, key: &str) -> String {
+    let has = |e: &&VfEntry| e.covers(vf) && setting_of(&e.settings).iter().any(|(_, k)| *k == key);
+    pf.rule
+        .iter()
+        .find(has)
+        .or_else(|| pf.section.iter().find(has))
+        .map_or_else(|| key.to_owned(), |e| format!("{}.{key}", e.key))
+}
+
+/// Resolve every planned PF's per-VF settings: section defaults overlaid by
+/// the rule, checked against the VF count and the PF driver's ops, and every
+/// `stable` MAC derived for the node as a whole. `taken` are MACs the node's
+/// other functions have (never given to a VF). Pure.
+pub(crate) fn resolve(
+    pfs: &[PfInput<'_>],
+    taken: &BTreeSet<Mac>,
+) -> Result<Vec<Vec<PlannedVf>>, VfPlanError> {
+    let mut out: Vec<Vec<PlannedVf>> = Vec::with_capacity(pfs.len());
+    let mut fixed: BTreeMap<Mac, String> = BTreeMap::new();
+    let mut want_stable: Vec<Vec<u16>> = vec![];
+    for pf in pfs {
+        for e in pf.section.iter().chain(pf.rule) {
+            if !e.every && e.last >= pf.num_vfs {
+                let what = if e.first == e.last { "id" } else { "ids" };
+                return Err(VfPlanError {
+                    key: format!("{}.{what}", e.key),
+                    message: format!(
+                        "VF {} does not exist on {}: it gets {} VFs (indexes 0-{})",
+                        e.last,
+                        pf.name,
+                        pf.num_vfs,
+                        pf.num_vfs.saturating_sub(1)
+                    ),
+                });
+            }
+        }
+        let mut vfs = vec![];
+        let mut stable = vec![];
+        for vf in 0..pf.num_vfs {
+            let base = pf.section.iter().find(|e| e.covers(vf)).map(|e| &e.settings);
+            let over = pf.rule.iter().find(|e| e.covers(vf)).map(|e| &e.settings);
+            let s = match (base, over) {
+                (None, None) => continue,
+                (Some(b), None) => b.clone(),
+                (None, Some(o)) => o.clone(),
+                (Some(b), Some(o)) => b.overlaid(o),
+            };
+            if (s.qos.is_some() || s.vlan_proto.is_some()) && s.vlan_id.is_none() {
+                let key = if s.qos.is_some() { "qos" } else { "vlan_proto" };
+                return Err(VfPlanError {
+                    key: origin(pf, vf, key),
+                    message: format!("VF {vf} of {} gets `{key}` but no `vlan_id`", pf.name),
+                });
+            }
+            if let (Some(min), Some(max)) = (s.min_tx_rate, s.max_tx_rate)
+                && max != 0
+                && min > max
+            {
+                return Err(VfPlanError {
+                    key: origin(pf, vf, "min_tx_rate"),
+                    message: format!(
+                        "VF {vf} of {}: min_tx_rate {min} is above max_tx_rate {max}",
+                        pf.name
+                    ),
+                });
+            }
+            for (setting, key) in setting_of(&s) {
+                if let Verdict::Refused(why) = driver_allows(pf.driver, pf.device_id, setting) {
+                    return Err(VfPlanError {
+                        key: origin(pf, vf, key),
+                        message: format!("{}: {why}", pf.name),
+                    });
+                }
+            }
+            let mut planned = PlannedVf {
+                id: vf,
+                vlan_id: s.vlan_id,
+                qos: s.qos,
+                vlan_proto: s.vlan_proto,
+                spoof_check: s.spoof_check,
+                trust: s.trust,
+                link_state: s.link_state,
+                min_tx_rate: s.min_tx_rate,
+                max_tx_rate: s.max_tx_rate,
+                ..PlannedVf::default()
+            };
+            match s.mac_address {
+                Some(MacSpec::Fixed(m)) => {
+                    let key = origin(pf, vf, "mac_address");
+                    if taken.contains(&m) || pf.mac == Some(m) {
+                        return Err(VfPlanError {
+                            key,
+                            message: format!(
+                                "{} is the MAC of a network function on this node",
+                                format_mac(&m)
+                            ),
+                        });
+                    }
+                    if let Some(other) = fixed.insert(m, key.clone()) {
+                        return Err(VfPlanError {
+                            key,
+                            message: format!("{} is also the MAC of {other}", format_mac(&m)),
+                        });
+                    }
+                    planned.mac = Some(format_mac(&m));
+                }
+                Some(MacSpec::Stable) => {
+                    if pf.identity.is_none() {
+                        return Err(VfPlanError {
+                            key: origin(pf, vf, "mac_address"),
+                            message: format!(
+                                "`stable` derives from the PF's serial number or MAC, and {} has neither: give fixed MACs",
+                                pf.name
+                            ),
+                        });
+                    }
+                    stable.push(vf);
+                    planned.stable_mac = true;
+                }
+                None => {}
+            }
+            vfs.push(planned);
+        }
+        want_stable.push(stable);
+        out.push(vfs);
+    }
+    let mut used = taken.clone();
+    used.extend(fixed.keys().copied());
+    let inputs: Vec<PfMacs<'_>> = pfs
+        .iter()
+        .zip(&want_stable)
+        .map(|(pf, vfs)| PfMacs {
+            identity: pf.identity.as_deref().unwrap_or(""),
+            pf_mac: pf.mac,
+            vfs,
+        })
+        .collect();
+    let macs = node_macs(&inputs, &used);
+    for ((vfs, ids), macs) in out.iter_mut().zip(&want_stable).zip(macs) {
+        for (id, mac) in ids.iter().zip(macs) {
+            if let Some(v) = vfs.iter_mut().find(|v| v.id == *id) {
+                v.mac = Some(format_mac(&mac));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,7 +639,7 @@ mod tests {
             why.contains("driver e1000e") && why.contains("igb, ixgbe"),
             "{why}"
         );
-        assert_eq!(known_drivers().count(), 6);
+        assert_eq!(DRIVERS.len(), 6);
     }
 
     fn is_unicast_local(m: &Mac) -> bool {
