@@ -65,7 +65,11 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             }
             let line = if plan.operator == Operator::Pcidevices {
                 let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
-                owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?
+                let line = owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?;
+                match crate::kernel::vfs::apply(&opts.sysfs, pf, d) {
+                    Ok(part) => line + &part,
+                    Err(e) => return Err(format!("{line}; {e}")),
+                }
             } else {
                 enforce(&opts.sysfs, pf, d, &plan)?
             };

@@ -38,6 +38,7 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
             }
         };
         report.pfs_checked += 1;
+        report.differences.extend(crate::kernel::vfs::check(root, pf, d));
         if plan.operator == crate::intent::config::Operator::Pcidevices {
             // The pcidevices controller owns the count (the UI may change it)
             // and binds only claimed VFs: nothing of ours to compare.

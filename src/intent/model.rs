@@ -109,9 +109,9 @@ pub(crate) struct Rule {
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub allow_management: bool,
-    /// Per-VF settings (`vfs:`); the state keeps them resolved per PF
-    /// (`PlannedPf::vfs`), so they are not read back from it.
-    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing, default)]
+    /// Per-VF settings (`vfs:`); `boot` applies them as the plan resolved
+    /// them per PF (`PlannedPf::vfs`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub vfs: Vec<VfEntry>,
 }
 
@@ -143,7 +143,7 @@ pub(crate) struct Sriov {
     pub network: Option<Network>,
     /// `sriov.vfs`: per-VF defaults for every planned PF; a rule's `vfs:`
     /// overrides them setting by setting.
-    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing, default)]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub vfs: Vec<VfEntry>,
 }
 

@@ -45,8 +45,21 @@ pub(crate) enum LinkState {
     Disable,
 }
 
+impl<'de> Deserialize<'de> for MacSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "stable" {
+            return Ok(MacSpec::Stable);
+        }
+        parse_mac(&text)
+            .map(MacSpec::Fixed)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a MAC address or `stable`")))
+    }
+}
+
 /// The settings one entry gives its VFs; `None` leaves a setting alone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct VfSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<MacSpec>,
@@ -110,7 +123,8 @@ impl VfEntry {
     }
 }
 
-/// An entry as it is written in a config (the answers file writes rules back).
+/// An entry as it is written in a config (the answers file writes rules
+/// back, and the state records the rules).
 impl Serialize for VfEntry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -133,6 +147,44 @@ impl Serialize for VfEntry {
             settings: &self.settings,
         }
         .serialize(s)
+    }
+}
+
+/// An entry as [`Serialize`] writes it (read back from a state file; the
+/// config is read by [`parse_vfs`], which checks it).
+impl<'de> Deserialize<'de> for VfEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct In {
+            #[serde(default)]
+            id: Option<u16>,
+            #[serde(default)]
+            ids: Option<String>,
+            #[serde(flatten)]
+            settings: VfSettings,
+        }
+        let i = In::deserialize(d)?;
+        let range = |t: &str| {
+            let (a, b) = t.split_once('-')?;
+            Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?))
+        };
+        let (first, last, every) = match (i.id, i.ids.as_deref()) {
+            (Some(id), None) => (id, id, false),
+            (None, Some(t)) => {
+                let (a, b) =
+                    range(t).ok_or_else(|| serde::de::Error::custom(format!("ids {t:?} is not a range")))?;
+                (a, b, false)
+            }
+            (None, None) => (0, u16::MAX, true),
+            (Some(_), Some(_)) => return Err(serde::de::Error::custom("both id and ids")),
+        };
+        Ok(VfEntry {
+            first,
+            last,
+            every,
+            key: String::new(),
+            settings: i.settings,
+        })
     }
 }
 

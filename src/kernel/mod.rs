@@ -8,6 +8,7 @@
 //! resolved them: `crate::plan::vf`).
 
 pub(crate) mod netlink;
+pub(crate) mod vfs;
 
 use std::fs;
 use std::io::{self, Write};
@@ -146,7 +147,7 @@ pub(crate) fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
     }
 }
 
-fn write_attr(path: &Path, value: &str) -> io::Result<()> {
+pub(crate) fn write_attr(path: &Path, value: &str) -> io::Result<()> {
     let mut f = fs::OpenOptions::new().write(true).truncate(true).open(path)?;
     f.write_all(value.as_bytes())
 }
@@ -258,10 +259,15 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
         _ => format!("{n} VFs (was {current}: wrote {})", steps.join(", then ")),
     };
     line.push_str(&mtu_line);
+    // Settings first: a VF bound to vfio-pci afterwards is handed over with them.
+    let settings = vfs::apply(root, pf, d);
     if device_type == DeviceType::VfioPci && n > 0 {
         line.push_str(&bind_vfio(root, &dir)?);
     }
-    Ok(line)
+    match settings {
+        Ok(part) => Ok(line + &part),
+        Err(e) => Err(format!("{line}; {e}")),
+    }
 }
 
 /// Bind every VF of the PF to vfio-pci through `driver_override`, when

@@ -16,10 +16,6 @@
 //! the reply's `IFLA_VFINFO_LIST` has each VF's MAC, VLAN (and proto through
 //! `IFLA_VF_VLAN_LIST`), rates, spoof check, trust and link state.
 
-// Not called outside its tests until the lead integrates issue 19: the allow
-// goes then.
-#![allow(dead_code)]
-
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
@@ -27,7 +23,9 @@ use netlink_packet_route::link::{
     VfInfoSpoofCheck, VfInfoTrust, VfLinkState, VfVlan, VfVlanInfo, VlanProtocol,
 };
 
-use crate::plan::vf::{Mac, format_mac};
+use crate::plan::vf::Mac;
+#[cfg(any(test, feature = "vfproof"))]
+use crate::plan::vf::format_mac;
 
 /// `vlan_proto` and `link_state` are the config's own types: the kernel
 /// side takes what the intent says, with no second copy to convert between.
@@ -366,6 +364,7 @@ impl Rtnl {
 }
 
 /// One VF's state in the words `ip -d link show` uses, for logs and tests.
+#[cfg(any(test, feature = "vfproof"))]
 pub(crate) fn describe(s: &VfState) -> String {
     let mut out = format!("vf {}", s.vf);
     if let Some(m) = &s.mac {

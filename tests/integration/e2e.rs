@@ -751,3 +751,68 @@ fn e2e_vf_netlink_settings_land_on_igb_and_refusals_are_named() {
         boot.stdout
     );
 }
+
+/// Issue 19 end to end on a real kernel, through the tool itself: `apply --now` of a config
+/// with `vfs:` sets every planned setting in one RTM_SETLINK and re-probes igbvf so each VF's
+/// own netdev (a reader that is not ours) has the planned MAC — the stable one the plan printed;
+/// `verify` agrees; after another writer recreates the VFs it lists what was lost, `boot` puts
+/// it back, and a second `boot` changes nothing.
+#[test]
+fn e2e_vf_settings_from_the_config_land_and_come_back_after_another_writer() {
+    let vfproof = vfproof_bin();
+    let boot = run_boot("vf-boot", &[(&vfproof, "/bin/vfproof")]);
+    boot.assert_harness_ok("vf-boot");
+    boot.assert_code(0).assert_no_failed_check();
+    let applied = boot.section("apply-now");
+    let stable = applied
+        .stdout
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("vf 1 mac ")?
+                .strip_suffix(" (stable) spoofchk off")
+        })
+        .unwrap_or_else(|| panic!("no stable MAC in the plan:\n{}", applied.stdout))
+        .to_owned();
+    assert!(
+        u8::from_str_radix(&stable[..2], 16).is_ok_and(|b| b & 0b11 == 0b10),
+        "{stable} is not locally administered unicast"
+    );
+    let igbvf = [
+        "igbvf: vf=0 address=02:00:5e:10:00:20".to_owned(),
+        format!("igbvf: vf=1 address={stable}"),
+    ];
+    let set = "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs (was 0: wrote 2); per-VF settings: 2 of 2 VFs set (1 RTM_SETLINK), 2 re-probed to take their MAC";
+    let read_back = [
+        "vf 0 mac 02:00:5e:10:00:20 vlan 100 qos 3 proto 802.1Q max_tx_rate 0 min_tx_rate 0 spoofchk on link-state auto trust on".to_owned(),
+        format!("vf 1 mac {stable} vlan 0 qos 0 proto 802.1Q max_tx_rate 0 min_tx_rate 0 spoofchk off link-state auto trust off"),
+    ];
+    let lines = |b: &Boot, want: &[String]| {
+        b.assert_lines(&want.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    applied.assert_lines(&[set]);
+    lines(&applied, &igbvf);
+    lines(&applied, &read_back);
+    boot.section("verify")
+        .assert_lines(&["verify: node e2e-node as planned: 1 PFs, 2 VFs (netdevice), 5 files"]);
+    let other = boot.section("other-writer");
+    other.assert_lines(&[
+        "verify: node e2e-node: 5 differences from the plan:",
+        "  0000:01:00.0 (eth0): VF 0: mac 00:00:00:00:00:00 (planned 02:00:5e:10:00:20)",
+        "  0000:01:00.0 (eth0): VF 0: vlan 0 qos 0 (planned vlan 100 qos 3)",
+        "  0000:01:00.0 (eth0): VF 0: trust off (planned on)",
+        "  0000:01:00.0 (eth0): VF 1: spoofchk on (planned off)",
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs, already as planned, nothing written; per-VF settings: 2 of 2 VFs set (1 RTM_SETLINK), 2 re-probed to take their MAC",
+    ]);
+    lines(
+        &other,
+        &[format!(
+            "  0000:01:00.0 (eth0): VF 1: mac 00:00:00:00:00:00 (planned {stable})"
+        )],
+    );
+    lines(&other, &igbvf);
+    lines(&other, &read_back);
+    boot.section("again").assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs, already as planned, nothing written; per-VF settings of 2 VFs already as planned",
+    ]);
+}

@@ -147,3 +147,64 @@ fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
     assert_eq!(macs.len(), 8);
     assert_eq!(unique.len(), 8, "{macs:?}");
 }
+
+/// `verify` reads the per-VF settings back from the kernel: on a tree whose
+/// PF netdev this kernel does not have, it says so for the PF that has VFs
+/// instead of passing it (the PFs without VFs get the count line), and the
+/// state with per-VF settings reads back as written.
+#[test]
+fn verify_reads_per_vf_settings_from_the_kernel_and_says_when_it_cannot() {
+    use crate::apply::{Nic, igb, x710};
+    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let sysfs = crate::support::tree::Tree::new()
+        .function(crate::apply::mgmt())
+        .function(
+            Nic {
+                num_vfs: 4,
+                ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+            }
+            .function(),
+        )
+        .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+        .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function());
+    // The igb's 4 VFs at offset 128, stride 2 (0000:01:10.0 ...).
+    let vfs = ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"];
+    let sysfs = vfs
+        .iter()
+        .fold(sysfs, |t, vf| {
+            t.function(
+                crate::support::tree::Function::new(
+                    vf,
+                    crate::support::space::Space::pcie(0xffff, 0xffff, 0x020000).bytes(),
+                )
+                .ids(0x8086, 0x10ca)
+                .class(0x020000)
+                .driver("igbvf"),
+            )
+        })
+        .link_vfs("0000:01:00.0", &vfs)
+        .build();
+    let target = tempfile::tempdir().unwrap();
+    assert!(apply(&config, sysfs.path(), target.path()).status.success());
+    let out = crate::support::bin()
+        .args(["verify", "--sysfs"])
+        .arg(sysfs.path())
+        .arg("--target")
+        .arg(target.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("state.json"), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "  0000:01:00.0 (ens1f0): reading per-VF settings: ens1f0: the kernel refused RTM_GETLINK: ENODEV (no such device)",
+            "  0000:3b:00.0 (ens2f0): 0 VFs, 2 planned",
+            "  0000:3b:00.1 (ens2f1): 0 VFs, 2 planned",
+        ],
+        "{stdout}"
+    );
+}
