@@ -64,6 +64,10 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Compare the node with the plan: VF counts, VF drivers, the files in the target.
     Verify(VerifyArgs),
+    /// Give one new VF its planned per-VF settings (run by the udev rule the yip file writes,
+    /// on every VF's `add`, whoever created it: the pcidevices agent, the UI, a write to
+    /// sriov_numvfs). Never waits; a failure is logged (--kmsg: to the kernel log) and exits 1.
+    VfAdded(VfAddedArgs),
 }
 
 // The options of `detect`, as parsed: the command reads them as they are.
@@ -205,4 +209,21 @@ pub struct VerifyArgs {
     pub target: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+// The options of `vf-added`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct VfAddedArgs {
+    /// The new VF's PCI address (udev's %k).
+    #[arg(value_name = "ADDRESS")]
+    pub address: String,
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub sysfs: PathBuf,
+    /// The state written by `apply` [default: /oem/harvester-sriov/state.json].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Also write the line to /dev/kmsg, where the journal finds it (udev keeps a program's
+    /// output only at debug level).
+    #[arg(long)]
+    pub kmsg: bool,
 }

@@ -27,6 +27,8 @@ pub(crate) const RKE2_DROPIN_PATH: &str = "/etc/systemd/system/rke2-server.servi
 /// Which per-node hand-off file (and content) rke2 has been started with.
 pub(crate) const HANDOFF_STAMP_PATH: &str = "/oem/harvester-sriov/handoff.started";
 pub(crate) const MODPROBE_PATH: &str = "/etc/modprobe.d/harvester-sriov.conf";
+/// Runs `vf-added` on every new VF, when the plan has per-VF settings.
+pub(crate) const UDEV_RULE_PATH: &str = "/etc/udev/rules.d/90-harvester-sriov.rules";
 pub(crate) const LABELS_PATH: &str = "/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml";
 /// The single hand-off file of earlier versions (one Addon name on every
 /// node: servers pruned each other's objects). Removed when found.
@@ -47,6 +49,7 @@ pub(crate) const OEM_PATHS: &[&str] = &[
 /// names may vary: `remove` also reads the installed yip file for its list).
 pub(crate) const MATERIALISED_PATHS: &[&str] = &[
     MODPROBE_PATH,
+    UDEV_RULE_PATH,
     LABELS_PATH,
     LEGACY_MANIFEST_PATH,
     UNIT_PATH,

@@ -79,6 +79,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => commands::apply::cmd_plan(args, &mut stdout, &mut stderr),
         Command::Apply(args) => commands::apply::cmd_apply(args, &mut stdout, &mut stderr),
         Command::Boot(args) => commands::boot::run(args, &mut stdout),
+        Command::VfAdded(args) => commands::vf_added::run(args, &mut stdout),
         Command::Configure(args) => commands::configure::run(args, &mut stdout, &mut stderr),
         Command::Hook(args) => commands::hook::run(args, &mut stdout, &mut stderr),
         Command::Handoff(args) => commands::handoff::run(args, &mut stdout),

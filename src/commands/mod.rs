@@ -9,3 +9,4 @@ pub(crate) mod detect;
 pub(crate) mod handoff;
 pub(crate) mod hook;
 pub(crate) mod verify;
+pub(crate) mod vf_added;

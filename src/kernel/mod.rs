@@ -260,7 +260,7 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
     };
     line.push_str(&mtu_line);
     // Settings first: a VF bound to vfio-pci afterwards is handed over with them.
-    let settings = vfs::apply(root, pf, d);
+    let settings = vfs::apply(root, pf, d, None);
     if device_type == DeviceType::VfioPci && n > 0 {
         line.push_str(&bind_vfio(root, &dir)?);
     }

@@ -120,7 +120,7 @@ pub(crate) fn differences(want: &PlannedVf, now: Option<&VfState>) -> Vec<String
 }
 
 /// The VFs of `pf_dir` that exist now: index -> PCI address.
-fn virtfns(pf_dir: &Path) -> Vec<(u16, String)> {
+pub(crate) fn virtfns(pf_dir: &Path) -> Vec<(u16, String)> {
     let mut out: Vec<(u16, String)> = std::fs::read_dir(pf_dir)
         .into_iter()
         .flatten()
@@ -168,9 +168,10 @@ fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Resu
 }
 
 /// Give the VFs of `pf` (found as `d`) that exist now their planned
-/// settings. Returns the log line's part (empty when nothing is planned),
-/// or, when any setting did not land, what did and what did not.
-pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device) -> Result<String, String> {
+/// settings (`only`: just that VF index). Returns the log line's part (empty
+/// when nothing is planned), or, when any setting did not land, what did and
+/// what did not.
+pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device, only: Option<u16>) -> Result<String, String> {
     if pf.vfs.is_empty() {
         return Ok(String::new());
     }
@@ -180,18 +181,28 @@ pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device) -> Result<String, S
     let dir = root.join("bus/pci/devices").join(&d.address);
     let present = virtfns(&dir);
     let exists = |id: u16| present.iter().any(|(i, _)| *i == id);
-    let planned: Vec<&PlannedVf> = pf.vfs.iter().filter(|v| exists(v.id)).collect();
-    let waiting = pf.vfs.len() - planned.len();
+    let wanted: Vec<&PlannedVf> = pf.vfs.iter().filter(|v| only.is_none_or(|o| o == v.id)).collect();
+    if wanted.is_empty() {
+        return Ok(format!(
+            "; VF {} has no planned settings",
+            only.unwrap_or_default()
+        ));
+    }
+    let planned: Vec<&PlannedVf> = wanted.iter().copied().filter(|v| exists(v.id)).collect();
+    let waiting = wanted.len() - planned.len();
     let wait_note = if waiting > 0 {
-        format!("; {waiting} planned VFs do not exist yet (set when they appear)")
+        format!("; {waiting} more planned VFs do not exist yet (set when they appear)")
     } else {
         String::new()
     };
     if planned.is_empty() {
-        return Ok(format!("; per-VF settings{wait_note}"));
+        return Ok(format!(
+            "; per-VF settings of {waiting} VFs: set when those VFs appear (udev rule)"
+        ));
     }
-    let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
-    let before = rtnl.get_vfs(ifname).map_err(|e| e.to_string())?;
+    let failed = |e: crate::kernel::netlink::NetlinkError| format!("per-VF settings: {e}");
+    let mut rtnl = Rtnl::open().map_err(failed)?;
+    let before = rtnl.get_vfs(ifname).map_err(failed)?;
     let find = |states: &[VfState], id: u16| states.iter().find(|s| s.vf == u32::from(id)).cloned();
     let requests: Vec<VfRequest> = planned
         .iter()
@@ -204,7 +215,7 @@ pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device) -> Result<String, S
         errors.extend(es.iter().map(ToString::to_string));
     }
     let setlinks = rtnl.round_trips - reads;
-    let after = rtnl.get_vfs(ifname).map_err(|e| e.to_string())?;
+    let after = rtnl.get_vfs(ifname).map_err(failed)?;
     for v in &planned {
         let diffs = differences(v, find(&after, v.id).as_ref());
         if errors.is_empty() {

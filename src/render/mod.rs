@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use crate::intent::config::{DeviceType, Operator};
 use crate::layout::{
-    BINARY_PATH, LABELS_PATH, MARKER, MODPROBE_PATH, RKE2_DROPIN_PATH, STATE_PATH, UNIT_NAME, UNIT_PATH,
-    YIP_PATH,
+    BINARY_PATH, LABELS_PATH, MARKER, MODPROBE_PATH, RKE2_DROPIN_PATH, STATE_PATH, UDEV_RULE_PATH, UNIT_NAME,
+    UNIT_PATH, YIP_PATH,
 };
 use crate::plan::{Method, Plan};
 
@@ -150,6 +150,21 @@ WantedBy=multi-user.target
     )
 }
 
+/// When the plan has per-VF settings: every VF's `add` runs `vf-added`, so
+/// a VF gets its settings whoever creates it and whenever (the pcidevices
+/// agent, the UI, a write to `sriov_numvfs`). `TEST=="physfn"`: VFs only.
+/// No shell: udev runs the binary with the arguments as written, `%k` the
+/// kernel's name of the device (its PCI address).
+pub(crate) fn udev_rule() -> String {
+    format!(
+        "{}\
+# Per-VF settings for every VF of a PF harvester-sriov planned, whoever creates it.
+ACTION==\"add\", SUBSYSTEM==\"pci\", TEST==\"physfn\", RUN+=\"{BINARY_PATH} vf-added --kmsg --state {STATE_PATH} %k\"
+",
+        header()
+    )
+}
+
 /// With pcidevices, rke2-server runs `handoff --before-rke2-start` before
 /// every start. rke2's deploy controller applies every manifest again at each
 /// start (k3s-io/k3s:pkg/deploy/controller.go, first pass forced) with a
@@ -219,6 +234,9 @@ pub(crate) fn materialised(plan: &Plan) -> Vec<FileSpec> {
     }
     if let Some(t) = labels(plan) {
         out.push(spec(LABELS_PATH, t, 0o644));
+    }
+    if plan.pfs.iter().any(|p| !p.vfs.is_empty()) {
+        out.push(spec(UDEV_RULE_PATH, udev_rule(), 0o644));
     }
     // the hand-off files, whatever their names (`remove` finds them in the installed yip file)
     out.extend(manifests(plan));

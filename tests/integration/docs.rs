@@ -28,10 +28,14 @@ fn readme_documents_every_subcommand_and_flag() {
             }
         }
     }
-    // every `harvester-sriov X` in the README is a real subcommand
+    // every `harvester-sriov X` in the README is a real subcommand (names may have a `-`)
     for word in readme.split("harvester-sriov ").skip(1) {
-        let cmd: String = word.chars().take_while(|c| c.is_ascii_lowercase()).collect();
-        if !cmd.is_empty() {
+        let cmd: String = word
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
+        let cmd = cmd.trim_end_matches('-').to_owned();
+        if cmd.starts_with(|c: char| c.is_ascii_lowercase()) {
             assert!(
                 names.contains(&cmd),
                 "README names `harvester-sriov {cmd}`, which does not exist"

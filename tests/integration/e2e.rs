@@ -579,6 +579,27 @@ fn e2e_systemd_pcidevices_dropin_runs_before_rke2_server() {
     boot.section("verify")
         .assert_no_failed_check()
         .assert_lines(&["ok: verify exit code = '0'"]);
+    // Issue 19 item 3: the count written as the pcidevices agent writes it, and the udev rule
+    // the yip file wrote gives each planned VF its settings (iproute2 and igbvf's netdevs read
+    // them); VFs without settings are not logged.
+    let vf = boot.section("vf-settings");
+    vf.assert_no_failed_check().assert_lines(&[
+        "ok: /etc/udev/rules.d/90-harvester-sriov.rules exists (written by yip)",
+        "ACTION==\"add\", SUBSYSTEM==\"pci\", TEST==\"physfn\", RUN+=\"/oem/harvester-sriov/harvester-sriov vf-added --kmsg --state /oem/harvester-sriov/state.json %k\"",
+        "ok: ip: vf 0 has its MAC, VLAN 100, QoS 3, trust",
+        "ok: ip: vf 1 has its MAC, spoof check off",
+        "igbvf: vf=0 address=02:00:5e:10:00:30",
+        "igbvf: vf=1 address=02:00:5e:10:00:31",
+        "harvester-sriov vf-added: 0000:01:10.0: VF 0 of 0000:01:00.0 (eth0): per-VF settings: 1 of 1 VFs set (1 RTM_SETLINK), 1 re-probed to take their MAC (in ",
+        "harvester-sriov vf-added: 0000:01:10.2: VF 1 of 0000:01:00.0 (eth0): per-VF settings: 1 of 1 VFs set (1 RTM_SETLINK), 1 re-probed to take their MAC (in ",
+        "ok: verify exit code with the VFs = '0'",
+    ]);
+    assert!(!vf.stdout.contains("VF 2 of"), "{}", vf.stdout);
+    for line in vf.stdout.lines().filter(|l| l.starts_with("timing: ")) {
+        eprintln!("e2e systemd guest (pcidevices): {line}");
+    }
+    boot.section("journal")
+        .assert_lines(&["; per-VF settings of 2 VFs: set when those VFs appear (udev rule)"]);
     boot.assert_code(0)
         .assert_no_failed_check()
         .assert_lines(&["e2e: all checks passed"]);

@@ -208,3 +208,90 @@ fn verify_reads_per_vf_settings_from_the_kernel_and_says_when_it_cannot() {
         "{stdout}"
     );
 }
+
+/// `vf-added` (the udev rule's command) on a fake tree: a function that is no VF, and a VF of a
+/// PF the plan does not give settings to, are not its business (exit 0, nothing said: udev runs
+/// it for every VF of the node); a planned VF whose PF netdev this kernel does not have is one
+/// FAILED line naming the VF, its index and the kernel's answer, exit 1; what is not a PCI
+/// address is refused the same way. Nothing is written to the tree.
+#[test]
+fn vf_added_acts_only_on_planned_vfs_and_names_what_failed() {
+    use crate::apply::{Nic, igb, x710};
+    use crate::support::space::Space;
+    use crate::support::tree::{Function, Tree};
+    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let vf = |a: &str| {
+        Function::new(a, Space::pcie(0xffff, 0xffff, 0x020000).bytes())
+            .ids(0x8086, 0x10ca)
+            .class(0x020000)
+            .driver("igbvf")
+    };
+    let sysfs = Tree::new()
+        .function(crate::apply::mgmt())
+        .function(
+            Nic {
+                num_vfs: 4,
+                ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+            }
+            .function(),
+        )
+        .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function())
+        .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function())
+        // An igb the config has no rule for (its VFs get the section's defaults: planned too)
+        // is not here; 05:00.0 is not SR-IOV planned at all: an NVMe-like function with a VF.
+        .function(vf("0000:01:10.0"))
+        .function(vf("0000:01:10.2"))
+        .function(vf("0000:01:10.4"))
+        .function(vf("0000:01:10.6"))
+        .link_vfs(
+            "0000:01:00.0",
+            &["0000:01:10.0", "0000:01:10.2", "0000:01:10.4", "0000:01:10.6"],
+        )
+        .build();
+    let target = tempfile::tempdir().unwrap();
+    assert!(apply(&config, sysfs.path(), target.path()).status.success());
+    let state = target.path().join("oem/harvester-sriov/state.json");
+    let before = (snapshot(sysfs.path()), snapshot(target.path()));
+    let run = |address: &str| {
+        let out = crate::support::bin()
+            .args(["vf-added", "--sysfs"])
+            .arg(sysfs.path())
+            .arg("--state")
+            .arg(&state)
+            .arg(address)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        // The time it took is the run's: cut it off.
+        let stdout = match stdout.rfind(" (in ") {
+            Some(i) if stdout.ends_with(" ms)\n") => format!("{}\n", &stdout[..i]),
+            _ => stdout,
+        };
+        (
+            out.status.code(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A PF is no VF; the management NIC neither.
+    assert_eq!(run("0000:01:00.0"), (Some(0), String::new(), String::new()));
+    assert_eq!(run("0000:00:19.0"), (Some(0), String::new(), String::new()));
+    assert_eq!(
+        run("0000:01:10.2"),
+        (
+            Some(1),
+            "harvester-sriov vf-added: 0000:01:10.2: FAILED: VF 1 of 0000:01:00.0 (ens1f0): per-VF settings: ens1f0: the kernel refused RTM_GETLINK: ENODEV (no such device)\n".into(),
+            String::new()
+        )
+    );
+    assert_eq!(
+        run("../../etc"),
+        (
+            Some(1),
+            "harvester-sriov vf-added: ../../etc: FAILED: \"../../etc\" is not a PCI address\n".into(),
+            String::new()
+        )
+    );
+    assert!(before == (snapshot(sysfs.path()), snapshot(target.path())));
+}

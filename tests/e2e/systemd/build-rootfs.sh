@@ -4,7 +4,8 @@
 #
 #   build-rootfs.sh OUTPUT.cpio KERNEL_DIR KERNEL_VERSION
 #
-# Debian bookworm, variant minbase, plus systemd, udev and kmod, from Debian's own packages
+# Debian bookworm, variant minbase, plus systemd, udev, kmod and iproute2 (`ip -d link show`, the
+# reader of per-VF settings that is not ours), from Debian's own packages
 # (mmdebstrap, run as root). Then made small and fast for a test guest:
 #   - no docs, man pages, locales (dpkg path-exclude), no apt lists or caches;
 #   - nothing the guest never runs: perl, iconv modules, udev's hardware database;
@@ -27,7 +28,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-rootfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 
-mmdebstrap --quiet --variant=minbase --include=systemd,udev,kmod \
+mmdebstrap --quiet --variant=minbase --include=systemd,udev,kmod,iproute2 \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \

@@ -223,6 +223,66 @@ run_cmd out /oem/harvester-sriov/harvester-sriov verify
 echo "$out"
 expect_eq "verify exit code" "$out_rc" 0
 
+# Per-VF settings whoever creates the VFs (issue 19): with pcidevices the agent writes the count
+# once its SRIOVNetworkDevice has numVFs; here the report writes it as the agent would. The udev
+# rule the yip file wrote runs `vf-added` on each VF's add; iproute2 (not our reader) and igbvf's
+# own netdevs must then show the planned settings, within a second.
+if [ "$mode" = pcidevices ]; then
+    section vf-settings
+    rule=/etc/udev/rules.d/90-harvester-sriov.rules
+    cat "$rule" 2>/dev/null
+    check "$rule exists (written by yip)" test -f "$rule"
+    # The planned MACs of VF 0 and 1, as the state records them (the stable one is derived).
+    macs=$(sed -n 's/^          "mac": "\([0-9a-f:]*\)",$/\1/p' /oem/harvester-sriov/state.json)
+    mac0=$(echo "$macs" | sed -n 1p) mac1=$(echo "$macs" | sed -n 2p)
+    echo "planned: vf 0 $mac0, vf 1 $mac1"
+    # igb answers its VFs' mailbox (where igbvf asks for its MAC) only while the PF is up.
+    ip link set eth0 up
+    t0=$(now_ns)
+    echo 4 >"$sys/sriov_numvfs"
+    t_written=$(now_ns)
+    # Bounded: 5 s at most each, polled every 10 ms.
+    i=0
+    while [ $i -lt 500 ] && [ ! -e "$sys/virtfn1" ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    t_vf=$(now_ns)
+    i=0
+    while [ $i -lt 500 ] && ! ip -d link show eth0 | grep -q "vf 1 .*link/ether $mac1 .*spoof checking off"; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    t1=$(now_ns)
+    ip -d link show eth0
+    shown=$(ip -d link show eth0)
+    expect_contains "ip: vf 0 has its MAC, VLAN 100, QoS 3, trust" "$shown" "vf 0     link/ether $mac0 brd ff:ff:ff:ff:ff:ff, vlan 100, qos 3, spoof checking on, link-state auto, trust on"
+    expect_contains "ip: vf 1 has its MAC, spoof check off" "$shown" "vf 1     link/ether $mac1 brd ff:ff:ff:ff:ff:ff, spoof checking off, link-state auto, trust off"
+    msn() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) / 1000000 }'; }
+    echo "timing: writing sriov_numvfs (the kernel creates 4 VFs): $(msn "$t0" "$t_written") ms"
+    echo "timing: virtfn1 appears -> ip shows its settings: $(msn "$t_vf" "$t1") ms"
+    echo "timing: sriov_numvfs written -> ip shows the settings: $(msn "$t0" "$t1") ms"
+    udevadm settle --timeout=10
+    for i in 0 1; do
+        check "virtfn$i netdev" wait_for "$sys/virtfn$i/net" 10
+        vf=$(ls "$sys/virtfn$i/net" | head -n1)
+        echo "igbvf: vf=$i address=$(cat /sys/class/net/$vf/address)"
+    done
+    dmesg | grep 'harvester-sriov\[' || true
+    # From the kernel's own clock: the VF's creation (its `pci ADDR: [8086:10ca]` line) to the
+    # tool's line for it (written to /dev/kmsg once the settings landed and igbvf re-probed).
+    for vf in $(ls -l "$sys/" | sed -n 's/.* virtfn[01] -> \.\.\/\(.*\)$/\1/p'); do
+        dmesg | grep -F " $vf: " | head -n3
+        k_add=$(dmesg | grep -F " $vf: " | head -n1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
+        k_set=$(dmesg | sed -n "s/^\[ *\([0-9.]*\)\] harvester-sriov\[[0-9]*\]: harvester-sriov vf-added: $vf: .*set.*/\1/p" | tail -n1)
+        [ -n "$k_add" ] && [ -n "$k_set" ] &&
+            echo "timing: VF $vf created -> its settings set (kernel clock): $(awk -v a="$k_add" -v b="$k_set" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
+    done
+    run_cmd out /oem/harvester-sriov/harvester-sriov verify
+    echo "$out"
+    expect_eq "verify exit code with the VFs" "$out_rc" 0
+fi
+
 echo "e2e-report: done (uptime $(cut -d' ' -f1 /proc/uptime); yip exit $yip_rc)"
 if [ "$E2E_FAILS" -gt 0 ]; then
     echo "e2e: $E2E_FAILS check(s) failed"
