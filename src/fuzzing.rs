@@ -373,7 +373,7 @@ pub fn sysfs_tree(data: &[u8]) {
         let _ = (d.status(), d.hint(), d.notes(), d.vendor_name(), d.device_name());
     }
     let _ = crate::report::table(&inv.devices);
-    let _ = crate::report::json(&inv.devices);
+    let _ = crate::report::json(&inv.devices, &Default::default());
 }
 
 /// Build the tree; returns the contents of every `config` written as a

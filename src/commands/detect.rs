@@ -4,7 +4,11 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use crate::cli::{DetectArgs, Format};
+use crate::kernel::netlink::{Rtnl, VfState};
 use crate::scan::sysfs::{self, ScanOptions};
 use crate::{ExitCode, report};
 
@@ -16,7 +20,7 @@ pub(crate) fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -
     }
     let found = inv.devices.iter().any(|d| d.is_sriov_pf());
     let text = match args.format {
-        Format::Json => report::json(&inv.devices)?,
+        Format::Json => report::json(&inv.devices, &vf_settings(root, &inv.devices, err)?)?,
         Format::Table if inv.devices.is_empty() => format!(
             "no SR-IOV capable PCI function found under {}\n",
             root.join("bus/pci/devices").display()
@@ -29,4 +33,45 @@ pub(crate) fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -
     } else {
         ExitCode::NoSriovFound
     })
+}
+
+/// Each PF's VF settings from the running kernel, when `root` is its sysfs
+/// (`/sys`): a snapshot's PFs are another machine's, which this kernel's
+/// rtnetlink does not describe. A PF that cannot be read is a warning.
+fn vf_settings(
+    root: &Path,
+    devices: &[crate::scan::device::Device],
+    err: &mut dyn Write,
+) -> anyhow::Result<BTreeMap<String, Vec<VfState>>> {
+    let mut out = BTreeMap::new();
+    if root != Path::new("/sys") {
+        return Ok(out);
+    }
+    let mut rtnl = None;
+    for d in devices.iter().filter(|d| d.is_sriov_pf() && !d.vfs.is_empty()) {
+        let Some(ifname) = d.interfaces.first() else {
+            continue;
+        };
+        if rtnl.is_none() {
+            match Rtnl::open() {
+                Ok(r) => rtnl = Some(r),
+                Err(e) => {
+                    writeln!(err, "warning: per-VF settings not read: {e}")?;
+                    return Ok(out);
+                }
+            }
+        }
+        let Some(r) = rtnl.as_mut() else { break };
+        match r.get_vfs(ifname) {
+            Ok(vfs) => {
+                out.insert(d.address.clone(), vfs);
+            }
+            Err(e) => writeln!(
+                err,
+                "warning: {} ({ifname}): per-VF settings not read: {e}",
+                d.address
+            )?,
+        }
+    }
+    Ok(out)
 }

@@ -46,9 +46,13 @@ pub(crate) struct VfRequest {
 }
 
 /// One VF as the kernel reports it; `None` where the driver reports nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// (Spoof check and trust: netlink-packet-route reads the kernel's -1, "the
+/// driver filled nothing", as false; every driver of the table in
+/// `crate::plan::vf` fills both.) Serialised for `detect --format json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct VfState {
     pub vf: u32,
+    #[serde(serialize_with = "mac_text")]
     pub mac: Option<Mac>,
     pub vlan_id: Option<u16>,
     pub qos: Option<u8>,
@@ -58,6 +62,13 @@ pub(crate) struct VfState {
     pub link_state: Option<LinkState>,
     pub min_tx_rate: Option<u32>,
     pub max_tx_rate: Option<u32>,
+}
+
+fn mac_text<S: serde::Serializer>(m: &Option<Mac>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.collect_str(&crate::plan::vf::format_mac(m)),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,7 +247,7 @@ pub(crate) fn vf_states(link: &LinkMessage) -> Vec<VfState> {
                         s.min_tx_rate = Some(r.min_tx_rate);
                         s.max_tx_rate = Some(r.max_tx_rate);
                     }
-                    // The kernel reports -1 (u32::MAX) where the driver filled nothing.
+                    // -1 (the driver filled nothing) reads as false: see VfState.
                     VfInfo::SpoofCheck(c) => s.spoof_check = Some(c.enabled),
                     VfInfo::Trust(t) => s.trust = Some(t.enabled),
                     VfInfo::LinkState(l) => {

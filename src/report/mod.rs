@@ -6,6 +6,9 @@ pub(crate) mod diff;
 
 use std::fmt::Write as _;
 
+use std::collections::BTreeMap;
+
+use crate::kernel::netlink::VfState;
 use crate::scan::device::Device;
 
 /// Longest model name shown in the table before it is cut with `…`.
@@ -99,13 +102,34 @@ pub(crate) fn table(devices: &[Device]) -> String {
 
 #[derive(serde::Serialize)]
 struct JsonReport<'a> {
-    devices: &'a [Device],
+    devices: Vec<JsonDevice<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDevice<'a> {
+    #[serde(flatten)]
+    device: &'a Device,
+    /// Each VF's settings as the running kernel reports them (rtnetlink),
+    /// `null` when not read: no VFs, no netdev, or a sysfs that is not the
+    /// running kernel's.
+    vf_settings: Option<&'a [VfState]>,
 }
 
 /// The JSON contract. An error when serialisation fails (never an empty
-/// report that reads as "no devices").
-pub(crate) fn json(devices: &[Device]) -> Result<String, serde_json::Error> {
-    pretty(&JsonReport { devices })
+/// report that reads as "no devices"). `vf_settings`: by PF address.
+pub(crate) fn json(
+    devices: &[Device],
+    vf_settings: &BTreeMap<String, Vec<VfState>>,
+) -> Result<String, serde_json::Error> {
+    pretty(&JsonReport {
+        devices: devices
+            .iter()
+            .map(|device| JsonDevice {
+                device,
+                vf_settings: vf_settings.get(&device.address).map(Vec::as_slice),
+            })
+            .collect(),
+    })
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
@@ -121,7 +145,7 @@ mod tests {
         let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
         assert!(super::pretty(&bad).is_err());
         assert_eq!(
-            super::json(&[]).ok().as_deref(),
+            super::json(&[], &Default::default()).ok().as_deref(),
             Some("{\n  \"devices\": []\n}\n")
         );
     }

@@ -814,8 +814,32 @@ fn e2e_vf_settings_from_the_config_land_and_come_back_after_another_writer() {
     applied.assert_lines(&[set]);
     lines(&applied, &igbvf);
     lines(&applied, &read_back);
+    // detect --format json: each VF's settings as the kernel reports them, under the PF.
+    let detect = boot.section("detect-json");
+    detect.assert_no_failed_check();
+    let json = detect
+        .stdout
+        .split_once("json-begin\n")
+        .and_then(|(_, rest)| rest.split_once("json-end"))
+        .map(|(j, _)| j)
+        .unwrap_or_else(|| panic!("no detect JSON:\n{}", detect.stdout));
+    let doc: serde_json::Value = serde_json::from_str(json).expect("detect JSON");
+    let pf = doc["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["address"] == "0000:01:00.0"))
+        .unwrap_or_else(|| panic!("no PF in {json}"));
+    assert_eq!(
+        pf["vf_settings"],
+        serde_json::json!([
+            {"vf": 0, "mac": "02:00:5e:10:00:20", "vlan_id": 100, "qos": 3, "vlan_proto": "802.1q",
+             "spoof_check": true, "trust": true, "link_state": "auto", "min_tx_rate": 0, "max_tx_rate": 0},
+            {"vf": 1, "mac": stable, "vlan_id": 0, "qos": 0, "vlan_proto": "802.1q",
+             "spoof_check": false, "trust": false, "link_state": "auto", "min_tx_rate": 0, "max_tx_rate": 0},
+        ]),
+        "{json}"
+    );
     boot.section("verify")
-        .assert_lines(&["verify: node e2e-node as planned: 1 PFs, 2 VFs (netdevice), 5 files"]);
+        .assert_lines(&["verify: node e2e-node as planned: 1 PFs, 2 VFs (netdevice), 6 files"]);
     let other = boot.section("other-writer");
     other.assert_lines(&[
         "verify: node e2e-node: 5 differences from the plan:",

@@ -51,6 +51,13 @@ igbvf_macs
 run_cmd out vfproof get "$pf_if"
 echo "$out" | grep -v reply-hex
 
+section detect-json
+run_cmd out harvester-sriov detect --format json
+expect_eq "detect exit code" "$out_rc" 0
+echo "json-begin"
+echo "$out"
+echo "json-end"
+
 section verify
 run_cmd out harvester-sriov verify --target /tmp/target --sysfs /sys
 echo "$out"
