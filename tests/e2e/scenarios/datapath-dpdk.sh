@@ -14,9 +14,10 @@
 # The test (tests/integration/e2e.rs) is the peer on 127.0.0.1:P2 (each UDP datagram is one
 # Ethernet frame, QEMU's dgram netdev) and reads the console as it comes (E2E_VERBOSE=1): a line
 # `e2e-peer: send PHASE COUNT MAC` asks it to send COUNT frames to MAC (rxonly: none may come back;
-# macswap: each must come back, MACs swapped). The scenario waits until testpmd's port counters
-# show them (bounded), then prints `dpdk-stats:` lines with the port's cumulative counters after
-# each phase; the test checks them against its own counts and a filter-dump pcap.
+# macswap: each must come back, MACs swapped). The scenario waits until the NIC counters testpmd
+# prints show them (bounded), then prints one `dpdk-stats:` line a phase (the NIC counters'
+# change during the phase, testpmd's forward counts at exit); the test checks them against its
+# own counts and a filter-dump pcap.
 # e2e-qemu: -machine q35 -cpu max -device intel-iommu,intremap=on
 # e2e-qemu: -device pcie-root-port,id=rp1,chassis=1,slot=1
 
