@@ -20,6 +20,8 @@
 #   E2E_FILES                   "HOST:GUEST ..." extra files in the initramfs (build-initramfs.sh)
 #   E2E_INITRD                  boot this initramfs instead of building the busybox one (the
 #                               systemd guest: run-systemd.sh); SCENARIO then only gives the hardware
+#   E2E_INITRD_EXTRA            an uncompressed cpio appended to the busybox initramfs (the
+#                               DPDK layer: tests/e2e/dpdk/build-rootfs.sh, cache/dpdk-rootfs.cpio)
 #   E2E_APPEND                  more kernel command line arguments
 #   E2E_MEM                     guest memory in MiB (default 512)
 set -euo pipefail
@@ -65,6 +67,13 @@ else
     initrd=$work/initramfs.cpio.gz
     bash "$here/build-initramfs.sh" "$bin" "$scenario" "$initrd" 2>"$work/build.log" ||
         { cat "$work/build.log" >&2; die "building the initramfs failed"; }
+    if [ -n "${E2E_INITRD_EXTRA:-}" ]; then
+        [ -f "$E2E_INITRD_EXTRA" ] || die "E2E_INITRD_EXTRA '$E2E_INITRD_EXTRA' not found"
+        # The kernel unpacks concatenated archives in order; each must start 4-byte aligned.
+        pad=$(($(stat -c %s "$initrd") % 4))
+        [ "$pad" = 0 ] || head -c $((4 - pad)) /dev/zero >>"$initrd"
+        cat "$E2E_INITRD_EXTRA" >>"$initrd"
+    fi
 fi
 
 # --- hardware -----------------------------------------------------------------------------------

@@ -11,6 +11,9 @@
 #     packed as tests/e2e/cache/systemd-rootfs.cpio by systemd/build-rootfs.sh;
 #   - the yip binary, built with the local Go toolchain from the Go module proxy at the version
 #     pinned in tests/e2e/yip/go.mod, into tests/e2e/cache/yip.
+# For the DPDK scenario (datapath-dpdk):
+#   - Debian bookworm's dpdk-testpmd and only the libraries it loads, unpacked by mmdebstrap
+#     (variant extract) and packed as tests/e2e/cache/dpdk-rootfs.cpio by dpdk/build-rootfs.sh.
 # Work already done is skipped: run it as often as you like.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +66,7 @@ command -v cpio >/dev/null 2>&1 || need_pkg+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkg+=(xz-utils)
 command -v file >/dev/null 2>&1 || need_pkg+=(file)
 command -v mmdebstrap >/dev/null 2>&1 || need_pkg+=(mmdebstrap)
+command -v readelf >/dev/null 2>&1 || need_pkg+=(binutils)
 if [ "${#need_pkg[@]}" -gt 0 ]; then
     as_root "${need_pkg[*]}"
     apt_update
@@ -129,7 +133,22 @@ else
     echo "$stamp" >"$rootfs.stamp"
 fi
 
-# --- 6. yip, the cloud-init runner of Harvester's OS -------------------------------------------------
+# --- 6. the DPDK layer of the busybox guest (dpdk-testpmd and its libraries) ----------------------
+# Rebuilt when the recipe changes; the packages are bookworm's current ones.
+dpdk="$cache/dpdk-rootfs.cpio"
+stamp="recipe=$(sha256sum "$here/dpdk/build-rootfs.sh" | cut -c1-16)"
+if [ -s "$dpdk" ] && [ "$(cat "$dpdk.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "DPDK layer already built ($dpdk)"
+else
+    as_root "the DPDK layer (dpdk-testpmd)"
+    apt_update
+    log "building the DPDK layer (dpdk-testpmd from bookworm's dpdk-dev, ~20 s)"
+    rm -f "$dpdk.stamp"
+    bash "$here/dpdk/build-rootfs.sh" "$dpdk"
+    echo "$stamp" >"$dpdk.stamp"
+fi
+
+# --- 7. yip, the cloud-init runner of Harvester's OS -------------------------------------------------
 # Built from the Go module proxy at the version pinned in tests/e2e/yip/go.mod (go.sum checked);
 # GOTOOLCHAIN=local: no toolchain download. Never committed.
 yip="$cache/yip"

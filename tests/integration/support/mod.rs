@@ -3,6 +3,7 @@
 pub(crate) mod dumps;
 pub(crate) mod oracle;
 pub(crate) mod pcap;
+pub(crate) mod peer;
 pub(crate) mod space;
 pub(crate) mod tree;
 
