@@ -43,6 +43,47 @@ fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
     }
 }
 
+/// One warning per management NIC of `install.management_interface.interfaces`
+/// that is not on this node. The installer looks a NIC up by `name` when it
+/// has one, else by `hwAddr` (parsed with Go's `net.ParseMAC` and compared
+/// in its canonical form, lower case with colons, as `canonical_mac` gives
+/// it), among all the node's interfaces, and stops the install when a
+/// `hwAddr` alone matches none (harvester/harvester-installer:
+/// pkg/config/config.go `FindNetworkInterfaceName`,
+/// `FindNetworkInterfaceHwAddr`). Nothing is said when `class/net` cannot
+/// be listed: then nothing is known.
+fn missing_management(cfg: &InstallConfig, inv: &Inventory) -> Vec<String> {
+    let Some(net) = &inv.net else {
+        return vec![];
+    };
+    let key = "install.management_interface.interfaces";
+    let mut out = vec![];
+    for (i, m) in cfg.management.iter().enumerate() {
+        let file = cfg.file.display();
+        let unprotected = "no NIC on this node is left alone as the management NIC by this entry";
+        if let Some(name) = &m.name {
+            if net.iter().any(|n| n.name == *name) {
+                continue;
+            }
+            // with a name, the installer looks only the name up
+            let installer = match m.hw_addr {
+                None => format!("the installer stops with \"no interface matching name {name} found\""),
+                Some(_) => "the installer configures the management network on this name".to_owned(),
+            };
+            out.push(format!(
+                "{file}: {key}[{i}].name: this node has no interface {name:?}: {installer}; {unprotected} (wrong node or wrong name?)"
+            ));
+        } else if let Some(mac) = &m.hw_addr
+            && !net.iter().any(|n| n.mac.as_ref() == Some(mac))
+        {
+            out.push(format!(
+                "{file}: {key}[{i}].hwAddr: no interface on this node has MAC {mac}: the installer stops with \"no interface matching hardware address\"; {unprotected}"
+            ));
+        }
+    }
+    out
+}
+
 /// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
 fn own_binary() -> anyhow::Result<Vec<u8>> {
     let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
@@ -95,7 +136,8 @@ impl Pipeline {
         binary: Option<Vec<u8>>,
     ) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
-        let plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        plan.warnings.extend(missing_management(cfg, &inventory));
         let binary = match binary {
             _ if plan.pfs.is_empty() => vec![],
             Some(bytes) => bytes,

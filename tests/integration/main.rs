@@ -23,4 +23,5 @@ mod oracle_cluster_model;
 mod oracle_pcidevices;
 mod oracle_sriov_operator;
 mod oracle_yip;
+mod parity;
 mod upgrade;
