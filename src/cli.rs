@@ -38,7 +38,8 @@ pub enum Command {
     /// Write the node's SR-IOV files under ROOT/oem (the yip file, the state, the tool itself).
     ///
     /// Everything outside /oem (modprobe.d, the rke2 label file, the manifests, the systemd unit)
-    /// is written by the yip file at every boot; --now also writes it and creates the VFs now.
+    /// is written by the yip file at every boot; --now also writes it and runs the unit's work now
+    /// (it creates the VFs, except with operator pcidevices, whose agent creates them).
     Apply(ApplyArgs),
     /// Create the planned VFs now (run at every boot by the cloud-init file).
     Boot(BootArgs),
@@ -107,7 +108,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// On a running node: also write the files outside /oem (as the yip file does at every boot)
-    /// and create the VFs now, as the unit would.
+    /// and run what the unit runs at boot: create the VFs now (operator sriov-network-operator or
+    /// none); with operator pcidevices only check the PFs, as the pcidevices agent creates the VFs.
     #[arg(long)]
     pub now: bool,
 }
@@ -160,7 +162,8 @@ pub struct ConfigureArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// On a running node: also write the files outside /oem (as the yip file does at every boot)
-    /// and create the VFs now, as the unit would.
+    /// and run what the unit runs at boot: create the VFs now (operator sriov-network-operator or
+    /// none); with operator pcidevices only check the PFs, as the pcidevices agent creates the VFs.
     #[arg(long)]
     pub now: bool,
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::ExitCode;
 use crate::cli::{ApplyArgs, Format, PlanArgs, RemoveArgs};
+use crate::intent::config::Operator;
 use crate::pipeline::{Pipeline, Target, installed_yip_paths, warn, write_out};
+use crate::plan::{Method, Plan};
 use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
 use crate::write::{self, Change, LinkState};
@@ -98,22 +100,66 @@ pub(crate) fn cmd_apply(
     if !args.now && target.root == Path::new("/") {
         writeln!(
             err,
-            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan) and creates the VFs now"
+            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan){}",
+            if p.plan.operator == Operator::Pcidevices {
+                ""
+            } else {
+                " and creates the VFs now"
+            }
         )?;
+    }
+    if !args.dry_run && !args.now {
+        if let Some(line) = who_creates_the_vfs(&p.plan, target.root == Path::new("/")) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(ExitCode::Success)
 }
 
-/// `--now`: create the VFs right away, as the unit does at boot.
+/// What happens to the planned VFs after a write without `--now`, in words
+/// true for the plan's hand-off; `None` when no VFs are planned.
+pub(crate) fn who_creates_the_vfs(plan: &Plan, running: bool) -> Option<String> {
+    if plan.pfs.is_empty() {
+        return None;
+    }
+    Some(match plan.operator {
+        // harvester/pcidevices: pkg/controller/sriovdevice/sriovdevice_controller.go writes sriov_numvfs
+        Operator::Pcidevices => "the VFs: with operator pcidevices this tool writes no VF count; the pcidevices agent does, once the cluster runs and this node's SRIOVNetworkDevice objects are applied (by rke2 on a create or server node; on a join node: `harvester-sriov handoff | kubectl apply -f -`, or at its promotion)".to_owned(),
+        Operator::SriovNetworkOperator | Operator::None => {
+            let param = plan.pfs.iter().any(|pf| pf.method == Method::ModuleParam);
+            format!(
+                "the VFs: {} writes each planned count at every boot, the next one first{}{}",
+                crate::layout::UNIT_NAME,
+                if param {
+                    "; a mlx4_core card gets them from its module parameter when the driver loads"
+                } else {
+                    ""
+                },
+                if running { " (or now: run this again with --now)" } else { "" }
+            )
+        }
+    })
+}
+
+/// `--now`: create the VFs right away, as the unit does at boot (with
+/// operator pcidevices: only check the PFs, as the unit does).
 pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if p.plan.pfs.is_empty() {
         return Ok(ExitCode::Success);
     }
-    writeln!(
-        out,
-        "creating the VFs now (as {} does at every boot):",
-        crate::layout::UNIT_NAME
-    )?;
+    if p.plan.operator == Operator::Pcidevices {
+        writeln!(
+            out,
+            "checking the PFs now (as {} does at every boot; with operator pcidevices it writes no VF count: the pcidevices agent creates the VFs once the cluster runs and this node's SRIOVNetworkDevice objects are applied):",
+            crate::layout::UNIT_NAME
+        )?;
+    } else {
+        writeln!(
+            out,
+            "creating the VFs now (as {} does at every boot):",
+            crate::layout::UNIT_NAME
+        )?;
+    }
     crate::commands::boot::run(
         &crate::cli::BootArgs {
             sysfs: target.sysfs.clone(),

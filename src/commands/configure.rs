@@ -163,11 +163,11 @@ pub(crate) fn run_with(
                     root: opts.target.clone(),
                 };
                 code = boot_now(&pl, &target, out)?;
-            } else if !opts.dry_run && !pl.plan.pfs.is_empty() {
-                writeln!(
-                    out,
-                    "the VFs are created at the next boot (or now: run this again with --now)"
-                )?;
+            } else if !opts.dry_run
+                && let Some(line) =
+                    crate::commands::apply::who_creates_the_vfs(&pl.plan, opts.target == Path::new("/"))
+            {
+                writeln!(out, "{line}")?;
             }
             if let Some(save) = &opts.save {
                 save_answers(save, &render_answers(&sriov)?)?;

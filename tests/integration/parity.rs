@@ -91,3 +91,100 @@ fn a_management_mac_with_dashes_and_upper_case_keeps_its_nic_from_vfs() {
     );
     assert!(!stderr.contains("management_interface"), "{stderr}");
 }
+
+fn mode_config(dir: &Path, operator: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{operator}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "os:\n  hostname: node-1\ninstall:\n  mode: create\n  management_interface:\n    interfaces:\n      - name: eno1\n  addons:\n    harvester_pcidevices_controller:\n      enabled: true\nsriov:\n  enabled: true\n  num_vfs: 2\n  device_type: netdevice\n  operator: {operator}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn apply_args(args: &[&str], cfg: &Path, sysfs: &Path, target: &Path) -> (i32, String, String) {
+    let out = crate::support::bin()
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .arg("--sysfs")
+        .arg(sysfs)
+        .arg("--target")
+        .arg(target)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Item 7: with pcidevices the tool creates no VFs and says so; with the
+/// other hand-offs the unit does, at boot or with --now.
+#[test]
+fn apply_says_who_creates_the_vfs_in_each_mode() {
+    let work = tempfile::tempdir().unwrap();
+    for operator in ["pcidevices", "sriov-network-operator", "none"] {
+        let cfg = mode_config(work.path(), operator);
+        let sysfs = node();
+        let target = tempfile::tempdir().unwrap();
+        let (code, stdout, stderr) = apply_args(&["apply"], &cfg, sysfs.path(), target.path());
+        assert_eq!(code, 0, "{operator}: {stderr}");
+        let pcidevices = operator == "pcidevices";
+        assert_eq!(
+            stdout.contains("the VFs: with operator pcidevices this tool writes no VF count; the pcidevices agent does, once the cluster runs"),
+            pcidevices,
+            "{operator}: {stdout}"
+        );
+        assert_eq!(
+            stdout.contains(
+                "the VFs: harvester-sriov.service writes each planned count at every boot, the next one first"
+            ),
+            !pcidevices,
+            "{operator}: {stdout}"
+        );
+        // not a running node: --now is not offered
+        assert!(!stdout.contains("--now"), "{operator}: {stdout}");
+
+        let sysfs = node();
+        let target = tempfile::tempdir().unwrap();
+        let (code, stdout, stderr) = apply_args(&["apply", "--now"], &cfg, sysfs.path(), target.path());
+        assert_eq!(code, 0, "{operator}: {stdout}{stderr}");
+        let numvfs =
+            std::fs::read_to_string(sysfs.path().join("bus/pci/devices/0000:01:00.0/sriov_numvfs")).unwrap();
+        if pcidevices {
+            assert!(!stdout.contains("creating the VFs"), "{stdout}");
+            assert!(
+                stdout.contains("checking the PFs now (as harvester-sriov.service does at every boot; with operator pcidevices it writes no VF count: the pcidevices agent creates the VFs"),
+                "{stdout}"
+            );
+            assert!(stdout.contains("0 VFs now; the count is pcidevices'"), "{stdout}");
+            assert_eq!(numvfs.trim(), "0", "pcidevices: the tool wrote a count");
+        } else {
+            assert!(
+                stdout.contains("creating the VFs now (as harvester-sriov.service does at every boot):"),
+                "{stdout}"
+            );
+            assert_eq!(numvfs.trim(), "2", "{operator}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn help_for_now_says_what_it_does_per_hand_off() {
+    for command in ["apply", "configure"] {
+        let out = crate::support::bin().args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            help.contains("create the VFs now (operator sriov-network-operator or none); with operator pcidevices only check the PFs, as the pcidevices agent creates the VFs"),
+            "{command}: {help}"
+        );
+    }
+}
