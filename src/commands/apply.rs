@@ -108,10 +108,11 @@ pub(crate) fn cmd_apply(
             }
         )?;
     }
-    if !args.dry_run && !args.now {
-        if let Some(line) = who_creates_the_vfs(&p.plan, target.root == Path::new("/")) {
-            writeln!(out, "{line}")?;
-        }
+    if !args.dry_run
+        && !args.now
+        && let Some(line) = who_creates_the_vfs(&p.plan, target.root == Path::new("/"))
+    {
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::Success)
 }
