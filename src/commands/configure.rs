@@ -137,6 +137,9 @@ pub(crate) fn run_with(
             for w in &pl.plan.warnings {
                 writeln!(out, "warning: {w}")?;
             }
+            if !sriov.enabled {
+                writeln!(out, "{}", still_written(&pl))?;
+            }
             out.flush()?;
             let q = if opts.dry_run {
                 "Show the files (dry run, nothing written)?".to_owned()
@@ -181,6 +184,25 @@ pub(crate) fn run_with(
             Ok(code)
         }
     }
+}
+
+/// What a "no" to "Enable SR-IOV on this node?" still writes, said before
+/// the last question. They are written on purpose: on a node configured
+/// before, the disabled state replaces the earlier plan (else its VFs would
+/// still be made at every boot); the capability label is what
+/// `sriov.enabled: false` gives (README: the label file); the answers
+/// pre-fill the next `configure`. The last question still writes nothing
+/// on "no".
+fn still_written(pl: &Pipeline) -> String {
+    let mut s = String::from("Writing still records this answer:\n");
+    for f in &pl.files {
+        s += &format!("  {}\n", f.path.display());
+    }
+    s += "(the state says SR-IOV is off: no VFs are made at boot; the answers\n pre-fill the next configure)\n";
+    for (k, v) in &pl.plan.labels {
+        s += &format!("and the yip file gives the node the label {k}={v}\n");
+    }
+    s + "To write nothing, answer no below; `harvester-sriov remove` takes out\nwhat an earlier run wrote."
 }
 
 #[cfg(test)]

@@ -380,12 +380,49 @@ fn io_err(e: dialoguer::Error) -> io::Error {
 }
 
 impl Prompter for DialoguerPrompter {
+    /// `y`/`n` choose and Enter answers (the default when nothing was
+    /// typed); Esc or `q` cancels at once. dialoguer's own confirm answers
+    /// on the `y` alone, so the Enter a person types after it, as at any
+    /// `[Y/n]` prompt, reached the next question and accepted its NIC
+    /// selection before it was read; its wait-for-Enter mode needs Enter
+    /// after Esc too.
     fn confirm(&mut self, prompt: &str, default: bool) -> io::Result<Option<bool>> {
-        dialoguer::Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .default(default)
-            .interact_opt()
-            .map_err(io_err)
+        use dialoguer::console::{Key, Term};
+        use dialoguer::theme::Theme as _;
+        let term = Term::stderr();
+        if !term.is_term() {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "not a terminal"));
+        }
+        let render = |typed: Option<bool>| -> io::Result<()> {
+            let mut line = String::new();
+            let _ = self.theme.format_confirm_prompt(&mut line, prompt, Some(default));
+            if let Some(y) = typed {
+                line.push(if y { 'y' } else { 'n' });
+            }
+            term.clear_line()?;
+            term.write_str(&line)?;
+            term.flush()
+        };
+        render(None)?;
+        let mut typed = None;
+        let answer = loop {
+            match term.read_key()? {
+                Key::Char('y' | 'Y') => typed = Some(true),
+                Key::Char('n' | 'N') => typed = Some(false),
+                Key::Backspace => typed = None,
+                Key::Enter => break Some(typed.unwrap_or(default)),
+                Key::Escape | Key::Char('q') => break None,
+                _ => continue,
+            }
+            render(typed)?;
+        };
+        let mut line = String::new();
+        let _ = self
+            .theme
+            .format_confirm_prompt_selection(&mut line, prompt, answer);
+        term.clear_line()?;
+        term.write_line(&line)?;
+        Ok(answer)
     }
 
     fn select_many(

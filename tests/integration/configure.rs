@@ -81,6 +81,7 @@ fn happy_path_then_saved_answers_give_identical_files() {
     p.exp_string("eth0").unwrap();
     p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0 (0000:01:00.0), 1-7 [7]").unwrap();
@@ -136,6 +137,7 @@ fn all_defaults_after_yes() {
     let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     for q in [
         "NICs to get VFs",
         "VFs on eth0",
@@ -161,6 +163,7 @@ fn refused_vf_count_is_asked_again() {
     let mut p = spawn(&["--target".as_ref(), t.as_os_str(), "--dry-run".as_ref()]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -195,6 +198,7 @@ fn ctrl_c_at_the_vf_count_writes_nothing() {
     ]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -241,6 +245,7 @@ fn ctrl_c_or_esc_in_a_list_writes_nothing() {
         let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
         p.exp_string("Enable SR-IOV on this node?").unwrap();
         key(&mut p, "y");
+        key(&mut p, ENTER);
         if at.starts_with("Device") {
             p.exp_string("NICs to get VFs").unwrap();
             key(&mut p, ENTER);
@@ -294,6 +299,7 @@ fn now_writes_what_boot_would_and_creates_the_vfs() {
     let mut p = rexpect::session::spawn_command(c, Some(20_000)).unwrap();
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -323,4 +329,85 @@ fn now_writes_what_boot_would_and_creates_the_vfs() {
     }
     let numvfs = sys.join("bus/pci/devices/0000:01:00.0/sriov_numvfs");
     assert_eq!(std::fs::read_to_string(numvfs).unwrap().trim(), "3");
+}
+
+/// Issue 16 item 8: `y` then Enter, typed at once as at any `[y/N]`
+/// prompt, answers the first question only: the NIC selection is shown and
+/// waits for its own Enter.
+#[test]
+fn y_then_enter_answers_only_the_first_question() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let mut c = StdCommand::new(BIN);
+    c.arg("configure")
+        .arg("--sysfs")
+        .arg(sysfs())
+        .arg("--target")
+        .arg(&t);
+    c.env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(c, Some(3_000)).unwrap();
+    p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
+    key(&mut p, "y\r");
+    p.exp_string("Enable SR-IOV on this node? yes").unwrap();
+    p.exp_string("NICs to get VFs").unwrap();
+    assert!(
+        p.exp_string("VFs on eth0").is_err(),
+        "the Enter after y accepted the NIC selection"
+    );
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled, nothing written").unwrap();
+    assert_eq!(exit_code(&mut p), 130);
+    assert!(!t.exists());
+}
+
+/// Issue 16 item 8: "no" says, before the last question, what is still
+/// written; "no" there writes nothing, Enter writes exactly what was said.
+#[test]
+fn no_says_what_is_still_written_before_writing() {
+    for write in [false, true] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        std::fs::create_dir(&t).unwrap();
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
+        key(&mut p, "n");
+        key(&mut p, ENTER);
+        p.exp_string("SR-IOV stays disabled on this node.").unwrap();
+        p.exp_string(
+            "Writing still records this answer:\r\n  /oem/harvester-sriov/state.json\r\n  /oem/95_harvester-sriov.yaml\r\n  /oem/harvester-sriov/answers.conf\r\n(the state says SR-IOV is off: no VFs are made at boot",
+        )
+        .unwrap();
+        p.exp_string(
+            "and the yip file gives the node the label feature.node.kubernetes.io/network-sriov.capable=true",
+        )
+        .unwrap();
+        p.exp_string("To write nothing, answer no below").unwrap();
+        p.exp_string("Write these files into").unwrap();
+        if write {
+            key(&mut p, ENTER);
+            assert_eq!(exit_code(&mut p), 0);
+            let names: Vec<String> = files(&t).into_iter().map(|f| f.0).collect();
+            assert_eq!(
+                names,
+                [
+                    "oem/95_harvester-sriov.yaml",
+                    "oem/harvester-sriov/answers.conf",
+                    "oem/harvester-sriov/state.json"
+                ]
+            );
+            let yip = std::fs::read_to_string(t.join("oem/95_harvester-sriov.yaml")).unwrap();
+            assert!(
+                yip.contains("feature.node.kubernetes.io/network-sriov.capable"),
+                "{yip}"
+            );
+        } else {
+            key(&mut p, "n");
+            key(&mut p, ENTER);
+            p.exp_string("cancelled, nothing written").unwrap();
+            assert_eq!(exit_code(&mut p), 130);
+            assert!(files(&t).is_empty());
+        }
+    }
 }
