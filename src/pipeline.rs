@@ -137,6 +137,7 @@ impl Pipeline {
     ) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
         let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        plan.warnings.extend(cfg.warnings.iter().cloned());
         plan.warnings.extend(missing_management(cfg, &inventory));
         let binary = match binary {
             _ if plan.pfs.is_empty() => vec![],

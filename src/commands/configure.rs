@@ -122,6 +122,11 @@ pub(crate) fn run_with(
         Flow::Go(None) => Ok(ExitCode::Success),
         Flow::Go(Some(sriov)) => {
             let sysfs = opts.sysfs.clone();
+            // the config's own warnings are about its sriov section, not the answers
+            let cfg = InstallConfig {
+                warnings: vec![],
+                ..cfg
+            };
             let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
             // The answers stay on the node, next to the state (not *.yaml: yip would load it).
             pl.files.push(FileSpec {

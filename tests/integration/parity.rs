@@ -188,3 +188,70 @@ fn help_for_now_says_what_it_does_per_hand_off() {
         );
     }
 }
+
+/// Item 9: a `sriov:` key the chosen hand-off ignores is named, with why.
+#[test]
+fn a_key_without_effect_in_the_hand_off_is_warned_about() {
+    let work = tempfile::tempdir().unwrap();
+    let sysfs = node();
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "pcidevices",
+            &[
+                "sriov.device_type: has no effect with operator pcidevices: the VFs keep their network driver until a PCIDeviceClaim",
+                "sriov.resource_name: has no effect with operator pcidevices: only sriov-network-operator's objects use it",
+                "sriov.operator_namespace: has no effect with operator pcidevices",
+            ],
+            &[],
+        ),
+        (
+            "none",
+            &[
+                "sriov.resource_name: has no effect with operator none",
+                "sriov.operator_namespace: has no effect with operator none",
+            ],
+            &["sriov.device_type:"],
+        ),
+        ("sriov-network-operator", &[], &["has no effect"]),
+    ];
+    for (operator, said, unsaid) in cases {
+        let cfg = work.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "os:\n  hostname: node-1\ninstall:\n  mode: join\nsriov:\n  enabled: true\n  deviceType: netdevice\n  resourceName: fast_nics\n  operator_namespace: sriov-system\n  mtu: 9000\n  operator: {operator}\n"
+            ),
+        )
+        .unwrap();
+        let out = plan(&cfg, sysfs.path(), work.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{operator}: {stderr}");
+        for s in said {
+            assert!(
+                stderr.contains(&format!("warning: {}: {s}", cfg.display())),
+                "{operator}: {s}\n{stderr}"
+            );
+        }
+        for s in unsaid {
+            assert!(!stderr.contains(s), "{operator}: {s}\n{stderr}");
+        }
+        // mtu is the PF's, set by boot in every mode
+        assert!(!stderr.contains("sriov.mtu"), "{operator}: {stderr}");
+    }
+}
+
+/// Item 9: no sample sets a key its hand-off ignores (join-node.yaml did).
+#[test]
+fn no_config_sample_sets_a_key_without_effect() {
+    let target = tempfile::tempdir().unwrap();
+    for sample in crate::support::oracle::config_samples() {
+        let out = plan(&sample, &crate::support::sample_sysfs(), target.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {stderr}", sample.display());
+        assert!(
+            !stderr.contains("has no effect"),
+            "{}: {stderr}",
+            sample.display()
+        );
+    }
+}
