@@ -255,3 +255,216 @@ fn no_config_sample_sets_a_key_without_effect() {
         );
     }
 }
+
+// ---- Item 5: every sample passes the installer's own validation --------
+//
+// The rules of harvester/harvester-installer:pkg/console/validator.go
+// (v1.8.1) that a config file decides, for modes create and join, with the
+// function each comes from. What only the machine decides (the disk and the
+// NIC exist, the disk size, MBR/UEFI) is left out. The samples are for an
+// automatic (unattended, PXE or install.config_url) install, so
+// `commonCheck`'s iso_url rule applies to all of them.
+
+/// A key as the installer reads it for Go field `field`: its loader renames
+/// snake_case to the field's name (pkg/config/rename.go `addName`) and
+/// encoding/json matches names case-insensitively (pkg/config/schemas.go
+/// `LoadHarvesterConfig`).
+fn go_key(k: &str, field: &str) -> bool {
+    k.eq_ignore_ascii_case(field) || k.replace('_', "").eq_ignore_ascii_case(field)
+}
+
+fn field<'a>(v: &'a serde_yaml::Value, field: &str) -> Option<&'a serde_yaml::Value> {
+    v.as_mapping()?
+        .iter()
+        .find(|(k, _)| k.as_str().is_some_and(|k| go_key(k, field)))
+        .map(|(_, v)| v)
+}
+
+fn text(v: &serde_yaml::Value, path: &[&str]) -> String {
+    let mut cur = Some(v);
+    for p in path {
+        cur = cur.and_then(|c| field(c, p));
+    }
+    match cur {
+        Some(serde_yaml::Value::String(s)) => s.clone(),
+        Some(serde_yaml::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn ip(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The validator's refusals for one config, as its messages say them.
+fn installer_refusals(doc: &serde_yaml::Value) -> Vec<String> {
+    let mut out = vec![];
+    let mode = text(doc, &["install", "mode"]);
+    let server_url = text(doc, &["serverUrl"]);
+    let token = text(doc, &["token"]);
+    // commonCheck
+    match mode.as_str() {
+        "create" if !server_url.is_empty() => {
+            out.push("commonCheck: ServerURL need to be empty in create mode".into())
+        }
+        "join" if server_url.is_empty() => out.push("commonCheck: ServerURL can't empty in join mode".into()),
+        "create" | "join" => {}
+        other => out.push(format!("commonCheck: unknown mode: {other}")),
+    }
+    if text(doc, &["install", "isoUrl"]).is_empty() {
+        out.push("commonCheck: iso_url is required in automatic installation".into());
+    }
+    if token.is_empty() {
+        out.push("commonCheck: token not specified".into());
+    }
+    let keys = field(doc, "os").and_then(|os| field(os, "sshAuthorizedKeys"));
+    if text(doc, &["os", "password"]).is_empty()
+        && keys.and_then(|k| k.as_sequence()).is_none_or(|k| k.is_empty())
+    {
+        out.push("commonCheck: no SSH authorized keys or passwords are set".into());
+    }
+    // ConfigValidator.Validate
+    if text(doc, &["schemeVersion"]) != "1" {
+        out.push("Validate: Unsupported Harvester Scheme Version".into());
+    }
+    let host = text(doc, &["os", "hostname"]);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        out.push(format!("Validate: invalid hostname {host:?}"));
+    }
+    // checkDevice (diskChecks)
+    if text(doc, &["install", "device"]).is_empty() {
+        out.push("checkDevice: no device specified".into());
+    }
+    let mi = field(doc, "install").and_then(|i| field(i, "managementInterface"));
+    let ifaces = mi
+        .and_then(|m| field(m, "interfaces"))
+        .and_then(|i| i.as_sequence())
+        .map_or(0, Vec::len);
+    if ifaces == 0 {
+        out.push("Validate: networks is deprecated, please use management_interface".into());
+    }
+    // checkNetworks
+    let method = text(doc, &["install", "managementInterface", "method"]);
+    match method.as_str() {
+        "dhcp" => {}
+        "static" => {
+            let dns = field(doc, "os")
+                .and_then(|os| field(os, "dnsNameservers"))
+                .and_then(|d| d.as_sequence())
+                .map_or(0, Vec::len);
+            if dns == 0 {
+                out.push("checkNetworks: DNS servers are required for static IP address".into());
+            }
+            for f in ["ip", "subnetMask", "gateway"] {
+                if !ip(&text(doc, &["install", "managementInterface", f])) {
+                    out.push(format!("checkNetworks: must specify {f} in static method"));
+                }
+            }
+        }
+        _ => out.push(
+            "checkNetworks: management network must configure with either static or DHCP method".into(),
+        ),
+    }
+    // checkToken
+    let token_char = |c: char| c.is_ascii_alphanumeric() || " !\"#$%&'()*+,-./:;<=>?@^_`{|}~[]\\".contains(c);
+    if !token.is_empty() && !token.chars().all(token_char) {
+        out.push("checkToken: Invalid token".into());
+    }
+    if mode == "create" {
+        // checkVip
+        if !ip(&text(doc, &["install", "vip"])) {
+            out.push("checkVip: vip is not a valid IP address".into());
+        }
+        match text(doc, &["install", "vipMode"]).as_str() {
+            "static" | "none" => {}
+            "dhcp" if text(doc, &["install", "vipHwAddr"]).len() == 17 => {}
+            "dhcp" => out.push("checkVip: vip_hw_addr is an invalid hardware address".into()),
+            other => out.push(format!("checkVip: unknown vip mode: {other}")),
+        }
+        // checkSystemSettings: the samples set none (the allow list is the installer's)
+        if field(doc, "systemSettings").is_some() {
+            out.push("checkSystemSettings: the samples must not set system_settings".into());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_config_sample_passes_the_installers_validation_for_its_mode() {
+    let samples = crate::support::oracle::config_samples();
+    assert!(samples.len() >= 5, "{samples:?}");
+    for sample in &samples {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
+        let refusals = installer_refusals(&doc);
+        assert!(refusals.is_empty(), "{}: {refusals:#?}", sample.display());
+    }
+}
+
+#[test]
+fn the_installer_rules_refuse_what_the_validator_refuses() {
+    let ok = std::fs::read_to_string(crate::support::repo().join("config-samples/create-single-node.yaml"))
+        .unwrap();
+    let join = std::fs::read_to_string(crate::support::repo().join("config-samples/join-node.yaml")).unwrap();
+    let cases = [
+        (
+            ok.replace("  iso_url:", "  #iso_url:"),
+            "iso_url is required in automatic installation",
+        ),
+        (
+            ok.replace("method: dhcp", "method: dhcpv6"),
+            "either static or DHCP method",
+        ),
+        (
+            ok.replace("token: change-me", "token: \"\""),
+            "token not specified",
+        ),
+        (
+            ok.replace("token: change-me", "token: \"chänge\""),
+            "Invalid token",
+        ),
+        (
+            ok.replace("  password: change-me", ""),
+            "no SSH authorized keys or passwords are set",
+        ),
+        (ok.replace("  device: /dev/sda", ""), "no device specified"),
+        (
+            ok.replace("vip_mode: static", "vip_mode: fixed"),
+            "unknown vip mode",
+        ),
+        (
+            ok.replace("scheme_version: 1", "scheme_version: 2"),
+            "Scheme Version",
+        ),
+        (
+            ok.replace("harvester-node-1", "Harvester-Node-1"),
+            "invalid hostname",
+        ),
+        (
+            ok.replace("method: dhcp", "method: static"),
+            "DNS servers are required",
+        ),
+        (
+            join.replace("serverUrl: https://10.0.0.100:443", ""),
+            "ServerURL can't empty in join mode",
+        ),
+        // the installer's key rule: camelCase and any case are read
+        (ok.replace("  iso_url:", "  ISOURL:"), ""),
+    ];
+    for (text, refusal) in cases {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let got = installer_refusals(&doc);
+        if refusal.is_empty() {
+            assert!(got.is_empty(), "{got:?}");
+        } else {
+            assert!(got.iter().any(|r| r.contains(refusal)), "{refusal}: {got:?}");
+        }
+    }
+}
