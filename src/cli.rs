@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
     after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
-        boot: a PF not as planned; 2 error (nothing changed); 130 interrupted."
+        boot: a PF not as planned; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,7 +41,8 @@ pub enum Command {
     /// is written by the yip file at every boot; --now also writes it and runs the unit's work now
     /// (it creates the VFs, except with operator pcidevices, whose agent creates them).
     Apply(ApplyArgs),
-    /// Create the planned VFs now (run at every boot by the cloud-init file).
+    /// Put the planned VFs in place now (run at every boot by harvester-sriov.service, the unit the yip
+    /// file writes; with operator pcidevices it only checks the PFs).
     Boot(BootArgs),
     /// Ask at the console which NICs get how many VFs, then write as `apply` does.
     ///
@@ -190,8 +191,10 @@ pub struct HookArgs {
 // The options of `remove`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// Root of the node's file system to remove from (/oem and the copies outside it are under it).
     #[arg(long, value_name = "ROOT", default_value = "/")]
     pub target: PathBuf,
+    /// Show what would be removed and what stays; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

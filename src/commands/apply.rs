@@ -261,6 +261,17 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
                 .display()
         )?;
     }
+    // Our own directory goes too, once its files are gone (anything else
+    // in it keeps it).
+    if write::remove_empty_dir(root, Path::new(crate::layout::STATE_DIR), dry_run)? {
+        writeln!(
+            out,
+            "  remove    {}/ (its directory{})",
+            root.join(crate::layout::STATE_DIR.trim_start_matches('/'))
+                .display(),
+            if dry_run { ", once empty" } else { "" }
+        )?;
+    }
     if !dry_run && root == Path::new("/") && link == LinkState::Removed {
         writeln!(
             out,
@@ -275,7 +286,18 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
         )?;
     }
     if let Some(Ok(plan)) = handed_over {
-        let commands = render::handoff::leftovers(&plan);
+        let mut commands = render::handoff::leftovers(&plan);
+        // rke2 gives the kubelet its node-label options when the node
+        // registers; a removed option takes no label off the Node.
+        if !plan.labels.is_empty() {
+            let unlabel: Vec<String> = plan.labels.keys().map(|k| format!("{k}-")).collect();
+            let mut args = vec!["kubectl", "label", "node", plan.node.as_str()];
+            args.extend(unlabel.iter().map(String::as_str));
+            commands.push(format!(
+                "{}   # the node labels this node was given",
+                crate::shell::command(args)
+            ));
+        }
         if !commands.is_empty() {
             writeln!(
                 out,

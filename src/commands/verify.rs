@@ -176,11 +176,7 @@ pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
                 None => {
                     let logical = Path::new(crate::layout::STATE_PATH);
                     let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
-                    return Err(crate::state::StateError::Read {
-                        file: host,
-                        source: std::io::Error::from_raw_os_error(2),
-                    }
-                    .into());
+                    return Err(crate::state::StateError::Missing { file: host }.into());
                 }
             }
         }

@@ -468,3 +468,115 @@ fn the_installer_rules_refuse_what_the_validator_refuses() {
         }
     }
 }
+
+/// Item 11: on a node the tool never wrote to, `verify`, `boot` and
+/// `handoff` say so, and what to run, not only "cannot read".
+#[test]
+fn commands_that_need_the_state_say_when_the_tool_was_never_applied() {
+    let target = tempfile::tempdir().unwrap();
+    let state = target.path().join("oem/harvester-sriov/state.json");
+    let sysfs = crate::support::sample_sysfs();
+    let runs: [Vec<std::ffi::OsString>; 3] = [
+        vec![
+            "verify".into(),
+            "--sysfs".into(),
+            sysfs.clone().into(),
+            "--target".into(),
+            target.path().into(),
+        ],
+        vec![
+            "boot".into(),
+            "--sysfs".into(),
+            sysfs.into(),
+            "--state".into(),
+            state.clone().into(),
+        ],
+        vec!["handoff".into(), "--target".into(), target.path().into()],
+    ];
+    for args in runs {
+        let out = crate::support::bin().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "harvester-sriov: error: {}: no state file: harvester-sriov has not been applied on this node (or was removed); run `harvester-sriov apply --config FILE` or `harvester-sriov configure` first, or pass --state/--target where it was applied\n",
+                state.display()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+/// Item 11: `remove` takes its own directory out once empty, and names the
+/// node labels that stay on the Node.
+#[test]
+fn remove_leaves_no_empty_directory_and_names_the_node_labels() {
+    let target = tempfile::tempdir().unwrap();
+    let sample = crate::support::repo().join("config-samples/pcidevices.yaml");
+    let out = apply(&sample, &crate::support::sample_sysfs(), target.path());
+    assert_eq!(out.status.code(), Some(0));
+    let out = crate::support::bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!target.path().join("oem/harvester-sriov").exists(), "{stdout}");
+    assert!(
+        stdout.contains("oem/harvester-sriov/ (its directory)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "kubectl label node harvester-node-3 feature.node.kubernetes.io/network-sriov.capable-   # the node labels this node was given"
+        ),
+        "{stdout}"
+    );
+    // something not ours in it: the directory stays
+    let out = apply(&sample, &crate::support::sample_sysfs(), target.path());
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(target.path().join("oem/harvester-sriov/mine.txt"), "x").unwrap();
+    let out = crate::support::bin()
+        .args(["remove", "--target"])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(target.path().join("oem/harvester-sriov/mine.txt").exists());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("(its directory)"));
+}
+
+/// Item 11: `boot --help` names the unit that runs it, `remove --help`
+/// describes its flags, and the exit-code line keeps `hook`'s log apart.
+#[test]
+fn help_says_who_runs_boot_what_remove_flags_do_and_what_exit_2_keeps() {
+    let help = |args: &[&str]| {
+        let out = crate::support::bin().args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let boot = help(&["boot", "--help"]);
+    assert!(
+        boot.contains("run at every boot by harvester-sriov.service"),
+        "{boot}"
+    );
+    assert!(!boot.contains("cloud-init"), "{boot}");
+    let remove = help(&["remove", "--help"]);
+    assert!(
+        remove.contains("--target <ROOT> Root of the node's file system to remove from"),
+        "{remove}"
+    );
+    assert!(
+        remove.contains("--dry-run Show what would be removed and what stays; remove nothing"),
+        "{remove}"
+    );
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("2 error (nothing changed, but for `hook`: its hook.log line)"),
+        "{top}"
+    );
+}
