@@ -96,6 +96,9 @@ pub(crate) struct Pipeline {
     pub files: Vec<FileSpec>,
     pub remove: Vec<PathBuf>,
     pub inventory: Inventory,
+    /// `install.mode` of the config: a create node's rke2 server applies
+    /// the hand-off itself, so the note for join nodes is not said there.
+    pub install_mode: Option<String>,
 }
 
 impl Pipeline {
@@ -159,6 +162,7 @@ impl Pipeline {
             files,
             remove,
             inventory,
+            install_mode: cfg.install_mode.clone(),
         })
     }
 
@@ -260,7 +264,8 @@ pub(crate) fn stale_manifests(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()> {
+pub(crate) fn warn(err: &mut dyn Write, p: &Pipeline) -> std::io::Result<()> {
+    let (plan, inv) = (&p.plan, &p.inventory);
     for w in &inv.warnings {
         writeln!(err, "warning: {w}")?;
     }
@@ -270,7 +275,7 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
     for w in &plan.warnings {
         writeln!(err, "warning: {w}")?;
     }
-    if !render::handoff::files(plan).is_empty() {
+    if !render::handoff::files(plan).is_empty() && p.install_mode.as_deref() != Some("create") {
         writeln!(
             err,
             "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
@@ -290,7 +295,7 @@ pub(crate) fn write_out(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    warn(err, &p.plan, &p.inventory)?;
+    warn(err, p)?;
     out.write_all(describe(&p.plan).as_bytes())?;
     if dry_run {
         let outcome = p.preview(root)?;

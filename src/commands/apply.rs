@@ -58,7 +58,7 @@ pub(crate) fn cmd_plan(
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Table => {
-            warn(err, &p.plan, &p.inventory)?;
+            warn(err, &p)?;
             out.write_all(describe(&p.plan).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
             out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;

@@ -580,3 +580,29 @@ fn help_says_who_runs_boot_what_remove_flags_do_and_what_exit_2_keeps() {
         "{top}"
     );
 }
+
+/// Item 11: the note for join (agent) nodes is not said on a create node,
+/// whose rke2 server applies the manifests itself.
+#[test]
+fn the_join_node_note_is_said_on_a_join_node_only() {
+    let work = tempfile::tempdir().unwrap();
+    let sysfs = node();
+    for (mode, said) in [("create", false), ("join", true)] {
+        let cfg = work.path().join(format!("{mode}.yaml"));
+        std::fs::write(
+            &cfg,
+            format!("os:\n  hostname: node-1\ninstall:\n  mode: {mode}\n  addons:\n    harvester_pcidevices_controller:\n      enabled: true\nsriov:\n  enabled: true\n  num_vfs: 2\n"),
+        )
+        .unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let out = apply(&cfg, sysfs.path(), target.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(target.path().join("oem/95_harvester-sriov.yaml").exists());
+        assert_eq!(
+            stderr.contains("on a join (agent) node run"),
+            said,
+            "{mode}: {stderr}"
+        );
+    }
+}
