@@ -606,3 +606,26 @@ fn the_join_node_note_is_said_on_a_join_node_only() {
         );
     }
 }
+
+/// Item 11: with operator pcidevices `verify` does not claim "0 VFs
+/// (vfio-pci)": it compared no count and no driver, and says so.
+#[test]
+fn verify_with_pcidevices_says_what_it_did_not_compare() {
+    let target = tempfile::tempdir().unwrap();
+    let sysfs = crate::support::sample_sysfs();
+    let sample = crate::support::repo().join("config-samples/pcidevices.yaml");
+    assert_eq!(apply(&sample, &sysfs, target.path()).status.code(), Some(0));
+    let out = crate::support::bin()
+        .args(["verify", "--sysfs"])
+        .arg(&sysfs)
+        .arg("--target")
+        .arg(target.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        stdout,
+        "verify: node harvester-node-3 as planned: 1 PFs found, 3 files (operator pcidevices: the VF counts and drivers are its controller's, not compared)\n"
+    );
+}
