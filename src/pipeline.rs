@@ -297,6 +297,17 @@ pub(crate) fn write_out(
 ) -> anyhow::Result<()> {
     warn(err, p)?;
     out.write_all(describe(&p.plan).as_bytes())?;
+    write_files(p, root, dry_run, out)
+}
+
+/// The writing half of [`write_out`], for `configure`, which showed the
+/// plan and its warnings before asking.
+pub(crate) fn write_files(
+    p: &Pipeline,
+    root: &Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if dry_run {
         let outcome = p.preview(root)?;
         writeln!(out, "dry run: nothing written; {} would get:", root.display())?;

@@ -13,7 +13,7 @@ use crate::cli::ConfigureArgs;
 use crate::commands::apply::boot_now;
 use crate::console::wizard::{DialoguerPrompter, Flow, Prompter, wizard};
 use crate::intent::config::{self, InstallConfig};
-use crate::pipeline::{Pipeline, Target, write_out};
+use crate::pipeline::{Pipeline, Target, write_files};
 use crate::render::answers::render_answers;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
@@ -139,9 +139,7 @@ pub(crate) fn run_with(
             }
             writeln!(out, "\nThe plan:")?;
             out.write_all(describe(&pl.plan).as_bytes())?;
-            for w in &pl.plan.warnings {
-                writeln!(out, "warning: {w}")?;
-            }
+            crate::pipeline::warn(out, &pl)?;
             if !sriov.enabled {
                 writeln!(out, "{}", still_written(&pl))?;
             }
@@ -163,7 +161,8 @@ pub(crate) fn run_with(
             }
             // From here on, and only here, things are written.
             WRITING.store(true, Ordering::SeqCst);
-            write_out(&pl, &opts.target, opts.dry_run, out, err)?;
+            // the plan and its warnings were shown above: not twice
+            write_files(&pl, &opts.target, opts.dry_run, out)?;
             let mut code = ExitCode::Success;
             if opts.now && !opts.dry_run {
                 let target = Target {

@@ -379,6 +379,15 @@ fn io_err(e: dialoguer::Error) -> io::Error {
     }
 }
 
+/// Ctrl-C in raw mode ends a prompt with its cursor still on the prompt's
+/// line: end that line, so that the cancel message gets one of its own.
+fn end_line_on_interrupt<T>(r: io::Result<T>) -> io::Result<T> {
+    if r.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::Interrupted) {
+        let _ = dialoguer::console::Term::stderr().write_line("");
+    }
+    r
+}
+
 impl Prompter for DialoguerPrompter {
     /// `y`/`n` choose and Enter answers (the default when nothing was
     /// typed); Esc or `q` cancels at once. dialoguer's own confirm answers
@@ -406,7 +415,7 @@ impl Prompter for DialoguerPrompter {
         render(None)?;
         let mut typed = None;
         let answer = loop {
-            match term.read_key()? {
+            match end_line_on_interrupt(term.read_key())? {
                 Key::Char('y' | 'Y') => typed = Some(true),
                 Key::Char('n' | 'N') => typed = Some(false),
                 Key::Backspace => typed = None,
@@ -438,6 +447,7 @@ impl Prompter for DialoguerPrompter {
             .max_length(10)
             .interact_opt()
             .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)
     }
 
     fn input_count(
@@ -451,7 +461,8 @@ impl Prompter for DialoguerPrompter {
             .default(default.to_string())
             .validate_with(|s: &String| validate(s).map(|_| ()))
             .interact_text()
-            .map_err(io_err)?;
+            .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)?;
         Ok(validate(&text).ok())
     }
 
@@ -463,6 +474,7 @@ impl Prompter for DialoguerPrompter {
             .max_length(10)
             .interact_opt()
             .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)
     }
 }
 

@@ -173,13 +173,22 @@ fn refused_vf_count_is_asked_again() {
     p.exp_string("VFs on eth0").unwrap();
     key(&mut p, "\x7f\x7f\x7f5");
     key(&mut p, ENTER);
-    for q in ["Device type", "Hand the VFs over to", "Show the files (dry run"] {
+    for q in ["Device type", "Hand the VFs over to"] {
         p.exp_string(q).unwrap();
         key(&mut p, ENTER);
     }
     p.exp_string("5 of 7 VFs").unwrap();
-    p.exp_string("dry run: nothing written").unwrap();
-    assert_eq!(exit_code(&mut p), 0);
+    p.exp_string("Show the files (dry run").unwrap();
+    key(&mut p, ENTER);
+    // the plan is shown once, before the question (issue 16 item 11)
+    let between = p.exp_string("dry run: nothing written").unwrap();
+    assert!(!between.contains("5 of 7 VFs"), "{between}");
+    let rest = p.exp_eof().unwrap();
+    assert!(!rest.contains("5 of 7 VFs"), "{rest}");
+    match p.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("not a normal exit: {other:?}"),
+    }
     assert!(
         std::fs::read_dir(&t).unwrap().next().is_none(),
         "dry run wrote into the target"
@@ -409,5 +418,62 @@ fn no_says_what_is_still_written_before_writing() {
             assert_eq!(exit_code(&mut p), 130);
             assert!(files(&t).is_empty());
         }
+    }
+}
+
+/// Issue 16 item 11: the cancel message after Ctrl-C or Esc starts a line
+/// of its own, never the end of the prompt's line.
+#[test]
+fn the_cancel_message_is_on_its_own_line() {
+    for (at, k) in [
+        ("Enable SR-IOV on this node?", ESC),
+        ("Enable SR-IOV on this node?", "\x03"),
+        ("VFs on eth0", "\x03"),
+        ("Device type of the VFs", ESC),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node?").unwrap();
+        if at != "Enable SR-IOV on this node?" {
+            key(&mut p, "y");
+            key(&mut p, ENTER);
+            p.exp_string("NICs to get VFs").unwrap();
+            key(&mut p, ENTER);
+            p.exp_string("VFs on eth0").unwrap();
+            if at.starts_with("Device") {
+                key(&mut p, ENTER);
+                p.exp_string(at).unwrap();
+            }
+        }
+        key(&mut p, k);
+        let before = p
+            .exp_string("harvester-sriov configure: cancelled, nothing written")
+            .unwrap();
+        // what is left on the cursor's line once the escape sequences are
+        // taken out (a cleared prompt leaves nothing; a cut one its text)
+        let mut plain = String::new();
+        let mut chars = before.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // CSI: ESC [ parameters, then one final byte in @..~
+                if chars.next() == Some('[') {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        let line = plain.rsplit(['\r', '\n']).next().unwrap_or_default();
+        assert!(
+            line.is_empty(),
+            "{at} {k:?}: the message follows {line:?} ({before:?})"
+        );
+        assert_eq!(exit_code(&mut p), 130, "{at}");
+        assert!(!t.exists());
     }
 }
