@@ -119,16 +119,33 @@ fn nic_table(nics: &[Nic]) -> String {
     if !unusable.is_empty() {
         let _ = writeln!(s, "Not offered:");
         for n in unusable {
-            let _ = writeln!(
-                s,
-                "  {} {}: {}",
-                n.dev.address,
-                iface(n.dev),
-                n.unusable.as_deref().unwrap_or_default()
-            );
+            let head = format!("  {} {}:", n.dev.address, iface(n.dev));
+            s += &wrap(&head, n.unusable.as_deref().unwrap_or_default(), 79);
         }
     }
     s
+}
+
+/// `head` then `text`, word by word, in lines of at most `width` columns;
+/// continuation lines are indented 4. A word longer than a line is cut
+/// with `~`.
+fn wrap(head: &str, text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = cut(head, width);
+    for word in text.split_whitespace() {
+        let word = cut(word, width - 4);
+        if line.chars().count() + 1 + word.chars().count() > width {
+            out += &line;
+            out.push('\n');
+            line = format!("    {word}");
+        } else {
+            line.push(' ');
+            line += &word;
+        }
+    }
+    out += &line;
+    out.push('\n');
+    out
 }
 
 fn short_vendor(d: &Device) -> String {
@@ -496,11 +513,18 @@ mod tests {
             .filter(|d| d.is_sriov_pf())
             .map(|d| Nic {
                 dev: d,
-                unusable: None,
+                unusable: Some(
+                    "management NIC (install.management_interface): a rule naming it with allow_management: true selects it, and a_word_far_longer_than_any_line_of_a_serial_console_could_ever_show_in_one_go_at_all".into(),
+                ),
                 management: false,
             })
             .collect();
-        for l in nic_table(&nics).lines() {
+        let table = nic_table(&nics);
+        assert!(
+            table.contains("Not offered:") && table.contains("allow_management"),
+            "{table}"
+        );
+        for l in table.lines() {
             assert!(l.chars().count() < 80, "{l}");
         }
     }
