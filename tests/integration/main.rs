@@ -20,6 +20,7 @@ mod layout;
 mod lspci;
 mod manifests;
 mod oracle_cluster_model;
+mod oracle_installer_config;
 mod oracle_pcidevices;
 mod oracle_sriov_operator;
 mod oracle_yip;
