@@ -96,6 +96,9 @@ fn happy_path_then_saved_answers_give_identical_files() {
     p.exp_string("3 of 7 VFs").unwrap();
     p.exp_string("Write these files into").unwrap();
     key(&mut p, ENTER);
+    // pcidevices: the tool writes no count (issue 16 item 7)
+    p.exp_string("the VFs: with operator pcidevices this tool writes no VF count; the pcidevices agent does")
+        .unwrap();
     p.exp_string("answers saved to").unwrap();
     assert_eq!(exit_code(&mut p), 0);
 
@@ -149,6 +152,11 @@ fn all_defaults_after_yes() {
         key(&mut p, ENTER);
     }
     p.exp_string("wrote").unwrap();
+    // the default hand-off, pcidevices: the tool writes no count (issue 16 item 7)
+    let last = p
+        .exp_string("the VFs: with operator pcidevices this tool writes no VF count")
+        .unwrap();
+    assert!(!last.contains("writes each planned count"), "{last}");
     assert_eq!(exit_code(&mut p), 0);
     let state = std::fs::read_to_string(t.join("oem/harvester-sriov/state.json")).unwrap();
     assert!(state.contains("\"num_vfs\": 7"), "{state}");
