@@ -46,3 +46,4 @@ cp "$(cd tests/oracles/sriov-network-operator && go list -m -f '{{.Dir}}' github
     "$out/sriov-network-operator.supported-nic-ids.yaml"
 build pcidevices
 build cluster-model
+build installer-config

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
     after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
-        boot: a PF not as planned; 2 error (nothing changed); 130 interrupted."
+        boot: a PF not as planned; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,9 +38,11 @@ pub enum Command {
     /// Write the node's SR-IOV files under ROOT/oem (the yip file, the state, the tool itself).
     ///
     /// Everything outside /oem (modprobe.d, the rke2 label file, the manifests, the systemd unit)
-    /// is written by the yip file at every boot; --now also writes it and creates the VFs now.
+    /// is written by the yip file at every boot; --now also writes it and runs the unit's work now
+    /// (it creates the VFs, except with operator pcidevices, whose agent creates them).
     Apply(ApplyArgs),
-    /// Create the planned VFs now (run at every boot by the cloud-init file).
+    /// Put the planned VFs in place now (run at every boot by harvester-sriov.service, the unit the yip
+    /// file writes; with operator pcidevices it only checks the PFs).
     Boot(BootArgs),
     /// Ask at the console which NICs get how many VFs, then write as `apply` does.
     ///
@@ -111,7 +113,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// On a running node: also write the files outside /oem (as the yip file does at every boot)
-    /// and create the VFs now, as the unit would.
+    /// and run what the unit runs at boot: create the VFs now (operator sriov-network-operator or
+    /// none); with operator pcidevices only check the PFs, as the pcidevices agent creates the VFs.
     #[arg(long)]
     pub now: bool,
 }
@@ -164,7 +167,8 @@ pub struct ConfigureArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// On a running node: also write the files outside /oem (as the yip file does at every boot)
-    /// and create the VFs now, as the unit would.
+    /// and run what the unit runs at boot: create the VFs now (operator sriov-network-operator or
+    /// none); with operator pcidevices only check the PFs, as the pcidevices agent creates the VFs.
     #[arg(long)]
     pub now: bool,
 }
@@ -191,8 +195,10 @@ pub struct HookArgs {
 // The options of `remove`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// Root of the node's file system to remove from (/oem and the copies outside it are under it).
     #[arg(long, value_name = "ROOT", default_value = "/")]
     pub target: PathBuf,
+    /// Show what would be removed and what stays; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -43,6 +43,47 @@ fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
     }
 }
 
+/// One warning per management NIC of `install.management_interface.interfaces`
+/// that is not on this node. The installer looks a NIC up by `name` when it
+/// has one, else by `hwAddr` (parsed with Go's `net.ParseMAC` and compared
+/// in its canonical form, lower case with colons, as `canonical_mac` gives
+/// it), among all the node's interfaces, and stops the install when a
+/// `hwAddr` alone matches none (harvester/harvester-installer:
+/// pkg/config/config.go `FindNetworkInterfaceName`,
+/// `FindNetworkInterfaceHwAddr`). Nothing is said when `class/net` cannot
+/// be listed: then nothing is known.
+fn missing_management(cfg: &InstallConfig, inv: &Inventory) -> Vec<String> {
+    let Some(net) = &inv.net else {
+        return vec![];
+    };
+    let key = "install.management_interface.interfaces";
+    let mut out = vec![];
+    for (i, m) in cfg.management.iter().enumerate() {
+        let file = cfg.file.display();
+        let unprotected = "no NIC on this node is left alone as the management NIC by this entry";
+        if let Some(name) = &m.name {
+            if net.iter().any(|n| n.name == *name) {
+                continue;
+            }
+            // with a name, the installer looks only the name up
+            let installer = match m.hw_addr {
+                None => format!("the installer stops with \"no interface matching name {name} found\""),
+                Some(_) => "the installer configures the management network on this name".to_owned(),
+            };
+            out.push(format!(
+                "{file}: {key}[{i}].name: this node has no interface {name:?}: {installer}; {unprotected} (wrong node or wrong name?)"
+            ));
+        } else if let Some(mac) = &m.hw_addr
+            && !net.iter().any(|n| n.mac.as_ref() == Some(mac))
+        {
+            out.push(format!(
+                "{file}: {key}[{i}].hwAddr: no interface on this node has MAC {mac}: the installer stops with \"no interface matching hardware address\"; {unprotected}"
+            ));
+        }
+    }
+    out
+}
+
 /// This program's own bytes, to be installed as /oem/harvester-sriov/harvester-sriov.
 fn own_binary() -> anyhow::Result<Vec<u8>> {
     let exe = std::env::current_exe().context("finding this program to install it under /oem")?;
@@ -55,6 +96,9 @@ pub(crate) struct Pipeline {
     pub files: Vec<FileSpec>,
     pub remove: Vec<PathBuf>,
     pub inventory: Inventory,
+    /// `install.mode` of the config: a create node's rke2 server applies
+    /// the hand-off itself, so the note for join nodes is not said there.
+    pub install_mode: Option<String>,
 }
 
 impl Pipeline {
@@ -95,7 +139,9 @@ impl Pipeline {
         binary: Option<Vec<u8>>,
     ) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
-        let plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        plan.warnings.extend(cfg.warnings.iter().cloned());
+        plan.warnings.extend(missing_management(cfg, &inventory));
         let binary = match binary {
             _ if plan.pfs.is_empty() => vec![],
             Some(bytes) => bytes,
@@ -116,6 +162,7 @@ impl Pipeline {
             files,
             remove,
             inventory,
+            install_mode: cfg.install_mode.clone(),
         })
     }
 
@@ -217,7 +264,8 @@ pub(crate) fn stale_manifests(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io::Result<()> {
+pub(crate) fn warn(err: &mut dyn Write, p: &Pipeline) -> std::io::Result<()> {
+    let (plan, inv) = (&p.plan, &p.inventory);
     for w in &inv.warnings {
         writeln!(err, "warning: {w}")?;
     }
@@ -227,7 +275,7 @@ pub(crate) fn warn(err: &mut dyn Write, plan: &Plan, inv: &Inventory) -> std::io
     for w in &plan.warnings {
         writeln!(err, "warning: {w}")?;
     }
-    if !render::handoff::files(plan).is_empty() {
+    if !render::handoff::files(plan).is_empty() && p.install_mode.as_deref() != Some("create") {
         writeln!(
             err,
             "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
@@ -247,8 +295,19 @@ pub(crate) fn write_out(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    warn(err, &p.plan, &p.inventory)?;
+    warn(err, p)?;
     out.write_all(describe(&p.plan).as_bytes())?;
+    write_files(p, root, dry_run, out)
+}
+
+/// The writing half of [`write_out`], for `configure`, which showed the
+/// plan and its warnings before asking.
+pub(crate) fn write_files(
+    p: &Pipeline,
+    root: &Path,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if dry_run {
         let outcome = p.preview(root)?;
         writeln!(out, "dry run: nothing written; {} would get:", root.display())?;

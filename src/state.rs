@@ -28,6 +28,10 @@ use crate::plan::{Plan, STATE_VERSION};
 pub(crate) enum StateError {
     #[error("{file}: cannot read the state file")]
     Read { file: PathBuf, source: io::Error },
+    #[error(
+        "{file}: no state file: harvester-sriov has not been applied on this node (or was removed); run `harvester-sriov apply --config FILE` or `harvester-sriov configure` first, or pass --state/--target where it was applied"
+    )]
+    Missing { file: PathBuf },
     #[error("{file}: not a harvester-sriov state file: {message}")]
     Invalid { file: PathBuf, message: String },
     #[error(
@@ -86,9 +90,14 @@ pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Load and check the state written by `apply`.
 pub(crate) fn load(file: &Path) -> Result<Plan, StateError> {
-    let opened = std::fs::File::open(file).map_err(|source| StateError::Read {
-        file: file.to_owned(),
-        source,
+    let opened = std::fs::File::open(file).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => StateError::Missing {
+            file: file.to_owned(),
+        },
+        _ => StateError::Read {
+            file: file.to_owned(),
+            source,
+        },
     })?;
     load_from(file, opened)
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::ExitCode;
 use crate::cli::{ApplyArgs, Format, PlanArgs, RemoveArgs};
+use crate::intent::config::Operator;
 use crate::pipeline::{Pipeline, Target, installed_yip_paths, warn, write_out};
+use crate::plan::{Method, Plan};
 use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
 use crate::write::{self, Change, LinkState};
@@ -56,7 +58,7 @@ pub(crate) fn cmd_plan(
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Table => {
-            warn(err, &p.plan, &p.inventory)?;
+            warn(err, &p)?;
             out.write_all(describe(&p.plan).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
             out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
@@ -98,22 +100,67 @@ pub(crate) fn cmd_apply(
     if !args.now && target.root == Path::new("/") {
         writeln!(
             err,
-            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan) and creates the VFs now"
+            "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan){}",
+            if p.plan.operator == Operator::Pcidevices {
+                ""
+            } else {
+                " and creates the VFs now"
+            }
         )?;
+    }
+    if !args.dry_run
+        && !args.now
+        && let Some(line) = who_creates_the_vfs(&p.plan, target.root == Path::new("/"))
+    {
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::Success)
 }
 
-/// `--now`: create the VFs right away, as the unit does at boot.
+/// What happens to the planned VFs after a write without `--now`, in words
+/// true for the plan's hand-off; `None` when no VFs are planned.
+pub(crate) fn who_creates_the_vfs(plan: &Plan, running: bool) -> Option<String> {
+    if plan.pfs.is_empty() {
+        return None;
+    }
+    Some(match plan.operator {
+        // harvester/pcidevices: pkg/controller/sriovdevice/sriovdevice_controller.go writes sriov_numvfs
+        Operator::Pcidevices => "the VFs: with operator pcidevices this tool writes no VF count; the pcidevices agent does, once the cluster runs and this node's SRIOVNetworkDevice objects are applied (by rke2 on a create or server node; on a join node: `harvester-sriov handoff | kubectl apply -f -`, or at its promotion)".to_owned(),
+        Operator::SriovNetworkOperator | Operator::None => {
+            let param = plan.pfs.iter().any(|pf| pf.method == Method::ModuleParam);
+            format!(
+                "the VFs: {} writes each planned count at every boot, the next one first{}{}",
+                crate::layout::UNIT_NAME,
+                if param {
+                    "; a mlx4_core card gets them from its module parameter when the driver loads"
+                } else {
+                    ""
+                },
+                if running { " (or now: run this again with --now)" } else { "" }
+            )
+        }
+    })
+}
+
+/// `--now`: create the VFs right away, as the unit does at boot (with
+/// operator pcidevices: only check the PFs, as the unit does).
 pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if p.plan.pfs.is_empty() {
         return Ok(ExitCode::Success);
     }
-    writeln!(
-        out,
-        "creating the VFs now (as {} does at every boot):",
-        crate::layout::UNIT_NAME
-    )?;
+    if p.plan.operator == Operator::Pcidevices {
+        writeln!(
+            out,
+            "checking the PFs now (as {} does at every boot; with operator pcidevices it writes no VF count: the pcidevices agent creates the VFs once the cluster runs and this node's SRIOVNetworkDevice objects are applied):",
+            crate::layout::UNIT_NAME
+        )?;
+    } else {
+        writeln!(
+            out,
+            "creating the VFs now (as {} does at every boot):",
+            crate::layout::UNIT_NAME
+        )?;
+    }
     crate::commands::boot::run(
         &crate::cli::BootArgs {
             sysfs: target.sysfs.clone(),
@@ -214,6 +261,17 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
                 .display()
         )?;
     }
+    // Our own directory goes too, once its files are gone (anything else
+    // in it keeps it).
+    if write::remove_empty_dir(root, Path::new(crate::layout::STATE_DIR), dry_run)? {
+        writeln!(
+            out,
+            "  remove    {}/ (its directory{})",
+            root.join(crate::layout::STATE_DIR.trim_start_matches('/'))
+                .display(),
+            if dry_run { ", once empty" } else { "" }
+        )?;
+    }
     if !dry_run && root == Path::new("/") && link == LinkState::Removed {
         writeln!(
             out,
@@ -228,7 +286,18 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
         )?;
     }
     if let Some(Ok(plan)) = handed_over {
-        let commands = render::handoff::leftovers(&plan);
+        let mut commands = render::handoff::leftovers(&plan);
+        // rke2 gives the kubelet its node-label options when the node
+        // registers; a removed option takes no label off the Node.
+        if !plan.labels.is_empty() {
+            let unlabel: Vec<String> = plan.labels.keys().map(|k| format!("{k}-")).collect();
+            let mut args = vec!["kubectl", "label", "node", plan.node.as_str()];
+            args.extend(unlabel.iter().map(String::as_str));
+            commands.push(format!(
+                "{}   # the node labels this node was given",
+                crate::shell::command(args)
+            ));
+        }
         if !commands.is_empty() {
             writeln!(
                 out,

@@ -13,7 +13,7 @@ use crate::cli::ConfigureArgs;
 use crate::commands::apply::boot_now;
 use crate::console::wizard::{DialoguerPrompter, Flow, Prompter, wizard};
 use crate::intent::config::{self, InstallConfig};
-use crate::pipeline::{Pipeline, Target, write_out};
+use crate::pipeline::{Pipeline, Target, write_files};
 use crate::render::answers::render_answers;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
@@ -122,6 +122,11 @@ pub(crate) fn run_with(
         Flow::Go(None) => Ok(ExitCode::Success),
         Flow::Go(Some(sriov)) => {
             let sysfs = opts.sysfs.clone();
+            // the config's own warnings are about its sriov section, not the answers
+            let cfg = InstallConfig {
+                warnings: vec![],
+                ..cfg
+            };
             let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
             // The answers stay on the node, next to the state (not *.yaml: yip would load it).
             pl.files.push(FileSpec {
@@ -134,8 +139,9 @@ pub(crate) fn run_with(
             }
             writeln!(out, "\nThe plan:")?;
             out.write_all(describe(&pl.plan).as_bytes())?;
-            for w in &pl.plan.warnings {
-                writeln!(out, "warning: {w}")?;
+            crate::pipeline::warn(out, &pl)?;
+            if !sriov.enabled {
+                writeln!(out, "{}", still_written(&pl))?;
             }
             out.flush()?;
             let q = if opts.dry_run {
@@ -155,7 +161,8 @@ pub(crate) fn run_with(
             }
             // From here on, and only here, things are written.
             WRITING.store(true, Ordering::SeqCst);
-            write_out(&pl, &opts.target, opts.dry_run, out, err)?;
+            // the plan and its warnings were shown above: not twice
+            write_files(&pl, &opts.target, opts.dry_run, out)?;
             let mut code = ExitCode::Success;
             if opts.now && !opts.dry_run {
                 let target = Target {
@@ -163,11 +170,11 @@ pub(crate) fn run_with(
                     root: opts.target.clone(),
                 };
                 code = boot_now(&pl, &target, out)?;
-            } else if !opts.dry_run && !pl.plan.pfs.is_empty() {
-                writeln!(
-                    out,
-                    "the VFs are created at the next boot (or now: run this again with --now)"
-                )?;
+            } else if !opts.dry_run
+                && let Some(line) =
+                    crate::commands::apply::who_creates_the_vfs(&pl.plan, opts.target == Path::new("/"))
+            {
+                writeln!(out, "{line}")?;
             }
             if let Some(save) = &opts.save {
                 save_answers(save, &render_answers(&sriov)?)?;
@@ -181,6 +188,25 @@ pub(crate) fn run_with(
             Ok(code)
         }
     }
+}
+
+/// What a "no" to "Enable SR-IOV on this node?" still writes, said before
+/// the last question. They are written on purpose: on a node configured
+/// before, the disabled state replaces the earlier plan (else its VFs would
+/// still be made at every boot); the capability label is what
+/// `sriov.enabled: false` gives (README: the label file); the answers
+/// pre-fill the next `configure`. The last question still writes nothing
+/// on "no".
+fn still_written(pl: &Pipeline) -> String {
+    let mut s = String::from("Writing still records this answer:\n");
+    for f in &pl.files {
+        s += &format!("  {}\n", f.path.display());
+    }
+    s += "(the state says SR-IOV is off: no VFs are made at boot; the answers\n pre-fill the next configure)\n";
+    for (k, v) in &pl.plan.labels {
+        s += &format!("and the yip file gives the node the label {k}={v}\n");
+    }
+    s + "To write nothing, answer no below; `harvester-sriov remove` takes out\nwhat an earlier run wrote."
 }
 
 #[cfg(test)]

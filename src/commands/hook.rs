@@ -94,13 +94,51 @@ pub(crate) fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         entry.push(b'\n');
     }
     if let Err(e) = crate::write::append(&args.target, Path::new(crate::layout::HOOK_LOG_PATH), &entry) {
+        // with its cause: "cannot append to" alone does not say why
         writeln!(
             err,
-            "warning: could not record this run in {}: {e}",
-            crate::layout::HOOK_LOG_PATH
+            "warning: could not record this run in {}: {}",
+            crate::layout::HOOK_LOG_PATH,
+            crate::error_message(&anyhow::Error::new(e))
         )?;
     }
     result
+}
+
+/// `url` as it may be shown and logged: a user name and password
+/// (`http://user:secret@host/…`) become `***`, and so does every query
+/// value (`?token=…`, a presigned URL's signature); the rest is kept so
+/// the log still says where the config came from.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => (&url[..i + 3], &url[i + 3..]),
+        None => ("", url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rfind('@') {
+        Some(i) => format!("***@{}", &authority[i + 1..]),
+        None => authority.to_owned(),
+    };
+    let (path, fragment) = match tail.find('#') {
+        Some(i) => tail.split_at(i),
+        None => (tail, ""),
+    };
+    let path = match path.split_once('?') {
+        Some((p, query)) => {
+            let q: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) => format!("{k}=***"),
+                    None if kv.is_empty() => String::new(),
+                    None => "***".to_owned(),
+                })
+                .collect();
+            format!("{p}?{}", q.join("&"))
+        }
+        None => path.to_owned(),
+    };
+    format!("{scheme}{authority}{path}{fragment}")
 }
 
 /// Where the install config comes from.
@@ -140,7 +178,7 @@ pub(crate) const FETCH_BOUND_SECS: u64 =
 /// directly, no shell. The answer is read from curl's pipe and cut at
 /// [`MAX_CONFIG_BYTES`] while it arrives: a chunked answer has no length for
 /// `--max-filesize` to refuse up front.
-fn fetch(url: &str) -> anyhow::Result<String> {
+fn fetch(url: &str, shown: &str) -> anyhow::Result<String> {
     use std::io::Read as _;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -166,9 +204,9 @@ fn fetch(url: &str) -> anyhow::Result<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("{url}: cannot run curl to fetch the install config"))?;
+        .with_context(|| format!("{shown}: cannot run curl to fetch the install config"))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        bail!("{url}: curl's output could not be read");
+        bail!("{shown}: curl's output could not be read");
     };
     // Both pipes are read while curl runs, each up to its limit; dropping a
     // pipe at the limit makes curl's next write fail, and curl exits.
@@ -195,7 +233,7 @@ fn fetch(url: &str) -> anyhow::Result<String> {
             let _ = child.kill();
             let _ = child.wait();
             bail!(
-                "{url}: fetching the install config timed out: no complete answer within {FETCH_BOUND_SECS} s"
+                "{shown}: fetching the install config timed out: no complete answer within {FETCH_BOUND_SECS} s"
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -204,7 +242,7 @@ fn fetch(url: &str) -> anyhow::Result<String> {
     if body.len() as u64 > MAX_CONFIG_BYTES {
         let _ = child.kill();
         let _ = child.wait();
-        bail!("{url}: larger than {MAX_CONFIG_BYTES} bytes: not an install config (stopped reading there)");
+        bail!("{shown}: larger than {MAX_CONFIG_BYTES} bytes: not an install config (stopped reading there)");
     }
     // curl closed its output: it is exiting.
     let status = match status {
@@ -233,13 +271,13 @@ fn fetch(url: &str) -> anyhow::Result<String> {
             _ => String::new(),
         };
         bail!(
-            "{url}: fetching the install config failed: curl exit {}: {why}{hint}",
+            "{shown}: fetching the install config failed: curl exit {}: {why}{hint}",
             status.code().map_or("by a signal".into(), |c| c.to_string())
         );
     }
     String::from_utf8(body).map_err(|e| {
         anyhow::anyhow!(
-            "{url}: not valid UTF-8 text (byte offset {})",
+            "{shown}: not valid UTF-8 text (byte offset {})",
             e.utf8_error().valid_up_to()
         )
     })
@@ -263,9 +301,11 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             config::load(&f)?
         }
         Some(Source::Url(url, from)) => {
-            writeln!(out, "install config: {url} (from {from})")?;
-            let text = fetch(&url)?;
-            config::parse(Path::new(&url), &text)?
+            // what is said (and logged on /oem) never holds the URL's secrets
+            let shown = redact_url(&url);
+            writeln!(out, "install config: {shown} (from {from})")?;
+            let text = fetch(&url, &shown)?;
+            config::parse(Path::new(&shown), &text)?
         }
     };
     let Some(sriov) = cfg.sriov.clone() else {

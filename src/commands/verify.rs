@@ -177,11 +177,7 @@ pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
                 None => {
                     let logical = Path::new(crate::layout::STATE_PATH);
                     let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
-                    return Err(crate::state::StateError::Read {
-                        file: host,
-                        source: std::io::Error::from_raw_os_error(2),
-                    }
-                    .into());
+                    return Err(crate::state::StateError::Missing { file: host }.into());
                 }
             }
         }
@@ -199,11 +195,39 @@ pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
     report.ok = report.differences.is_empty();
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        Format::Table if report.ok => writeln!(
-            out,
-            "verify: node {} as planned: {} PFs, {} VFs ({}), {} files",
-            report.node, report.pfs_checked, report.vfs_checked, plan.device_type, report.files_checked
-        )?,
+        // pcidevices owns the counts and the VF drivers: nothing of them was compared
+        Format::Table if report.ok && plan.operator == crate::intent::config::Operator::Pcidevices => {
+            writeln!(
+                out,
+                "verify: node {} as planned: {} PFs found, {} files (operator pcidevices: the VF counts and drivers are its controller's, not compared)",
+                report.node, report.pfs_checked, report.files_checked
+            )?
+        }
+        Format::Table if report.ok => {
+            let planned: usize = plan.pfs.iter().map(|p| usize::from(p.num_vfs)).sum();
+            if report.vfs_checked == planned {
+                writeln!(
+                    out,
+                    "verify: node {} as planned: {} PFs, {} VFs ({}), {} files",
+                    report.node,
+                    report.pfs_checked,
+                    report.vfs_checked,
+                    plan.device_type,
+                    report.files_checked
+                )?;
+            } else {
+                // the counts match, but not every VF is there as a PCI function
+                writeln!(
+                    out,
+                    "verify: node {} as planned: {} PFs, {planned} VFs by sriov_numvfs, of which {} found as PCI functions (their drivers checked: {}), {} files",
+                    report.node,
+                    report.pfs_checked,
+                    report.vfs_checked,
+                    plan.device_type,
+                    report.files_checked
+                )?;
+            }
+        }
         Format::Table => {
             writeln!(
                 out,

@@ -119,16 +119,33 @@ fn nic_table(nics: &[Nic]) -> String {
     if !unusable.is_empty() {
         let _ = writeln!(s, "Not offered:");
         for n in unusable {
-            let _ = writeln!(
-                s,
-                "  {} {}: {}",
-                n.dev.address,
-                iface(n.dev),
-                n.unusable.as_deref().unwrap_or_default()
-            );
+            let head = format!("  {} {}:", n.dev.address, iface(n.dev));
+            s += &wrap(&head, n.unusable.as_deref().unwrap_or_default(), 79);
         }
     }
     s
+}
+
+/// `head` then `text`, word by word, in lines of at most `width` columns;
+/// continuation lines are indented 4. A word longer than a line is cut
+/// with `~`.
+fn wrap(head: &str, text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = cut(head, width);
+    for word in text.split_whitespace() {
+        let word = cut(word, width - 4);
+        if line.chars().count() + 1 + word.chars().count() > width {
+            out += &line;
+            out.push('\n');
+            line = format!("    {word}");
+        } else {
+            line.push(' ');
+            line += &word;
+        }
+    }
+    out += &line;
+    out.push('\n');
+    out
 }
 
 fn short_vendor(d: &Device) -> String {
@@ -379,13 +396,59 @@ fn io_err(e: dialoguer::Error) -> io::Error {
     }
 }
 
+/// Ctrl-C in raw mode ends a prompt with its cursor still on the prompt's
+/// line: end that line, so that the cancel message gets one of its own.
+fn end_line_on_interrupt<T>(r: io::Result<T>) -> io::Result<T> {
+    if r.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::Interrupted) {
+        let _ = dialoguer::console::Term::stderr().write_line("");
+    }
+    r
+}
+
 impl Prompter for DialoguerPrompter {
+    /// `y`/`n` choose and Enter answers (the default when nothing was
+    /// typed); Esc or `q` cancels at once. dialoguer's own confirm answers
+    /// on the `y` alone, so the Enter a person types after it, as at any
+    /// `[Y/n]` prompt, reached the next question and accepted its NIC
+    /// selection before it was read; its wait-for-Enter mode needs Enter
+    /// after Esc too.
     fn confirm(&mut self, prompt: &str, default: bool) -> io::Result<Option<bool>> {
-        dialoguer::Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .default(default)
-            .interact_opt()
-            .map_err(io_err)
+        use dialoguer::console::{Key, Term};
+        use dialoguer::theme::Theme as _;
+        let term = Term::stderr();
+        if !term.is_term() {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "not a terminal"));
+        }
+        let render = |typed: Option<bool>| -> io::Result<()> {
+            let mut line = String::new();
+            let _ = self.theme.format_confirm_prompt(&mut line, prompt, Some(default));
+            if let Some(y) = typed {
+                line.push(if y { 'y' } else { 'n' });
+            }
+            term.clear_line()?;
+            term.write_str(&line)?;
+            term.flush()
+        };
+        render(None)?;
+        let mut typed = None;
+        let answer = loop {
+            match end_line_on_interrupt(term.read_key())? {
+                Key::Char('y' | 'Y') => typed = Some(true),
+                Key::Char('n' | 'N') => typed = Some(false),
+                Key::Backspace => typed = None,
+                Key::Enter => break Some(typed.unwrap_or(default)),
+                Key::Escape | Key::Char('q') => break None,
+                _ => continue,
+            }
+            render(typed)?;
+        };
+        let mut line = String::new();
+        let _ = self
+            .theme
+            .format_confirm_prompt_selection(&mut line, prompt, answer);
+        term.clear_line()?;
+        term.write_line(&line)?;
+        Ok(answer)
     }
 
     fn select_many(
@@ -401,6 +464,7 @@ impl Prompter for DialoguerPrompter {
             .max_length(10)
             .interact_opt()
             .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)
     }
 
     fn input_count(
@@ -414,7 +478,8 @@ impl Prompter for DialoguerPrompter {
             .default(default.to_string())
             .validate_with(|s: &String| validate(s).map(|_| ()))
             .interact_text()
-            .map_err(io_err)?;
+            .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)?;
         Ok(validate(&text).ok())
     }
 
@@ -426,6 +491,7 @@ impl Prompter for DialoguerPrompter {
             .max_length(10)
             .interact_opt()
             .map_err(io_err)
+            .map_or_else(|e| end_line_on_interrupt(Err(e)), Ok)
     }
 }
 
@@ -447,11 +513,18 @@ mod tests {
             .filter(|d| d.is_sriov_pf())
             .map(|d| Nic {
                 dev: d,
-                unusable: None,
+                unusable: Some(
+                    "management NIC (install.management_interface): a rule naming it with allow_management: true selects it, and a_word_far_longer_than_any_line_of_a_serial_console_could_ever_show_in_one_go_at_all".into(),
+                ),
                 management: false,
             })
             .collect();
-        for l in nic_table(&nics).lines() {
+        let table = nic_table(&nics);
+        assert!(
+            table.contains("Not offered:") && table.contains("allow_management"),
+            "{table}"
+        );
+        for l in table.lines() {
             assert!(l.chars().count() < 80, "{l}");
         }
     }

@@ -17,7 +17,7 @@ use serde_yaml::Value;
 pub(crate) use crate::intent::model::*;
 pub(crate) use crate::intent::reader::{ConfigError, MAX_CONFIG_BYTES};
 use crate::intent::reader::{Ctx, describe};
-use crate::intent::schema::{parse_seed, parse_sriov};
+use crate::intent::schema::{parse_seed, parse_sriov, without_effect};
 
 /// The first YAML document of `text`, as the installer reads it (yaml.v3
 /// `Unmarshal` decodes the first document; a UTF-8 byte-order mark is
@@ -119,7 +119,9 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<InstallConfig, ConfigErro
         }
         seen_section = Some(if k == "sriov" { "sriov" } else { "sriov-config" });
         cfg.sriov = Some(if k == "sriov" {
-            parse_sriov(&ctx, k, v)?
+            let s = parse_sriov(&ctx, k, v)?;
+            cfg.warnings.extend(without_effect(&ctx, k, v, &s));
+            s
         } else {
             parse_seed(&ctx, k, v)?
         });

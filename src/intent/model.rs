@@ -212,6 +212,9 @@ pub(crate) struct InstallConfig {
     pub pcidevices_addon: Option<bool>,
     /// `os.additional_kernel_arguments`, when given.
     pub kernel_args: Option<String>,
+    /// Soft problems found while reading (a `sriov` key the chosen hand-off
+    /// ignores); the plan shows them with its own warnings.
+    pub warnings: Vec<String>,
 }
 
 /// The install config key that turns Harvester's pcidevices addon on.

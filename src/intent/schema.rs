@@ -500,6 +500,44 @@ pub(crate) fn parse_sriov(ctx: &Ctx, key: &str, v: &Value) -> Result<Sriov, Conf
     Ok(s)
 }
 
+/// One warning per key of `sriov:` (at `key`, as `v`) that does nothing
+/// with the chosen hand-off, so that a config does not seem to ask for
+/// what will not happen. Only for an enabled section: a disabled one does
+/// nothing at all, and says so in the plan.
+pub(crate) fn without_effect(ctx: &Ctx, key: &str, v: &Value, s: &Sriov) -> Vec<String> {
+    if !s.enabled {
+        return vec![];
+    }
+    let Ok(entries) = ctx.entries(key, v) else {
+        return vec![];
+    };
+    let operator = s.operator;
+    let why = |k: &str| -> Option<String> {
+        let sno_only = "only sriov-network-operator's objects use it";
+        Some(match (k, operator) {
+            (_, Operator::SriovNetworkOperator) => return None,
+            // harvester/pcidevices: pkg/controller/pcideviceclaim/pcideviceclaim_controller.go
+            // binds a VF to vfio-pci for a PCIDeviceClaim and unbinds unclaimed ones at its start
+            ("device_type", Operator::Pcidevices) => "the VFs keep their network driver until a PCIDeviceClaim (Harvester's UI) passes one to a VM: pcidevices binds that VF to vfio-pci itself".to_owned(),
+            ("resource_name", _) => format!("{sno_only} (a SriovNetworkNodePolicy's resourceName)"),
+            ("operator_namespace" | "operator_extra_nics", _) => sno_only.to_owned(),
+            _ => return None,
+        })
+    };
+    entries
+        .iter()
+        .filter_map(|(k, _)| {
+            why(k).map(|w| {
+                format!(
+                    "{}: {}: has no effect with operator {operator}: {w}; remove it (or choose the hand-off it is for)",
+                    ctx.file.display(),
+                    join(key, k)
+                )
+            })
+        })
+        .collect()
+}
+
 /// The seed proposal's form: `sriov-config: {"sriov_enabled": true, "num_vfs": 8}`,
 /// as a mapping or as a JSON string (a key given twice in the JSON is refused,
 /// as it is in YAML).

@@ -315,9 +315,12 @@ fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<
     let device = crate::scan::pci::id(d.device_id).unwrap_or_default();
     match sriov.operator {
         // harvester/pcidevices:pkg/util/nichelper/helper.go generates objects
-        // only for non-management NICs, and its controller deletes any other
-        // object labelled with the node every 30 s; it writes sriov_numvfs,
-        // which mlx4_core refuses (ENOENT).
+        // for every NIC with a PCI address and sriov_totalvfs except the bond
+        // (or vrf) slaves of mgmt-bo/mgmt-br (IdentifyManagementNics: a
+        // bridge port is not skipped), and its controller deletes any other
+        // object labelled with the node every 30 s. It does list an mlx4_core
+        // PF (numVFs 0), but a count it writes fails: mlx4_core has no
+        // sriov_configure, so sriov_numvfs refuses writes (ENOENT).
         // pcidevices names the object strings.ToLower(node + "-" + nic)
         // (harvester/pcidevices:pkg/util/nichelper/helper.go), and the API
         // server refuses a name that is not a DNS-1123 subdomain: an
@@ -335,7 +338,7 @@ fn owner_refuses(d: &Device, sriov: &Sriov, management: bool, notices: &mut Vec<
             ))
         }
         Operator::Pcidevices if management => Some(
-            "management NIC: pcidevices skips members of mgmt-bo/mgmt-br and deletes an object for one; use operator: none for it".into(),
+            "management NIC: pcidevices skips the members of the mgmt-bo bond and deletes an object for one; use operator: none for it".into(),
         ),
         Operator::Pcidevices if d.status() == Status::DriverParamOnly => Some(format!(
             "{}: VFs only from the module parameter, and pcidevices writes sriov_numvfs (ENOENT): use operator: none",

@@ -43,6 +43,40 @@ pub(crate) struct Inventory {
     pub devices: Vec<Device>,
     /// One line per file or function that could not be read, naming the path.
     pub warnings: Vec<String>,
+    /// Every network interface in `ROOT/class/net` (PCI or not), as Go's
+    /// `net.Interfaces()` lists them for the installer; `None` when that
+    /// directory cannot be listed (nothing is then known about them).
+    pub net: Option<Vec<NetInterface>>,
+}
+
+/// One entry of `ROOT/class/net`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NetInterface {
+    pub name: String,
+    /// `address`, lower case, when readable.
+    pub mac: Option<String>,
+}
+
+/// `ROOT/class/net/*` with their `address`, sorted by name.
+fn net_interfaces(root: &Path) -> Option<Vec<NetInterface>> {
+    let dir = root.join("class/net");
+    let mut out: Vec<NetInterface> = fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let address = dir.join(&name).join("address");
+            // a regular file only: a FIFO planted there must not hang the scan
+            let mac = fs::metadata(&address)
+                .is_ok_and(|m| m.is_file())
+                .then(|| read_attr(&address).ok().flatten())
+                .flatten()
+                .map(|m| m.to_ascii_lowercase());
+            NetInterface { name, mac }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(out)
 }
 
 /// How much to read.
@@ -291,7 +325,10 @@ pub(crate) fn scan(root: &Path, opts: ScanOptions) -> Result<Inventory, ScanErro
         path: devices_dir.clone(),
         source: e.into(),
     })?;
-    let mut inv = Inventory::default();
+    let mut inv = Inventory {
+        net: net_interfaces(root),
+        ..Inventory::default()
+    };
     let mut addresses = Vec::new();
     for entry in listing {
         match entry {

@@ -87,3 +87,36 @@ pub(crate) fn remove_link(
     }
     Ok(LinkState::Removed)
 }
+
+/// Remove the directory at `logical` when it is empty (resolved as every
+/// managed path is): `remove` takes out our own directory once its files
+/// are gone. `Ok(false)`: absent, not a directory, or not empty (then
+/// something not ours is in it, and it stays).
+pub(crate) fn remove_empty_dir(target: &Path, logical: &Path, dry_run: bool) -> Result<bool, FsError> {
+    let (Some(parent), Some(name)) = (logical.parent(), logical.file_name()) else {
+        return Ok(false);
+    };
+    let root = Root::open(target)?;
+    let probe = resolve(&root, &parent.join(".harvester-sriov.probe"))?;
+    let Some(dir) = probe.parent() else {
+        return Ok(false);
+    };
+    let host = dir.path(name);
+    let Some(st) = dir.stat(name).map_err(errno_err(&host, "inspect"))? else {
+        return Ok(false);
+    };
+    if file_type(&st) != FileType::Directory {
+        return Ok(false);
+    }
+    if dry_run {
+        return Ok(true);
+    }
+    match rustix::fs::unlinkat(&*dir.fd, name, AtFlags::REMOVEDIR) {
+        Ok(()) => {
+            rustix::fs::fsync(&*dir.fd).map_err(errno_err(&dir.display, "fsync directory"))?;
+            Ok(true)
+        }
+        Err(Errno::NOTEMPTY | Errno::EXIST) => Ok(false),
+        Err(e) => Err(errno_err(&host, "remove directory")(e)),
+    }
+}

@@ -263,7 +263,7 @@ fn verify_names_each_difference_from_the_plan() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         log,
-        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 5 files\n"
+        "verify: node n1 as planned: 1 PFs, 4 VFs by sriov_numvfs, of which 0 found as PCI functions (their drivers checked: netdevice), 5 files\n"
     );
     set_numvfs(sysfs.path(), "0000:01:00.0", "1");
     std::fs::remove_file(
@@ -440,7 +440,7 @@ fn an_absolute_oem_link_inside_the_target_is_followed_by_every_reader() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         log,
-        "verify: node n1 as planned: 1 PFs, 0 VFs (netdevice), 3 files\n"
+        "verify: node n1 as planned: 1 PFs, 4 VFs by sriov_numvfs, of which 0 found as PCI functions (their drivers checked: netdevice), 3 files\n"
     );
 
     // plan's diff compares with the file apply wrote, through the link.

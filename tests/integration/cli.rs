@@ -51,15 +51,17 @@ fn an_error_prints_its_cause_once() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.yaml");
     let m = missing.display();
+    let d = dir.path().display();
     let cases: Vec<(Vec<String>, String)> = vec![
         (
             vec!["apply".into(), "--config".into(), m.to_string()],
             format!("harvester-sriov: error: {m}: cannot read: No such file or directory (os error 2)\n"),
         ),
+        // a state that is a directory: read(2) says EISDIR
         (
-            vec!["boot".into(), "--state".into(), m.to_string()],
+            vec!["boot".into(), "--state".into(), d.to_string()],
             format!(
-                "harvester-sriov: error: {m}: cannot read the state file: No such file or directory (os error 2)\n"
+                "harvester-sriov: error: {d}: cannot read the state file: Is a directory (os error 21)\n"
             ),
         ),
         (
@@ -68,10 +70,10 @@ fn an_error_prints_its_cause_once() {
                 "--target".into(),
                 dir.path().display().to_string(),
                 "--state".into(),
-                m.to_string(),
+                d.to_string(),
             ],
             format!(
-                "harvester-sriov: error: {m}: cannot read the state file: No such file or directory (os error 2)\n"
+                "harvester-sriov: error: {d}: cannot read the state file: Is a directory (os error 21)\n"
             ),
         ),
     ];

@@ -81,6 +81,7 @@ fn happy_path_then_saved_answers_give_identical_files() {
     p.exp_string("eth0").unwrap();
     p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0 (0000:01:00.0), 1-7 [7]").unwrap();
@@ -95,6 +96,9 @@ fn happy_path_then_saved_answers_give_identical_files() {
     p.exp_string("3 of 7 VFs").unwrap();
     p.exp_string("Write these files into").unwrap();
     key(&mut p, ENTER);
+    // pcidevices: the tool writes no count (issue 16 item 7)
+    p.exp_string("the VFs: with operator pcidevices this tool writes no VF count; the pcidevices agent does")
+        .unwrap();
     p.exp_string("answers saved to").unwrap();
     assert_eq!(exit_code(&mut p), 0);
 
@@ -136,6 +140,7 @@ fn all_defaults_after_yes() {
     let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     for q in [
         "NICs to get VFs",
         "VFs on eth0",
@@ -147,6 +152,11 @@ fn all_defaults_after_yes() {
         key(&mut p, ENTER);
     }
     p.exp_string("wrote").unwrap();
+    // the default hand-off, pcidevices: the tool writes no count (issue 16 item 7)
+    let last = p
+        .exp_string("the VFs: with operator pcidevices this tool writes no VF count")
+        .unwrap();
+    assert!(!last.contains("writes each planned count"), "{last}");
     assert_eq!(exit_code(&mut p), 0);
     let state = std::fs::read_to_string(t.join("oem/harvester-sriov/state.json")).unwrap();
     assert!(state.contains("\"num_vfs\": 7"), "{state}");
@@ -161,6 +171,7 @@ fn refused_vf_count_is_asked_again() {
     let mut p = spawn(&["--target".as_ref(), t.as_os_str(), "--dry-run".as_ref()]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -170,13 +181,22 @@ fn refused_vf_count_is_asked_again() {
     p.exp_string("VFs on eth0").unwrap();
     key(&mut p, "\x7f\x7f\x7f5");
     key(&mut p, ENTER);
-    for q in ["Device type", "Hand the VFs over to", "Show the files (dry run"] {
+    for q in ["Device type", "Hand the VFs over to"] {
         p.exp_string(q).unwrap();
         key(&mut p, ENTER);
     }
     p.exp_string("5 of 7 VFs").unwrap();
-    p.exp_string("dry run: nothing written").unwrap();
-    assert_eq!(exit_code(&mut p), 0);
+    p.exp_string("Show the files (dry run").unwrap();
+    key(&mut p, ENTER);
+    // the plan is shown once, before the question (issue 16 item 11)
+    let between = p.exp_string("dry run: nothing written").unwrap();
+    assert!(!between.contains("5 of 7 VFs"), "{between}");
+    let rest = p.exp_eof().unwrap();
+    assert!(!rest.contains("5 of 7 VFs"), "{rest}");
+    match p.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("not a normal exit: {other:?}"),
+    }
     assert!(
         std::fs::read_dir(&t).unwrap().next().is_none(),
         "dry run wrote into the target"
@@ -195,6 +215,7 @@ fn ctrl_c_at_the_vf_count_writes_nothing() {
     ]);
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -241,6 +262,7 @@ fn ctrl_c_or_esc_in_a_list_writes_nothing() {
         let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
         p.exp_string("Enable SR-IOV on this node?").unwrap();
         key(&mut p, "y");
+        key(&mut p, ENTER);
         if at.starts_with("Device") {
             p.exp_string("NICs to get VFs").unwrap();
             key(&mut p, ENTER);
@@ -294,6 +316,7 @@ fn now_writes_what_boot_would_and_creates_the_vfs() {
     let mut p = rexpect::session::spawn_command(c, Some(20_000)).unwrap();
     p.exp_string("Enable SR-IOV on this node?").unwrap();
     key(&mut p, "y");
+    key(&mut p, ENTER);
     p.exp_string("NICs to get VFs").unwrap();
     key(&mut p, ENTER);
     p.exp_string("VFs on eth0").unwrap();
@@ -323,4 +346,142 @@ fn now_writes_what_boot_would_and_creates_the_vfs() {
     }
     let numvfs = sys.join("bus/pci/devices/0000:01:00.0/sriov_numvfs");
     assert_eq!(std::fs::read_to_string(numvfs).unwrap().trim(), "3");
+}
+
+/// Issue 16 item 8: `y` then Enter, typed at once as at any `[y/N]`
+/// prompt, answers the first question only: the NIC selection is shown and
+/// waits for its own Enter.
+#[test]
+fn y_then_enter_answers_only_the_first_question() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let mut c = StdCommand::new(BIN);
+    c.arg("configure")
+        .arg("--sysfs")
+        .arg(sysfs())
+        .arg("--target")
+        .arg(&t);
+    c.env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(c, Some(3_000)).unwrap();
+    p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
+    key(&mut p, "y\r");
+    p.exp_string("Enable SR-IOV on this node? yes").unwrap();
+    p.exp_string("NICs to get VFs").unwrap();
+    assert!(
+        p.exp_string("VFs on eth0").is_err(),
+        "the Enter after y accepted the NIC selection"
+    );
+    key(&mut p, ENTER);
+    p.exp_string("VFs on eth0").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled, nothing written").unwrap();
+    assert_eq!(exit_code(&mut p), 130);
+    assert!(!t.exists());
+}
+
+/// Issue 16 item 8: "no" says, before the last question, what is still
+/// written; "no" there writes nothing, Enter writes exactly what was said.
+#[test]
+fn no_says_what_is_still_written_before_writing() {
+    for write in [false, true] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        std::fs::create_dir(&t).unwrap();
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node? [y/N]").unwrap();
+        key(&mut p, "n");
+        key(&mut p, ENTER);
+        p.exp_string("SR-IOV stays disabled on this node.").unwrap();
+        p.exp_string(
+            "Writing still records this answer:\r\n  /oem/harvester-sriov/state.json\r\n  /oem/95_harvester-sriov.yaml\r\n  /oem/harvester-sriov/answers.conf\r\n(the state says SR-IOV is off: no VFs are made at boot",
+        )
+        .unwrap();
+        p.exp_string(
+            "and the yip file gives the node the label feature.node.kubernetes.io/network-sriov.capable=true",
+        )
+        .unwrap();
+        p.exp_string("To write nothing, answer no below").unwrap();
+        p.exp_string("Write these files into").unwrap();
+        if write {
+            key(&mut p, ENTER);
+            assert_eq!(exit_code(&mut p), 0);
+            let names: Vec<String> = files(&t).into_iter().map(|f| f.0).collect();
+            assert_eq!(
+                names,
+                [
+                    "oem/95_harvester-sriov.yaml",
+                    "oem/harvester-sriov/answers.conf",
+                    "oem/harvester-sriov/state.json"
+                ]
+            );
+            let yip = std::fs::read_to_string(t.join("oem/95_harvester-sriov.yaml")).unwrap();
+            assert!(
+                yip.contains("feature.node.kubernetes.io/network-sriov.capable"),
+                "{yip}"
+            );
+        } else {
+            key(&mut p, "n");
+            key(&mut p, ENTER);
+            p.exp_string("cancelled, nothing written").unwrap();
+            assert_eq!(exit_code(&mut p), 130);
+            assert!(files(&t).is_empty());
+        }
+    }
+}
+
+/// Issue 16 item 11: the cancel message after Ctrl-C or Esc starts a line
+/// of its own, never the end of the prompt's line.
+#[test]
+fn the_cancel_message_is_on_its_own_line() {
+    for (at, k) in [
+        ("Enable SR-IOV on this node?", ESC),
+        ("Enable SR-IOV on this node?", "\x03"),
+        ("VFs on eth0", "\x03"),
+        ("Device type of the VFs", ESC),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        let mut p = spawn(&["--target".as_ref(), t.as_os_str()]);
+        p.exp_string("Enable SR-IOV on this node?").unwrap();
+        if at != "Enable SR-IOV on this node?" {
+            key(&mut p, "y");
+            key(&mut p, ENTER);
+            p.exp_string("NICs to get VFs").unwrap();
+            key(&mut p, ENTER);
+            p.exp_string("VFs on eth0").unwrap();
+            if at.starts_with("Device") {
+                key(&mut p, ENTER);
+                p.exp_string(at).unwrap();
+            }
+        }
+        key(&mut p, k);
+        let before = p
+            .exp_string("harvester-sriov configure: cancelled, nothing written")
+            .unwrap();
+        // what is left on the cursor's line once the escape sequences are
+        // taken out (a cleared prompt leaves nothing; a cut one its text)
+        let mut plain = String::new();
+        let mut chars = before.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // CSI: ESC [ parameters, then one final byte in @..~
+                if chars.next() == Some('[') {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        let line = plain.rsplit(['\r', '\n']).next().unwrap_or_default();
+        assert!(
+            line.is_empty(),
+            "{at} {k:?}: the message follows {line:?} ({before:?})"
+        );
+        assert_eq!(exit_code(&mut p), 130, "{at}");
+        assert!(!t.exists());
+    }
 }

@@ -784,3 +784,74 @@ fn strict_names_a_shadowed_rule_as_shadowed() {
         .stderr(contains("matches no SR-IOV function").not());
     assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
 }
+
+/// Issue 16 item 11: a user name, password or query token in the config's
+/// URL is used by curl but never shown nor written into hook.log.
+#[test]
+fn credentials_in_the_config_url_are_not_logged() {
+    let base = serve(BTreeMap::from([(
+        "/harvester/config.yaml?token=abc123&v=2".to_owned(),
+        APPLIES.as_bytes().to_vec(),
+    )]));
+    let url = base.replace("http://", "http://admin:s3cret@") + "/harvester/config.yaml?token=abc123&v=2";
+    let shown = base.replace("http://", "http://***@") + "/harvester/config.yaml?token=***&v=***";
+    let t = tempfile::tempdir().unwrap();
+    let out = hook()
+        .env(ENV, &url)
+        .arg("--target")
+        .arg(t.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        t.path().join("oem/harvester-sriov/state.json").is_file(),
+        "{stdout}"
+    );
+    let log = read_log(t.path());
+    for text in [&*stdout, &*log] {
+        assert!(
+            text.contains(&format!("install config: {shown} (from {ENV})")),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret") && !text.contains("abc123"), "{text}");
+    }
+    // a failed download names the URL the same way
+    let bad = base.replace("http://", "http://admin:s3cret@") + "/nothere?token=abc123";
+    let out = hook()
+        .env(ENV, &bad)
+        .arg("--target")
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = String::from_utf8_lossy(&out.stderr).into_owned() + &read_log(t.path());
+    assert!(
+        all.contains("http://***@") && !all.contains("s3cret") && !all.contains("abc123"),
+        "{all}"
+    );
+}
+
+/// Issue 16 item 11: on a read-only target the warning about hook.log
+/// says why (it said "cannot append to;" and no cause). The read-only
+/// mount is made in a user and mount namespace, as upgrade.rs does.
+#[test]
+fn a_log_that_cannot_be_written_is_warned_about_with_its_cause() {
+    let t = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_harvester-sriov");
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg("mount -t tmpfs -o ro tmpfs \"$2\" && env -u HARVESTER_STREAMDISK_CLOUDINIT_URL \"$1\" hook --target \"$2\"")
+        .args(["sh", bin])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: could not record this run in /oem/harvester-sriov/hook.log: ")
+            && stderr.contains("check that the target is mounted read-write")
+            && stderr.contains("Read-only file system (os error 30)"),
+        "{stderr}"
+    );
+}
