@@ -66,7 +66,7 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             let line = if plan.operator == Operator::Pcidevices {
                 let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
                 let line = owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?;
-                match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None) {
+                match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
                     Ok(part) => line + &part,
                     Err(e) => return Err(format!("{line}; {e}")),
                 }

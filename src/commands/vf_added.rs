@@ -87,7 +87,7 @@ fn settle(opts: &VfAddedArgs) -> Result<Option<String>, String> {
         "VF {index} of {pf_address} ({})",
         d.interfaces.first().map_or("no netdev", String::as_str)
     );
-    crate::kernel::vfs::apply(root, pf, d, Some(index))
+    crate::kernel::vfs::apply(root, pf, d, Some(index), true)
         .map(|part| Some(format!("{name}: {}", part.trim_start_matches("; "))))
         .map_err(|e| format!("{name}: {e}"))
 }

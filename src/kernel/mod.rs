@@ -260,13 +260,16 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
     };
     line.push_str(&mtu_line);
     // Settings first: a VF bound to vfio-pci afterwards is handed over with them.
-    let settings = vfs::apply(root, pf, d, None);
-    if device_type == DeviceType::VfioPci && n > 0 {
-        line.push_str(&bind_vfio(root, &dir)?);
-    }
+    let to_vfio = device_type == DeviceType::VfioPci && n > 0;
+    let settings = vfs::apply(root, pf, d, None, !to_vfio);
+    let bound = if to_vfio {
+        bind_vfio(root, &dir)?
+    } else {
+        String::new()
+    };
     match settings {
-        Ok(part) => Ok(line + &part),
-        Err(e) => Err(format!("{line}; {e}")),
+        Ok(part) => Ok(line + &part + &bound),
+        Err(e) => Err(format!("{line}; {e}{bound}")),
     }
 }
 

@@ -170,8 +170,16 @@ fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Resu
 /// Give the VFs of `pf` (found as `d`) that exist now their planned
 /// settings (`only`: just that VF index). Returns the log line's part (empty
 /// when nothing is planned), or, when any setting did not land, what did and
-/// what did not.
-pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device, only: Option<u16>) -> Result<String, String> {
+/// what did not. With `reprobe`, a VF on a kernel network driver whose netdev
+/// has another MAC is re-probed to take the planned one; without, the caller
+/// binds the VFs to vfio-pci next (the VM's driver reads the MAC then).
+pub(crate) fn apply(
+    root: &Path,
+    pf: &PlannedPf,
+    d: &Device,
+    only: Option<u16>,
+    reprobe: bool,
+) -> Result<String, String> {
     if pf.vfs.is_empty() {
         return Ok(String::new());
     }
@@ -223,7 +231,7 @@ pub(crate) fn apply(root: &Path, pf: &PlannedPf, d: &Device, only: Option<u16>) 
         }
     }
     let mut reprobed = 0;
-    for v in &planned {
+    for v in planned.iter().filter(|_| reprobe) {
         let (Some(mac), Some((_, addr))) = (&v.mac, present.iter().find(|(i, _)| *i == v.id)) else {
             continue;
         };

@@ -31,7 +31,8 @@ file -L "$busybox" | grep -E 'statically linked|static-pie' >/dev/null ||
 
 # Modules wanted by name; their dependencies are added automatically.
 # igbvf gives the 82576's VFs their netdevs (as on a real host, sriov_drivers_autoprobe=1).
-wanted=(igb igbvf nvme vfio_pci vfio_iommu_type1)
+# bridge: the spoof-check proof sends frames with another source MAC through a VF (datapath-vf-settings).
+wanted=(igb igbvf nvme vfio_pci vfio_iommu_type1 bridge)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

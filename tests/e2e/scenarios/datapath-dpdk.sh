@@ -1,5 +1,6 @@
 # Userspace data path across a VF the tool made, and across the PF ("without SR-IOV"):
-# `apply --now` (`num_vfs: 2`, `device_type: vfio-pci`) creates the VFs and binds them to vfio-pci
+# `apply --now` (`num_vfs: 2`, `device_type: vfio-pci`, VF 0 with the admin MAC
+# 02:00:5e:10:00:60) creates the VFs, sets the MAC and binds them to vfio-pci
 # under the emulated VT-d (a real IOMMU group each); Debian's dpdk-testpmd (DPDK 22.11, PMD
 # net_e1000_igb_vf) opens VF 0 and runs txonly, rxonly and macswap against a raw-Ethernet peer
 # on the host; then the scenario puts the VFs away, binds the PF itself to vfio-pci and runs the
@@ -44,6 +45,10 @@ sriov:
   num_vfs: 2
   device_type: vfio-pci
   operator: none
+  devices:
+    - match: {interface: $pf_if}
+      vfs:
+        - {id: 0, mac_address: "02:00:5e:10:00:60"}
 CFG
 section apply-now
 run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
@@ -80,9 +85,10 @@ tp_start() {
     grep -q 'NIC statistics for port 0' /tmp/tp.log || { fail "testpmd $2 on $1 printed no stats"; cat /tmp/tp.log; }
     sed -n '/^EAL: Probe PCI driver/p; /^Port 0: /p' /tmp/tp.log
     expect_contains "$2: testpmd probed $1" "$(grep '^EAL: Probe PCI driver' /tmp/tp.log)" "$pmd"
-    # The VF PMD makes up a MAC at every start when the PF assigned none
-    # (DPDK/dpdk:drivers/net/e1000/igb_ethdev.c, eth_igbvf_dev_init) and registers it with the
-    # PF (e1000_rar_set): each phase has its own.
+    # The VF PMD takes the MAC the PF assigned (the tool's admin MAC), and makes one up at
+    # every start when there is none (DPDK/dpdk:drivers/net/e1000/igb_ethdev.c,
+    # eth_igbvf_dev_init), which it registers with the PF (e1000_rar_set). The PF's own is its
+    # EEPROM's.
     mac=$(sed -n 's/^Port 0: \([0-9A-Fa-f:]*\)$/\1/p' /tmp/tp.log | head -n1 | tr 'A-F' 'a-f')
     echo "dpdk-port: $name $2 pci=$1 mac=$mac"
     # The NIC counters before this phase's traffic (the VF's registers count on across

@@ -15,6 +15,8 @@ pub(crate) struct Frame {
     pub ethertype: u16,
     /// Bytes captured (the frame's length on the wire without FCS).
     pub len: usize,
+    /// For an ARP frame: the IPv4 address it asks for (target protocol address).
+    pub arp_target: Option<[u8; 4]>,
 }
 
 pub(crate) const BROADCAST: [u8; 6] = [0xff; 6];
@@ -62,12 +64,18 @@ pub(crate) fn read(path: &Path) -> Vec<Frame> {
             tags.push((be16(at), be16(at + 2)));
             at += 4;
         }
+        let ethertype = be16(at);
+        // ARP for IPv4 over Ethernet: the target protocol address is at 24..28 of its body.
+        let arp = at + 2;
+        let arp_target =
+            (ethertype == 0x0806 && incl >= arp + 28).then(|| body[arp + 24..arp + 28].try_into().unwrap());
         frames.push(Frame {
             dst: body[0..6].try_into().unwrap(),
             src: body[6..12].try_into().unwrap(),
             tags,
-            ethertype: be16(at),
+            ethertype,
             len: incl,
+            arp_target,
         });
         o += 16 + incl;
     }
