@@ -131,6 +131,11 @@ pub struct BootArgs {
     /// Seconds to wait for a PF's driver to appear.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait: u64,
+    /// The node's root: when a planned PF has another name or PCI address at this boot (an
+    /// upgrade renamed it), its state, /oem files and hand-off there are rewritten for it, as
+    /// `apply --now` would. Only when the state read is ROOT's own.
+    #[arg(long, value_name = "ROOT", default_value = "/")]
+    pub target: PathBuf,
 }
 
 // The options of `handoff`, as parsed: the command reads them as they are.

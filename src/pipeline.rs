@@ -90,6 +90,46 @@ fn own_binary() -> anyhow::Result<Vec<u8>> {
     std::fs::read(&exe).with_context(|| format!("{}: reading this program to install it", exe.display()))
 }
 
+/// The /oem paths a plan with `files` does not write: the log and the
+/// answers are not the plan's, and a new plan keeps them.
+fn oem_removals(files: &[FileSpec]) -> Vec<PathBuf> {
+    crate::layout::OEM_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| {
+            *p != Path::new(crate::layout::HOOK_LOG_PATH) && *p != Path::new(crate::layout::ANSWERS_PATH)
+        })
+        .filter(|p| !files.iter().any(|f| f.path == *p))
+        .collect()
+}
+
+/// `boot`, when a planned PF has another name or address: rewrite the
+/// node's files in `root` for `plan` as `apply --now` does (the /oem files
+/// and the copies outside /oem, the hand-off of the old name removed),
+/// keeping the installed binary as it is.
+pub(crate) fn rewrite_installed(plan: Plan, root: &Path) -> anyhow::Result<Outcome> {
+    let binary_path = Path::new(crate::layout::BINARY_PATH);
+    let binary = match write::read_file(root, binary_path, 256 << 20)? {
+        Some((_, bytes)) => bytes,
+        None => anyhow::bail!(
+            "{}: missing: the node's files cannot be rewritten without the installed harvester-sriov",
+            root.join(binary_path.strip_prefix("/").unwrap_or(binary_path))
+                .display()
+        ),
+    };
+    let files = render::files(&plan, &binary).context("rendering the state file")?;
+    let remove = oem_removals(&files);
+    let mut p = Pipeline {
+        plan,
+        files,
+        remove,
+        inventory: Inventory::default(),
+        install_mode: None,
+    };
+    p.materialise(root);
+    p.commit(root)
+}
+
 /// Everything one run decided, ready to preview or commit.
 pub(crate) struct Pipeline {
     pub plan: Plan,
@@ -148,15 +188,7 @@ impl Pipeline {
             None => own_binary()?,
         };
         let files = render::files(&plan, &binary).context("rendering the state file")?;
-        let remove = crate::layout::OEM_PATHS
-            .iter()
-            .map(PathBuf::from)
-            // the log and the answers are not the plan's: a new plan keeps them
-            .filter(|p| {
-                *p != Path::new(crate::layout::HOOK_LOG_PATH) && *p != Path::new(crate::layout::ANSWERS_PATH)
-            })
-            .filter(|p| !files.iter().any(|f| f.path == *p))
-            .collect();
+        let remove = oem_removals(&files);
         Ok(Pipeline {
             plan,
             files,

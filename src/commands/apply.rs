@@ -170,6 +170,7 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
                     .join(crate::layout::STATE_PATH.trim_start_matches('/')),
             ),
             wait: 30,
+            target: target.root.clone(),
         },
         out,
     )

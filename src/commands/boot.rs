@@ -16,10 +16,13 @@ use crate::kernel::{enforce, locate, owned_by_pcidevices, set_mtu};
 use crate::scan::sysfs::{self, ScanOptions};
 
 pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let own_state = opts
+        .target
+        .join(crate::layout::STATE_PATH.trim_start_matches('/'));
     let state = match &opts.state {
         Some(f) => f.clone(),
         None => {
-            let (f, notice) = crate::state::default_path(std::path::Path::new("/"));
+            let (f, notice) = crate::state::default_path(&opts.target);
             if let Some(n) = notice {
                 writeln!(out, "harvester-sriov boot: {n}")?;
             }
@@ -46,10 +49,28 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
         inv = scan()?;
     }
     let mut ok = true;
+    // Where each planned PF is now, and what it is called: an upgrade may
+    // rename it (v1.6 -> v1.7: enp6s0f0 -> enp6s0f0np0) or a slot move it.
+    // The hand-off names it, so its files follow before rke2 starts.
+    let found: Vec<Option<(String, Option<String>)>> = plan
+        .pfs
+        .iter()
+        .map(|pf| {
+            locate(pf, &inv.devices)
+                .ok()
+                .map(|(d, _)| (d.address.clone(), d.interfaces.first().cloned()))
+        })
+        .collect();
+    let (next, changes) = crate::plan::followed(&plan, &found);
+    if !changes.is_empty() {
+        ok &= follow(opts, &state, &own_state, next.clone(), &changes.join("; "), out)?;
+    }
     if plan.pfs.is_empty() {
         writeln!(out, "harvester-sriov boot: the state plans no VFs; nothing to do")?;
     }
-    for pf in &plan.pfs {
+    // Each PF's line names it as the state did (and says where it moved);
+    // the hand-off's words are for its name now.
+    for (pf, now) in plan.pfs.iter().zip(&next.pfs) {
         let name = format!(
             "{} ({})",
             pf.address,
@@ -65,7 +86,7 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             }
             let line = if plan.operator == Operator::Pcidevices {
                 let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
-                let line = owned_by_pcidevices(pf, d, &plan) + &set_mtu(&dir, d, plan.mtu)?;
+                let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
                 match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
                     Ok(part) => line + &part,
                     Err(e) => return Err(format!("{line}; {e}")),
@@ -92,4 +113,43 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
     } else {
         ExitCode::BootIncomplete
     })
+}
+
+/// A planned PF has another name or address now: rewrite the node's files
+/// for it (only when the state read is the target's own). Returns whether
+/// that went as it should; says what it did in one line.
+fn follow(
+    opts: &BootArgs,
+    state: &std::path::Path,
+    own_state: &std::path::Path,
+    next: crate::plan::Plan,
+    what: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
+    if state != own_state {
+        writeln!(
+            out,
+            "harvester-sriov boot: {what}: the state {} is not {}'s own: not rewritten",
+            state.display(),
+            opts.target.display()
+        )?;
+        return Ok(true);
+    }
+    match crate::pipeline::rewrite_installed(next, &opts.target) {
+        Ok(_) => {
+            writeln!(
+                out,
+                "harvester-sriov boot: {what}: rewrote the state and the hand-off for it, before rke2 starts"
+            )?;
+            Ok(true)
+        }
+        Err(e) => {
+            writeln!(
+                out,
+                "harvester-sriov boot: {what}: FAILED to rewrite the state and the hand-off: {}",
+                crate::error_message(&e)
+            )?;
+            Ok(false)
+        }
+    }
 }

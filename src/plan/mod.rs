@@ -219,6 +219,51 @@ pub(crate) enum PlanError {
     },
 }
 
+/// The plan with each planned PF under the address and interface it has
+/// now (`found[i]`: PF `i`'s, when it was found), and one line per change.
+/// Its identity (vendor:device, serial, MAC), its count and its per-VF
+/// settings (stable MACs included) stay: only where it is and what it is
+/// called move. Pure.
+pub(crate) fn followed(plan: &Plan, found: &[Option<(String, Option<String>)>]) -> (Plan, Vec<String>) {
+    let mut next = plan.clone();
+    let mut changes = vec![];
+    for (pf, now) in next.pfs.iter_mut().zip(found) {
+        let Some((address, interface)) = now else {
+            continue;
+        };
+        let mut what = vec![];
+        if *address != pf.address {
+            what.push(format!("moved from {} to {address}", pf.address));
+        }
+        if interface.is_some() && *interface != pf.interface {
+            what.push(format!(
+                "renamed from {} to {}",
+                pf.interface.as_deref().unwrap_or("no interface"),
+                interface.as_deref().unwrap_or_default()
+            ));
+        }
+        if what.is_empty() {
+            continue;
+        }
+        let by = if pf.serial.is_some() {
+            "same serial number"
+        } else if pf.mac.is_some() {
+            "same MAC"
+        } else {
+            "same vendor:device at its address"
+        };
+        changes.push(format!(
+            "{}:{} {} ({by})",
+            pf.vendor_id,
+            pf.device_id,
+            what.join(", ")
+        ));
+        pf.address.clone_from(address);
+        pf.interface.clone_from(interface);
+    }
+    (next, changes)
+}
+
 /// Give every planned PF its per-VF settings ([`vf::resolve`]).
 fn resolve_vfs(
     pfs: &mut [PlannedPf],

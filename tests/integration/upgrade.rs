@@ -2,7 +2,8 @@
 //! one on a node a newer one installed (issue 17 item 4): the state of the
 //! landed release is read, a future state is refused with the version it
 //! needs, and `apply` swaps the binary on `/oem` in one rename with one
-//! spare copy of space. (`remove` needs no state: tests/integration/apply.rs.)
+//! spare copy of space; a renamed PF keeps its plan and the hand-off follows it (item 1).
+//! (`remove` needs no state: tests/integration/apply.rs.)
 
 use std::path::{Path, PathBuf};
 
@@ -262,4 +263,114 @@ fn apply_swaps_the_binary_on_oem_in_one_rename_with_one_spare_copy_of_space() {
     );
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(after == before, "the /oem files changed on a failed apply");
+}
+
+/// Issue 17 item 1: the PF is renamed between two boots (Harvester v1.6 -> v1.7 renamed Intel
+/// ports `ens1f0` -> `ens1f0np0`). Its identity decides, never its name: `boot` finds it, says
+/// what was renamed, and rewrites the state and the hand-off for the new name before rke2
+/// starts — with pcidevices the node's SRIOVNetworkDevice is the one the agent generates for
+/// the new name, with the planned count (handed over once: the stamp sees new content), and no
+/// object of the old name is left in the manifests; with sriov-network-operator the policy
+/// selects `pfNames: [ens1f0np0]`. The per-VF settings (stable MACs) are unchanged; a second
+/// boot changes nothing; `verify` passes on the renamed node.
+#[test]
+fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
+    use crate::apply::igb;
+    use crate::support::tree::Tree;
+    for (operator, object) in [
+        ("pcidevices", "name: \"node-r-ens1f0np0\""),
+        ("sriov-network-operator", "\"ens1f0np0\""),
+    ] {
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            config.path(),
+            format!(
+                "os:\n  hostname: node-r\nsriov:\n  enabled: true\n  num_vfs: 4\n  operator: {operator}\n  device_type: netdevice\n  vfs:\n    - {{mac_address: stable}}\n"
+            ),
+        )
+        .unwrap();
+        let before = Tree::new()
+            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+            .build();
+        let target = tempfile::tempdir().unwrap();
+        let out = apply(config.path(), before.path(), target.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let state_file = target.path().join("oem/harvester-sriov/state.json");
+        let old: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+        let after = Tree::new()
+            .function(igb("0000:01:00.0", "ens1f0np0", "52:54:00:12:34:01").function())
+            .build();
+        let t = target.path().as_os_str();
+        let boot = |sysfs: &Path| {
+            run(&[
+                os("boot"),
+                os("--target"),
+                t,
+                os("--sysfs"),
+                sysfs.as_os_str(),
+                os("--wait"),
+                os("0"),
+            ])
+        };
+        let (code, stdout, stderr) = boot(after.path());
+        assert_eq!((code, stderr.as_str()), (0, ""), "{operator}: {stdout}");
+        assert!(
+            stdout.contains("harvester-sriov boot: 8086:10c9 renamed from ens1f0 to ens1f0np0 (same MAC): rewrote the state and the hand-off for it, before rke2 starts\n"),
+            "{operator}: {stdout}"
+        );
+        let new: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+        assert_eq!(new["pfs"][0]["interface"], "ens1f0np0");
+        // Identity, count and per-VF settings (the stable MACs) as they were.
+        for key in [
+            "address",
+            "vendor_id",
+            "device_id",
+            "mac",
+            "serial",
+            "num_vfs",
+            "vfs",
+        ] {
+            assert_eq!(new["pfs"][0][key], old["pfs"][0][key], "{operator}: {key}");
+        }
+        let manifests = target.path().join("var/lib/rancher/rke2/server/manifests");
+        let texts: Vec<String> = std::fs::read_dir(&manifests)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        assert!(texts.iter().any(|t| t.contains(object)), "{operator}: {texts:#?}");
+        assert!(
+            !texts
+                .iter()
+                .any(|t| t.contains("ens1f0\"") || t.contains("ens1f0-")),
+            "{operator}: an object of the old name stays: {texts:#?}"
+        );
+        if operator == "pcidevices" {
+            assert!(texts.iter().any(|t| t.contains("numVFs: 4")), "{texts:#?}");
+        }
+        // A second boot: nothing renamed, nothing rewritten.
+        let snap = snapshot(target.path());
+        let (code, stdout, _) = boot(after.path());
+        assert_eq!(code, 0, "{stdout}");
+        assert!(!stdout.contains("renamed"), "{operator}: {stdout}");
+        assert!(
+            snap == snapshot(target.path()),
+            "{operator}: the second boot changed the target"
+        );
+        // verify: no file of the node differs from the rewritten plan (the fake tree has no VF
+        // functions, which verify reports on its own lines).
+        let (_, stdout, stderr) = run(&[
+            os("verify"),
+            os("--target"),
+            t,
+            os("--sysfs"),
+            after.path().as_os_str(),
+        ]);
+        assert_eq!(stderr, "", "{operator}");
+        assert!(
+            !stdout.contains("state.json") && !stdout.contains("manifests"),
+            "{operator}: {stdout}"
+        );
+    }
 }
