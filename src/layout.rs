@@ -26,6 +26,9 @@ pub(crate) const UNIT_WANTS_LINK: &str =
 pub(crate) const RKE2_DROPIN_PATH: &str = "/etc/systemd/system/rke2-server.service.d/95-harvester-sriov.conf";
 /// Which per-node hand-off file (and content) rke2 has been started with.
 pub(crate) const HANDOFF_STAMP_PATH: &str = "/oem/harvester-sriov/handoff.started";
+/// The OS version (os-release) `boot` last ran on: the first boot on another
+/// one runs verify's checks and says so.
+pub(crate) const OS_SEEN_PATH: &str = "/oem/harvester-sriov/os-release.seen";
 pub(crate) const MODPROBE_PATH: &str = "/etc/modprobe.d/harvester-sriov.conf";
 /// Runs `vf-added` on every new VF, when the plan has per-VF settings.
 pub(crate) const UDEV_RULE_PATH: &str = "/etc/udev/rules.d/90-harvester-sriov.rules";
@@ -42,6 +45,7 @@ pub(crate) const OEM_PATHS: &[&str] = &[
     ANSWERS_PATH,
     HOOK_LOG_PATH,
     HANDOFF_STAMP_PATH,
+    OS_SEEN_PATH,
     YIP_PATH,
 ];
 

@@ -90,14 +90,20 @@ fn own_binary() -> anyhow::Result<Vec<u8>> {
     std::fs::read(&exe).with_context(|| format!("{}: reading this program to install it", exe.display()))
 }
 
-/// The /oem paths a plan with `files` does not write: the log and the
-/// answers are not the plan's, and a new plan keeps them.
+/// The /oem paths a plan with `files` does not write: the log, the answers
+/// and the OS version `boot` saw are not the plan's, and a new plan keeps them.
 fn oem_removals(files: &[FileSpec]) -> Vec<PathBuf> {
     crate::layout::OEM_PATHS
         .iter()
         .map(PathBuf::from)
         .filter(|p| {
-            *p != Path::new(crate::layout::HOOK_LOG_PATH) && *p != Path::new(crate::layout::ANSWERS_PATH)
+            ![
+                crate::layout::HOOK_LOG_PATH,
+                crate::layout::ANSWERS_PATH,
+                crate::layout::OS_SEEN_PATH,
+            ]
+            .iter()
+            .any(|kept| p == Path::new(kept))
         })
         .filter(|p| !files.iter().any(|f| f.path == *p))
         .collect()

@@ -107,6 +107,9 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             }
         }
     }
+    if state == own_state {
+        os_check(opts, &next, out)?;
+    }
     out.flush().context("writing the log")?;
     Ok(if ok {
         ExitCode::Success
@@ -152,4 +155,67 @@ fn follow(
             Ok(false)
         }
     }
+}
+
+/// The OS the node runs: `PRETTY_NAME` of ROOT's os-release (else `ID
+/// VERSION_ID`), read through the writer's resolver.
+fn os_version(root: &std::path::Path) -> Option<String> {
+    let text = ["/etc/os-release", "/usr/lib/os-release"].iter().find_map(|p| {
+        crate::write::read_file(root, std::path::Path::new(p), 64 * 1024)
+            .ok()
+            .flatten()
+            .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+    })?;
+    let field = |key: &str| {
+        text.lines().find_map(|l| {
+            let v = l.strip_prefix(key)?.strip_prefix('=')?;
+            let v = v.trim().trim_matches('"').trim_matches('\'').trim();
+            (!v.is_empty()).then(|| v.to_owned())
+        })
+    };
+    field("PRETTY_NAME").or_else(|| Some(format!("{} {}", field("ID")?, field("VERSION_ID")?)))
+}
+
+/// The first boot on another OS version (an upgrade replaced the image) runs
+/// the same checks as `verify` and says the result in one line; then the
+/// version is recorded. The first boot of all only records it.
+fn os_check(opts: &BootArgs, plan: &crate::plan::Plan, out: &mut dyn Write) -> anyhow::Result<()> {
+    use crate::layout::{MARKER, OS_SEEN_PATH};
+    let Some(now) = os_version(&opts.target) else {
+        return Ok(());
+    };
+    let seen = crate::write::read_file(&opts.target, std::path::Path::new(OS_SEEN_PATH), 4096)?.and_then(
+        |(_, b)| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .rfind(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .map(str::to_owned)
+        },
+    );
+    match &seen {
+        Some(was) if *was == now => return Ok(()),
+        Some(was) => {
+            let report = crate::commands::verify::compare(plan, &opts.sysfs, &opts.target)?;
+            let lines = crate::commands::verify::table(plan, &report);
+            writeln!(
+                out,
+                "harvester-sriov boot: first boot on {now} (was {was}): {}",
+                lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join("; ")
+            )?;
+        }
+        None => writeln!(
+            out,
+            "harvester-sriov boot: running on {now}: recorded; the first boot on another OS version runs verify's checks"
+        )?,
+    }
+    let record = crate::write::FileSpec {
+        path: std::path::PathBuf::from(OS_SEEN_PATH),
+        contents: format!(
+            "{MARKER} The OS version (os-release PRETTY_NAME) harvester-sriov boot last ran on.\n{now}\n"
+        )
+        .into_bytes(),
+        mode: 0o600,
+    };
+    crate::write::commit(&opts.target, &[record], &[], &crate::layout::owned)?;
+    Ok(())
 }

@@ -17,8 +17,8 @@ use crate::scan::sysfs::{self, ScanOptions};
 use crate::write;
 
 #[derive(Debug, Serialize)]
-struct Report {
-    ok: bool,
+pub(crate) struct Report {
+    pub(crate) ok: bool,
     node: String,
     pfs_checked: usize,
     vfs_checked: usize,
@@ -182,61 +182,12 @@ pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             }
         }
     };
-    let mut report = Report {
-        ok: false,
-        node: plan.node.clone(),
-        pfs_checked: 0,
-        vfs_checked: 0,
-        files_checked: 0,
-        differences: vec![],
-    };
-    check_node(&plan, &opts.sysfs, &mut report)?;
-    check_files(&plan, &opts.target, &mut report)?;
-    report.ok = report.differences.is_empty();
+    let report = compare(&plan, &opts.sysfs, &opts.target)?;
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        // pcidevices owns the counts and the VF drivers: nothing of them was compared
-        Format::Table if report.ok && plan.operator == crate::intent::config::Operator::Pcidevices => {
-            writeln!(
-                out,
-                "verify: node {} as planned: {} PFs found, {} files (operator pcidevices: the VF counts and drivers are its controller's, not compared)",
-                report.node, report.pfs_checked, report.files_checked
-            )?
-        }
-        Format::Table if report.ok => {
-            let planned: usize = plan.pfs.iter().map(|p| usize::from(p.num_vfs)).sum();
-            if report.vfs_checked == planned {
-                writeln!(
-                    out,
-                    "verify: node {} as planned: {} PFs, {} VFs ({}), {} files",
-                    report.node,
-                    report.pfs_checked,
-                    report.vfs_checked,
-                    plan.device_type,
-                    report.files_checked
-                )?;
-            } else {
-                // the counts match, but not every VF is there as a PCI function
-                writeln!(
-                    out,
-                    "verify: node {} as planned: {} PFs, {planned} VFs by sriov_numvfs, of which {} found as PCI functions (their drivers checked: {}), {} files",
-                    report.node,
-                    report.pfs_checked,
-                    report.vfs_checked,
-                    plan.device_type,
-                    report.files_checked
-                )?;
-            }
-        }
         Format::Table => {
-            writeln!(
-                out,
-                "verify: node {}: {} differences from the plan:",
-                report.node,
-                report.differences.len()
-            )?;
-            for d in &report.differences {
-                writeln!(out, "  {d}")?;
+            for line in table(&plan, &report) {
+                writeln!(out, "{line}")?;
             }
         }
     }
@@ -245,4 +196,55 @@ pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit
     } else {
         ExitCode::VerifyDiffers
     })
+}
+
+/// Compare the node (`sysfs`) and the files in `target` with `plan`.
+pub(crate) fn compare(plan: &Plan, sysfs: &Path, target: &Path) -> anyhow::Result<Report> {
+    let mut report = Report {
+        ok: false,
+        node: plan.node.clone(),
+        pfs_checked: 0,
+        vfs_checked: 0,
+        files_checked: 0,
+        differences: vec![],
+    };
+    check_node(plan, sysfs, &mut report)?;
+    check_files(plan, target, &mut report)?;
+    report.ok = report.differences.is_empty();
+    Ok(report)
+}
+
+/// The report in words: one line when all match, else a header and one
+/// indented line per difference.
+pub(crate) fn table(plan: &Plan, report: &Report) -> Vec<String> {
+    let mut out = vec![];
+    if report.ok && plan.operator == crate::intent::config::Operator::Pcidevices {
+        // pcidevices owns the counts and the VF drivers: nothing of them was compared
+        out.push(format!(
+            "verify: node {} as planned: {} PFs found, {} files (operator pcidevices: the VF counts and drivers are its controller's, not compared)",
+            report.node, report.pfs_checked, report.files_checked
+        ));
+    } else if report.ok {
+        let planned: usize = plan.pfs.iter().map(|p| usize::from(p.num_vfs)).sum();
+        if report.vfs_checked == planned {
+            out.push(format!(
+                "verify: node {} as planned: {} PFs, {} VFs ({}), {} files",
+                report.node, report.pfs_checked, report.vfs_checked, plan.device_type, report.files_checked
+            ));
+        } else {
+            // the counts match, but not every VF is there as a PCI function
+            out.push(format!(
+                "verify: node {} as planned: {} PFs, {planned} VFs by sriov_numvfs, of which {} found as PCI functions (their drivers checked: {}), {} files",
+                report.node, report.pfs_checked, report.vfs_checked, plan.device_type, report.files_checked
+            ));
+        }
+    } else {
+        out.push(format!(
+            "verify: node {}: {} differences from the plan:",
+            report.node,
+            report.differences.len()
+        ));
+        out.extend(report.differences.iter().map(|d| format!("  {d}")));
+    }
+    out
 }
