@@ -138,3 +138,87 @@ pub(crate) fn host_vlan(
     }
     Ok(Some(h))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::vf::PlannedVf;
+    use crate::plan::{Method, PlannedPf};
+
+    fn pf(num_vfs: u16, vfs: Vec<PlannedVf>) -> PlannedPf {
+        PlannedPf {
+            address: "0000:01:00.0".into(),
+            vendor_id: "8086".into(),
+            device_id: "1593".into(),
+            serial: None,
+            mac: None,
+            interface: Some("ens1f0".into()),
+            driver: "ice".into(),
+            num_vfs,
+            total_vfs: 64,
+            vf_device_id: "1889".into(),
+            vf_driver: Some("iavf".into()),
+            method: Method::Sysfs,
+            vfs,
+        }
+    }
+
+    fn net(vlan: Option<u16>) -> Network {
+        Network {
+            name: "vms".into(),
+            namespace: "default".into(),
+            vlan,
+        }
+    }
+
+    fn vf(id: u16, vlan: u16, proto: Option<VlanProto>) -> PlannedVf {
+        PlannedVf {
+            id,
+            vlan_id: Some(vlan),
+            vlan_proto: proto,
+            ..PlannedVf::default()
+        }
+    }
+
+    #[test]
+    fn no_host_vlan_leaves_the_network_its_own() {
+        let trust_only = PlannedVf {
+            id: 0,
+            trust: Some(true),
+            ..PlannedVf::default()
+        };
+        assert_eq!(
+            host_vlan(&net(Some(7)), "r", &[pf(2, vec![trust_only])]),
+            Ok(None)
+        );
+        assert_eq!(host_vlan(&net(None), "r", &[]), Ok(None));
+    }
+
+    #[test]
+    fn an_802_1ad_host_vlan_is_carried_and_one_on_vlan_0_refused() {
+        let h = host_vlan(&net(None), "r", &[pf(2, vec![vf(0, 5, Some(VlanProto::Dot1ad))])]);
+        assert_eq!(
+            h,
+            Ok(Some(HostVlan {
+                vlan: 5,
+                qos: 0,
+                proto: VlanProto::Dot1ad
+            }))
+        );
+        let e = host_vlan(&net(None), "r", &[pf(2, vec![vf(0, 0, Some(VlanProto::Dot1ad))])]).unwrap_err();
+        assert!(
+            e.message.contains("vlanProto 802.1ad with vlan 0"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_explicit_802_1q_agrees_with_the_default_and_vfs_past_the_count_do_not_count() {
+        let vfs = vec![vf(0, 9, Some(VlanProto::Dot1q)), vf(1, 9, None), vf(5, 10, None)];
+        assert_eq!(
+            host_vlan(&net(Some(9)), "r", &[pf(2, vfs)]).map(|h| h.map(|h| h.vlan)),
+            Ok(Some(9))
+        );
+    }
+}
