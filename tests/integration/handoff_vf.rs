@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::apply::hardware;
 use crate::support::oracle::manifests;
-use crate::support::{apply, snapshot};
+use crate::support::{apply, plan, snapshot};
 
 /// Two igb (82576) PFs, sriov-network-operator, `sriov:` continued by `rest`.
 fn config(rest: &str) -> String {
@@ -110,4 +110,13 @@ fn a_sriov_network_that_would_undo_the_hosts_vlan_is_refused_and_nothing_is_writ
         assert_eq!((code, stderr.as_str()), (Some(2), want), "row {i}:\n{rest}");
         assert!(spec.is_none() && unchanged, "row {i}: something was written");
     }
+    // `plan` refuses it alike
+    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let target = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("node.yaml");
+    std::fs::write(&cfg, config(rows[0].0)).unwrap();
+    let out = plan(&cfg, sysfs.path(), target.path());
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(&cfg.display().to_string(), "node.yaml");
+    assert_eq!((out.status.code(), stderr.as_str()), (Some(2), rows[0].1));
 }
