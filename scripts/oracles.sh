@@ -41,9 +41,15 @@ build() { # build NAME: tests/oracles/NAME -> target/oracles/NAME
 # One line per oracle (branches add theirs here).
 build yip
 build sriov-network-operator
+sno=$(cd tests/oracles/sriov-network-operator && go list -m -f '{{.Dir}}' github.com/k8snetworkplumbingwg/sriov-network-operator)
 # its chart's supported-nic-ids ConfigMap, read by the oracle from next to the binary
-cp "$(cd tests/oracles/sriov-network-operator && go list -m -f '{{.Dir}}' github.com/k8snetworkplumbingwg/sriov-network-operator)/deployment/sriov-network-operator-chart/templates/configmap.yaml" \
+cp "$sno/deployment/sriov-network-operator-chart/templates/configmap.yaml" \
     "$out/sriov-network-operator.supported-nic-ids.yaml"
+# its NetworkAttachmentDefinition templates, read by (*SriovNetwork).RenderNetAttDef
+# (api/v1/helper.go ManifestsPath) from next to the binary; the module cache is read-only
+rm -rf "$out/sriov-network-operator.cni-config"
+cp -r "$sno/bindata/manifests/cni-config" "$out/sriov-network-operator.cni-config"
+chmod -R u+w "$out/sriov-network-operator.cni-config"
 build pcidevices
 build cluster-model
 build installer-config

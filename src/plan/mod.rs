@@ -3,6 +3,7 @@
 //! SR-IOV function is left alone. The plan is also the desired state that
 //! `boot` enforces at every start.
 
+pub(crate) mod network;
 pub(crate) mod operator;
 pub(crate) mod vf;
 
@@ -594,6 +595,17 @@ pub(crate) fn build(
         key: e.key,
         message: e.message,
     })?;
+    // The SriovNetwork must carry the VLAN the host sets (src/plan/network.rs).
+    if let Some(net) = &plan.network
+        && plan.enabled
+        && plan.operator == Operator::SriovNetworkOperator
+    {
+        network::host_vlan(net, &plan.resource_name, &plan.pfs).map_err(|e| PlanError::Vf {
+            file: file.clone(),
+            key: e.key.to_owned(),
+            message: e.message,
+        })?;
+    }
     for (i, used) in rule_used.iter().enumerate() {
         if *used {
             continue;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::intent::config::Operator;
+use crate::intent::vf::VlanProto;
 use crate::plan::{Plan, PlannedPf};
 
 /// The directory rke2 servers apply.
@@ -170,8 +171,31 @@ fn network_object(plan: &Plan) -> Option<(String, Value)> {
     let mut spec = serde_json::Map::new();
     spec.insert("resourceName".into(), json!(plan.resource_name));
     spec.insert("networkNamespace".into(), json!(net.namespace));
-    if let Some(vlan) = net.vlan {
-        spec.insert("vlan".into(), json!(vlan));
+    // The operator always renders `vlan` and `vlanQoS` into the CNI config
+    // (0 when absent) and sriov-cni sets them on the VF at every attach, for
+    // vfio-pci VFs too: a VLAN the host sets is written here, or a VM's attach
+    // would reset it to 0. Spoof check, trust, link state and rates are left
+    // out: sriov-cni touches them only when the config names them, so the
+    // host's values stay. (src/plan/network.rs, which the plan ran: it refused
+    // a `sriov.network.vlan` or VFs that disagree with the host.)
+    let host = crate::plan::network::host_vlan(net, &plan.resource_name, &plan.pfs)
+        .ok()
+        .flatten();
+    match host {
+        Some(h) => {
+            spec.insert("vlan".into(), json!(h.vlan));
+            if h.qos != 0 {
+                spec.insert("vlanQoS".into(), json!(h.qos));
+            }
+            if h.proto == VlanProto::Dot1ad {
+                spec.insert("vlanProto".into(), json!("802.1ad"));
+            }
+        }
+        None => {
+            if let Some(vlan) = net.vlan {
+                spec.insert("vlan".into(), json!(vlan));
+            }
+        }
     }
     spec.insert("ipam".into(), json!("{}"));
     Some((

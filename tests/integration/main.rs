@@ -14,6 +14,7 @@ mod docs;
 mod e2e;
 mod fuzz_replay;
 mod handoff;
+mod handoff_vf;
 mod hook;
 mod hostile;
 mod layout;

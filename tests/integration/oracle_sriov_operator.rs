@@ -234,3 +234,77 @@ fn every_config_sample_that_hands_over_to_the_operator_is_admitted_on_the_shippe
         "no config sample hands over to sriov-network-operator"
     );
 }
+
+/// Issue 19 item 7, with the operator's own renderer: the
+/// NetworkAttachmentDefinition its controller makes from the tool's
+/// `SriovNetwork` ((*SriovNetwork).RenderNetAttDef, api/v1/helper.go) gives
+/// sriov-cni the VLAN and QoS the host sets, and no spoof check, trust, link
+/// state or rate (sriov-cni's ApplyVFConfig sets those only when named, so
+/// the host's stay); a `SriovNetwork` without `vlan` renders `"vlan":0`,
+/// which sriov-cni would set at every attach.
+#[test]
+fn the_operators_renderer_gives_sriov_cni_the_hosts_vlan_and_no_flag_of_its_own() {
+    let a = igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01");
+    let b = igb("0000:01:00.1", "ens1f1", "52:54:00:12:34:02");
+    let hw = Tree::new()
+        .function(mgmt())
+        .function(with_mtu(&a))
+        .function(with_mtu(&b));
+    let cfg = VFIO.to_owned()
+        + "  vfs:\n    - {vlan_id: 100, qos: 3, spoof_check: false, trust: true, max_tx_rate: 100}\n  network: {name: sriov-vms, namespace: vms}\n";
+    let r = judge(&hw, "node-a", &cfg, &[]);
+    assert_eq!(r.code, 0, "{}", r.text);
+    let nets = objects(&r, "SriovNetwork");
+    assert_eq!(nets.len(), 1, "{}", r.text);
+    let nad = &nets[0]["netAttachDef"];
+    assert_eq!(
+        (&nad["name"], &nad["namespace"], &nad["resourceName"]),
+        (
+            &Value::from("sriov-vms"),
+            &Value::from("vms"),
+            &Value::from("openshift.io/sriovnics")
+        ),
+        "{}",
+        r.text
+    );
+    let c = &nad["config"];
+    assert_eq!(c["type"], "sriov", "{}", r.text);
+    assert_eq!(
+        (&c["vlan"], &c["vlanQoS"]),
+        (&Value::from(100), &Value::from(3)),
+        "{}",
+        r.text
+    );
+    for key in [
+        "vlanProto",
+        "spoofchk",
+        "trust",
+        "link_state",
+        "min_tx_rate",
+        "max_tx_rate",
+    ] {
+        assert!(c.get(key).is_none(), "the CNI config names {key}:\n{}", r.text);
+    }
+
+    // the premise: without `vlan` the operator still renders one, 0
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("net.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: sriovnetwork.openshift.io/v1\nkind: SriovNetwork\nmetadata:\n  name: plain\n  namespace: sriov-network-operator\nspec:\n  resourceName: sriovnics\n  networkNamespace: vms\n  ipam: \"{}\"\n",
+    )
+    .unwrap();
+    let sysfs = hw.build();
+    let mut cmd = Command::new(oracle("sriov-network-operator"));
+    cmd.arg("--node")
+        .arg(format!("node-a={}", sysfs.path().display()))
+        .arg(&file);
+    let (_, stdout, stderr) = run(&mut cmd);
+    let v = json_lines(&stdout);
+    let c = &v[0]["netAttachDef"]["config"];
+    assert_eq!(
+        (&c["vlan"], &c["vlanQoS"]),
+        (&Value::from(0), &Value::from(0)),
+        "{stdout}{stderr}"
+    );
+}

@@ -10,6 +10,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -137,11 +138,19 @@ func judge(c *Cluster, i int, o Object) Verdict {
 		// NetworkAttachmentDefinition in spec.networkNamespace whose resource
 		// is openshift.io/<resourceName> (controllers/sriovnetwork_controller.go):
 		// a resourceName no admitted policy provides gives VMs nothing.
-		v.Checked = "no webhook for this kind; resourceName against the admitted policies"
+		v.Checked = "no webhook for this kind; resourceName against the admitted policies; (*SriovNetwork).RenderNetAttDef"
 		v.Admitted = true
 		if o.Namespace != c.Namespace {
 			v.Reason = fmt.Sprintf("admitted but ignored by the operator: SriovNetwork %s is in namespace %q, the operator watches %q", o.Name, o.Namespace, c.Namespace)
 		}
+		// What the controller then creates: the operator's own renderer
+		// (api/v1/helper.go) on its own template (bindata/manifests/cni-config).
+		nad, err := renderNAD(o.Raw)
+		if err != nil {
+			v.Admitted = false
+			v.Reason = "the operator cannot render its NetworkAttachmentDefinition: " + err.Error()
+		}
+		v.NetAttachDef = nad
 	default:
 		v.Admitted = true
 		v.Checked = "kind not validated by this release's webhook"
@@ -208,4 +217,42 @@ func strictDecode(o Object) error {
 		return fmt.Errorf("%s %s does not decode into the operator's api/v1 type: %v", o.Kind, o.Name, err)
 	}
 	return nil
+}
+
+// NetAttachDef is the NetworkAttachmentDefinition the operator's controller
+// would create for a SriovNetwork, its CNI config decoded (what sriov-cni reads).
+type NetAttachDef struct {
+	Name         string         `json:"name"`
+	Namespace    string         `json:"namespace"`
+	ResourceName string         `json:"resourceName"`
+	Config       map[string]any `json:"config"`
+}
+
+// renderNAD runs (*SriovNetwork).RenderNetAttDef (api/v1/helper.go), as
+// controllers/sriovnetwork_controller.go does, with the chart's RESOURCE_PREFIX
+// (deployment/sriov-network-operator-chart: values.yaml operator.resourcePrefix,
+// templates/operator.yaml) and the template dir copied by scripts/oracles.sh.
+func renderNAD(raw []byte) (*NetAttachDef, error) {
+	var n sriovnetworkv1.SriovNetwork
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, err
+	}
+	if os.Getenv("RESOURCE_PREFIX") == "" {
+		if err := os.Setenv("RESOURCE_PREFIX", "openshift.io"); err != nil {
+			return nil, err
+		}
+	}
+	obj, err := n.RenderNetAttDef()
+	if err != nil {
+		return nil, fmt.Errorf("RenderNetAttDef: %w", err)
+	}
+	cfg, found, err := unstructured.NestedString(obj.Object, "spec", "config")
+	if err != nil || !found {
+		return nil, fmt.Errorf("rendered object has no spec.config (%v)", err)
+	}
+	nad := &NetAttachDef{Name: obj.GetName(), Namespace: obj.GetNamespace(), ResourceName: obj.GetAnnotations()["k8s.v1.cni.cncf.io/resourceName"]}
+	if err := json.Unmarshal([]byte(cfg), &nad.Config); err != nil {
+		return nil, fmt.Errorf("rendered CNI config is not JSON: %w: %s", err, cfg)
+	}
+	return nad, nil
 }

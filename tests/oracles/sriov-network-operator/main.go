@@ -34,6 +34,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	sriovnetworkv1 "github.com/k8snetworkplumbingwg/sriov-network-operator/api/v1"
 )
 
 const defaultNamespace = "sriov-network-operator" // the chart's namespace (deployment/sriov-network-operator-chart)
@@ -53,6 +55,8 @@ type Verdict struct {
 	Reason    string   `json:"reason,omitempty"`
 	Warnings  []string `json:"warnings,omitempty"`
 	Checked   string   `json:"checked"`
+	// NetAttachDef: for a SriovNetwork, what the operator renders from it.
+	NetAttachDef *NetAttachDef `json:"netAttachDef,omitempty"`
 }
 
 func usage(format string, a ...any) {
@@ -64,6 +68,7 @@ func main() {
 	var nodes, labels, extra multi
 	ns := flag.String("namespace", defaultNamespace, "the operator's namespace (env NAMESPACE of the webhook)")
 	nicIDs := flag.String("nic-ids", "", "the chart's templates/configmap.yaml (default: next to this binary, copied by scripts/oracles.sh)")
+	cniConfig := flag.String("cni-config", "", "the operator's bindata/manifests/cni-config dir (default: next to this binary, copied by scripts/oracles.sh)")
 	flag.Var(&nodes, "node", "NAME=SYSFS: a node and its fake sysfs tree (repeatable)")
 	flag.Var(&labels, "label", "NAME:key=value: an extra label of a node (repeatable)")
 	flag.Var(&extra, "extra-nic", `a supportedExtraNICs line, e.g. 'MyNIC: "8086 1521 1520"' (repeatable)`)
@@ -95,6 +100,11 @@ func main() {
 		self, _ := os.Executable()
 		*nicIDs = self + ".supported-nic-ids.yaml"
 	}
+	if *cniConfig == "" {
+		self, _ := os.Executable()
+		*cniConfig = self + ".cni-config"
+	}
+	sriovnetworkv1.ManifestsPath = *cniConfig
 	cm, err := loadNicIDs(*nicIDs, extra)
 	if err != nil {
 		usage("%v", err)
