@@ -138,7 +138,18 @@ pub(crate) fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
             "ENOMEM: no room for the VF BARs: turn on SR-IOV in the BIOS, or boot with pci=realloc".into()
         }
         Some(22) => format!("EINVAL: the kernel did not accept {n:?} as a VF count"),
-        Some(1) => "EPERM: VFs are in use (assigned to VMs): stop those VMs first".into(),
+        // Removing VFs: the driver keeps VFs a VM holds (igb_disable_sriov,
+        // ixgbe_disable_sriov: pci_vfs_assigned). Creating them: the driver
+        // refused the count or the port (igb_enable_sriov: no MSI-X, or more
+        // than 7 VFs; torvalds/linux:drivers/net/ethernet/intel/igb/igb_main.c).
+        Some(1) if n == 0 => "EPERM: VFs are in use (assigned to VMs): stop those VMs first".into(),
+        Some(1) if pf.driver == "igb" => format!(
+            "EPERM: igb refused {n} VFs: it enables SR-IOV only with MSI-X interrupts and at most 7 VFs (igb_enable_sriov; `dmesg` says which)"
+        ),
+        Some(1) => format!(
+            "EPERM: the {} driver refused to create {n} VFs on this port (`dmesg` has its reason: firmware or BIOS settings for SR-IOV, or the count)",
+            pf.driver
+        ),
         Some(28) => {
             "ENOSPC: the device ran out of interrupt vectors (MSI-X) for this many VFs: ask for fewer".into()
         }
@@ -312,4 +323,47 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
     } else {
         String::new()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pf(driver: &str) -> PlannedPf {
+        PlannedPf {
+            address: "0000:01:00.0".into(),
+            vendor_id: "8086".into(),
+            device_id: "10c9".into(),
+            serial: None,
+            mac: None,
+            interface: Some("eth0".into()),
+            driver: driver.into(),
+            num_vfs: 4,
+            total_vfs: 7,
+            vf_device_id: "10ca".into(),
+            vf_driver: None,
+            method: Method::Sysfs,
+            vfs: vec![],
+        }
+    }
+
+    /// EPERM means VMs hold the VFs only when VFs are being removed; when
+    /// they are being created it is the driver refusing (igb: no MSI-X, or
+    /// more than 7).
+    #[test]
+    fn eperm_is_explained_by_what_was_written() {
+        let eperm = io::Error::from_raw_os_error(1);
+        assert_eq!(
+            explain_errno(&eperm, &pf("igb"), 0),
+            "EPERM: VFs are in use (assigned to VMs): stop those VMs first"
+        );
+        assert_eq!(
+            explain_errno(&eperm, &pf("igb"), 4),
+            "EPERM: igb refused 4 VFs: it enables SR-IOV only with MSI-X interrupts and at most 7 VFs (igb_enable_sriov; `dmesg` says which)"
+        );
+        assert_eq!(
+            explain_errno(&eperm, &pf("ixgbe"), 8),
+            "EPERM: the ixgbe driver refused to create 8 VFs on this port (`dmesg` has its reason: firmware or BIOS settings for SR-IOV, or the count)"
+        );
+    }
 }
