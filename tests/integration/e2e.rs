@@ -777,7 +777,8 @@ fn e2e_vf_netlink_settings_land_on_igb_and_refusals_are_named() {
 /// with `vfs:` sets every planned setting in one RTM_SETLINK and re-probes igbvf so each VF's
 /// own netdev (a reader that is not ours) has the planned MAC — the stable one the plan printed;
 /// `verify` agrees; after another writer recreates the VFs it lists what was lost, `boot` puts
-/// it back, and a second `boot` changes nothing.
+/// it back, and a second `boot` changes nothing; after the PF driver starts afresh (as at a
+/// reboot) `boot` gives the same MACs again.
 #[test]
 fn e2e_vf_settings_from_the_config_land_and_come_back_after_another_writer() {
     let vfproof = vfproof_bin();
@@ -860,6 +861,14 @@ fn e2e_vf_settings_from_the_config_land_and_come_back_after_another_writer() {
     boot.section("again").assert_lines(&[
         "harvester-sriov boot: 0000:01:00.0 (eth0): 2 VFs, already as planned, nothing written; per-VF settings of 2 VFs already as planned",
     ]);
+    // As at a reboot: the PF driver starts afresh; the same VFs, the same MACs.
+    let reload = boot.section("driver-reload");
+    reload.assert_no_failed_check().assert_lines(&[
+        "ok: sriov_numvfs after the reload = '0'",
+        "per-VF settings: 2 of 2 VFs set (1 RTM_SETLINK), 2 re-probed to take their MAC",
+    ]);
+    lines(&reload, &igbvf);
+    lines(&reload, &read_back);
 }
 
 /// Issue 18 item 3: the per-VF settings on the wire. VF 0's frames leave with the planned MAC and

@@ -80,3 +80,21 @@ section again
 run_cmd out harvester-sriov boot --state /tmp/target/oem/harvester-sriov/state.json --sysfs /sys --wait 5
 echo "$out"
 expect_eq "second boot exit code" "$out_rc" 0
+
+# As at a reboot, the PF's driver starts afresh: igb unbound and bound again forgets every VF
+# and every per-VF setting. `boot` makes the same VFs with the same MACs (the plan's, derived
+# once: stable is the same at every boot).
+section driver-reload
+sysfs_write 0 "$sys/sriov_numvfs"
+sysfs_write "$pf" /sys/bus/pci/drivers/igb/unbind
+sysfs_write "$pf" /sys/bus/pci/drivers/igb/bind
+check "PF netdev back" wait_for "$sys/net" 10
+pf_if=$(ls "$sys/net" 2>/dev/null | head -n1)
+ip link set "$pf_if" up
+expect_eq "sriov_numvfs after the reload" "$(cat "$sys/sriov_numvfs")" 0
+run_cmd out harvester-sriov boot --state /tmp/target/oem/harvester-sriov/state.json --sysfs /sys --wait 10
+echo "$out"
+expect_eq "boot after the reload exit code" "$out_rc" 0
+igbvf_macs
+run_cmd out vfproof get "$pf_if"
+echo "$out" | grep -v reply-hex
