@@ -119,6 +119,9 @@ pub struct ApplyArgs {
     pub now: bool,
 }
 
+/// `boot --wait`'s default, and the wait of `apply --now`, which runs `boot`.
+pub const DEFAULT_BOOT_WAIT_SECS: u64 = 30;
+
 // The options of `boot`, as parsed: the command reads them as they are.
 #[derive(Debug, Args)]
 pub struct BootArgs {
@@ -129,7 +132,7 @@ pub struct BootArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Seconds to wait for a PF's driver to appear.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BOOT_WAIT_SECS)]
     pub wait: u64,
     /// The node's root: when a planned PF has another name or PCI address at this boot (an
     /// upgrade renamed it), its state, /oem files and hand-off there are rewritten for it, as

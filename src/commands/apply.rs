@@ -169,7 +169,7 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
                     .root
                     .join(crate::layout::STATE_PATH.trim_start_matches('/')),
             ),
-            wait: 30,
+            wait: crate::cli::DEFAULT_BOOT_WAIT_SECS,
             target: target.root.clone(),
         },
         out,
