@@ -9,7 +9,8 @@
 //! ```
 //! `set` sends every argument after PF (one VF each) in one `set_vfs` call and
 //! prints `set: round_trips=N ok`, or one `refused: …` line per error
-//! (exit 1). `get` prints one `describe` line per VF and `reply-hex: …`, the
+//! (exit 1), then `set-time: us=N`, the microseconds `set_vfs` took (the
+//! socket already open; scripts/bench-vf.sh reports it). `get` prints one `describe` line per VF and `reply-hex: …`, the
 //! kernel's RTM_GETLINK reply as it came off the socket.
 
 use crate::kernel::netlink::{LinkState, NetlinkError, Proto, Rtnl, VfRequest, describe};
@@ -88,12 +89,14 @@ fn run(args: &[String]) -> Result<bool, String> {
                 .iter()
                 .map(|s| parse_request(s))
                 .collect::<Result<Vec<_>, _>>()?;
+            let start = std::time::Instant::now();
             let result = rtnl.set_vfs(pf, &reqs);
+            let us = start.elapsed().as_micros();
             let n = rtnl.round_trips;
-            match result {
+            let landed = match result {
                 Ok(()) => {
                     println!("set: round_trips={n} ok");
-                    Ok(true)
+                    true
                 }
                 Err(errors) => {
                     println!("set: round_trips={n} errors={}", errors.len());
@@ -106,9 +109,11 @@ fn run(args: &[String]) -> Result<bool, String> {
                         };
                         println!("refused: errno={errno} {e}");
                     }
-                    Ok(false)
+                    false
                 }
-            }
+            };
+            println!("set-time: us={us}");
+            Ok(landed)
         }
         "get" => {
             rtnl.capture = Some(Vec::new());

@@ -14,6 +14,9 @@
 # For the DPDK scenario (datapath-dpdk):
 #   - Debian bookworm's dpdk-testpmd and only the libraries it loads, unpacked by mmdebstrap
 #     (variant extract) and packed as tests/e2e/cache/dpdk-rootfs.cpio by dpdk/build-rootfs.sh.
+# For the per-VF benchmark (scripts/bench-vf.sh):
+#   - Debian bookworm's iproute2 `ip`, `bash` and `strace` with their libraries, the same way, packed as
+#     tests/e2e/cache/iproute2-rootfs.cpio by iproute2/build-rootfs.sh.
 # Work already done is skipped: run it as often as you like.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -148,7 +151,21 @@ else
     echo "$stamp" >"$dpdk.stamp"
 fi
 
-# --- 7. yip, the cloud-init runner of Harvester's OS -------------------------------------------------
+# --- 7. the iproute2 layer of the busybox guest (ip, bash, strace; scripts/bench-vf.sh) -------------
+# Rebuilt when the recipe changes; the packages are bookworm's current ones.
+iproute2="$cache/iproute2-rootfs.cpio"
+stamp="recipe=$(sha256sum "$here/iproute2/build-rootfs.sh" | cut -c1-16)"
+if [ -s "$iproute2" ] && [ "$(cat "$iproute2.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "iproute2 layer already built ($iproute2)"
+else
+    as_root "the iproute2 layer (ip, bash, strace)"
+    log "building the iproute2 layer (bookworm's iproute2, bash and strace, ~10 s)"
+    rm -f "$iproute2.stamp"
+    bash "$here/iproute2/build-rootfs.sh" "$iproute2"
+    echo "$stamp" >"$iproute2.stamp"
+fi
+
+# --- 8. yip, the cloud-init runner of Harvester's OS -------------------------------------------------
 # Built from the Go module proxy at the version pinned in tests/e2e/yip/go.mod (go.sum checked);
 # GOTOOLCHAIN=local: no toolchain download. Never committed.
 yip="$cache/yip"

@@ -1239,3 +1239,59 @@ fn e2e_datapath_dpdk_testpmd_on_the_tools_vf_and_on_the_pf_counts_every_frame() 
             .collect::<Vec<_>>()
     );
 }
+
+/// Issue 19's benchmark, run once as a user runs it (`scripts/bench-vf.sh`, one run a side): both
+/// sides are printed, every setting landed on every VF from both, the library sent one request
+/// for the whole PF (strace's count in the guest and set_vfs's own), `ip` at least one per VF.
+/// No timing is asserted: only that each side reports a positive time.
+#[test]
+fn e2e_bench_vf_prints_both_sides_and_one_request_per_pf() {
+    let vfproof = vfproof_bin();
+    let _one_at_a_time = serial();
+    preflight();
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/bench-vf.sh"))
+        .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
+        .env("HARVESTER_SRIOV_VFPROOF_BIN", &vfproof)
+        .env("BENCH_REPS", "1")
+        .output()
+        .expect("run scripts/bench-vf.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ctx = format!(
+        "--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{ctx}");
+    // "<side label>  <requests>  <median ms>  <min..max>": the numbers after a side's label.
+    let row = |label: &str| -> Vec<f64> {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label:?}\n{ctx}"));
+        line[label.len()..]
+            .split_whitespace()
+            .flat_map(|w| w.split(".."))
+            .map(|w| w.parse().unwrap_or_else(|_| panic!("{w:?} in {line:?}\n{ctx}")))
+            .collect()
+    };
+    let tool = row("harvester-sriov Rtnl::set_vfs (1 process)");
+    let ip = row("ip link set DEV vf N ... (7 processes)");
+    let inside = row("  of which inside set_vfs (socket open)");
+    assert_eq!(tool[0], 1.0, "one netlink request for the PF's 7 VFs\n{ctx}");
+    assert!(ip[0] >= 7.0, "ip sends at least one request per VF\n{ctx}");
+    assert!(
+        tool[1] > 0.0 && ip[1] > 0.0 && inside[0] > 0.0,
+        "times are positive\n{ctx}"
+    );
+    assert!(
+        inside[0] <= tool[1],
+        "set_vfs runs inside the tool's process\n{ctx}"
+    );
+    for want in [
+        "(set_vfs round trips per run: 1)",
+        "every run landed every setting on every VF: yes",
+        "netlink requests (strace in the guest), tool: RTM_SETLINK; one ip link set: ",
+    ] {
+        assert!(stdout.contains(want), "no {want:?}\n{ctx}");
+    }
+}
