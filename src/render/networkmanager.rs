@@ -24,7 +24,8 @@
 //! leaves the PF's VFs alone, so Harvester's own profiles are safe even on a
 //! planned management NIC; a profile a person added with `[sriov]` is not.
 //!
-//! And a VF's netdev (device type `netdevice`): NM manages every Ethernet
+//! And a VF's netdev (device type `netdevice`, or pcidevices' VFs before a
+//! VM claims them): NM manages every Ethernet
 //! device not marked otherwise, and creates a default "Wired connection N"
 //! with DHCP for one without a profile unless `main.no-auto-default` lists it
 //! (`man/NetworkManager.conf.xml`, `no-auto-default`). The drop-in marks the
@@ -38,7 +39,7 @@
 //! its PF's driver (mlx5_core, bnxt_en, ...), `driver:` would take the PFs
 //! too (perhaps the management NIC): those are left out, with a notice.
 
-use crate::intent::config::DeviceType;
+use crate::intent::config::{DeviceType, Operator};
 use crate::plan::{Method, Plan, PlannedPf};
 
 /// The `[device-…]` section's name in the drop-in.
@@ -49,10 +50,14 @@ fn vf_only_driver(pf: &PlannedPf) -> Option<&str> {
     pf.vf_driver.as_deref().filter(|d| *d != pf.driver)
 }
 
-/// The VFs get a kernel netdev NM would take: device type `netdevice`. With
-/// `vfio-pci` they are bound to vfio-pci first (modprobe.d), no netdev.
+/// The VFs get a kernel netdev NM would take: device type `netdevice`, or
+/// the pcidevices hand-off, whose agent writes the count and leaves each VF
+/// on its network driver until a VM claims it (harvester/pcidevices binds a
+/// claimed VF to vfio-pci itself; `device_type` does not apply there). With
+/// `vfio-pci` otherwise they are bound to vfio-pci first (modprobe.d): no netdev.
 fn vfs_have_netdevs(plan: &Plan) -> bool {
-    plan.device_type == DeviceType::Netdevice && !plan.pfs.is_empty()
+    (plan.device_type == DeviceType::Netdevice || plan.operator == Operator::Pcidevices)
+        && !plan.pfs.is_empty()
 }
 
 /// The drop-in `/etc/NetworkManager/conf.d/95-harvester-sriov.conf` (NM 1.10 on
@@ -248,6 +253,9 @@ mod tests {
         plan.device_type = DeviceType::VfioPci;
         assert_eq!(conf(&plan), None);
         assert!(notices(&plan).is_empty());
+        // but with pcidevices the VFs sit on their network driver until claimed
+        plan.operator = Operator::Pcidevices;
+        assert!(conf(&plan).is_some_and(|t| t.contains("match-device=driver:iavf\n")));
     }
 
     #[test]
