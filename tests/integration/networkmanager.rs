@@ -171,3 +171,85 @@ fn an_nm_profile_with_sriov_on_a_planned_pf_is_a_warning_and_harvesters_own_are_
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("warning:"), "{stderr}");
 }
+
+/// `NetworkManager --print-config` (Debian's network-manager, 1.42): the
+/// merged configuration as NetworkManager itself reads it, from a
+/// configuration directory given on its command line (it starts no daemon).
+fn nm_print_config(conf_d: &Path) -> String {
+    let nm = which::which("NetworkManager").unwrap_or_else(|_| {
+        panic!(
+            "NetworkManager is missing: install the Debian package network-manager (scripts/test-all.sh does)"
+        )
+    });
+    let dir = conf_d.parent().unwrap();
+    let main = dir.join("NetworkManager.conf");
+    std::fs::write(&main, "").unwrap();
+    let out = std::process::Command::new(nm)
+        .arg("--print-config")
+        .arg(format!("--config={}", main.display()))
+        .arg(format!("--config-dir={}", conf_d.display()))
+        .arg(format!("--system-config-dir={}", dir.join("none").display()))
+        .arg(format!("--intern-config={}", dir.join("intern.conf").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The lines NetworkManager would act on (not its comments of defaults).
+fn settings(printed: &str) -> Vec<&str> {
+    printed
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn networkmanager_itself_reads_the_drop_in_beside_harvesters_own() {
+    let (_sysfs, target) = applied("per-vf-settings");
+    materialise(target.path());
+    let ours = std::fs::read(target.path().join(DROP_IN)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf_d = dir.path().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    std::fs::write(conf_d.join("95-harvester-sriov.conf"), &ours).unwrap();
+    // harvester/os2:files/etc/NetworkManager/conf.d/harvester.conf, read after ours
+    let harvester = conf_d.join("harvester.conf");
+    std::fs::write(&harvester, "[main]\nno-auto-default=*\nignore-carrier=*\n").unwrap();
+    let printed = nm_print_config(&conf_d);
+    assert!(
+        printed.contains("(etc: 95-harvester-sriov.conf, harvester.conf)"),
+        "{printed}"
+    );
+    assert_eq!(
+        settings(&printed),
+        [
+            "[main]",
+            "no-auto-default=*",
+            "ignore-carrier=*",
+            "configure-and-quit=no",
+            "[logging]",
+            "[device]",
+            "[device-harvester-sriov-vfs]",
+            "match-device=driver:iavf,driver:igbvf",
+            "managed=0",
+        ],
+        "{printed}"
+    );
+    // a node serving the ISO deletes Harvester's no-auto-default=* line
+    // (harvester/os2:files/system/oem/92_iso_repo.yaml): ours still holds for the VFs
+    std::fs::write(&harvester, "[main]\nignore-carrier=*\n").unwrap();
+    let printed = nm_print_config(&conf_d);
+    assert!(
+        settings(&printed).contains(&"no-auto-default=driver:iavf,driver:igbvf"),
+        "{printed}"
+    );
+    // read in the other order, `+=` appends to Harvester's `*`
+    std::fs::remove_file(&harvester).unwrap();
+    std::fs::write(conf_d.join("00-harvester.conf"), "[main]\nno-auto-default=*\n").unwrap();
+    let printed = nm_print_config(&conf_d);
+    assert!(
+        settings(&printed).contains(&"no-auto-default=*,driver:iavf,driver:igbvf"),
+        "{printed}"
+    );
+}
