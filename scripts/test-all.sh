@@ -21,6 +21,7 @@ need() { # need COMMAND PACKAGE
 need lspci pciutils   # the oracle of the differential tests
 need file file        # proves the release binary is static
 need c++ g++          # libfuzzer-sys compiles libFuzzer when the fuzz targets are built
+need NetworkManager network-manager   # its own config reader (--print-config) reads our drop-in (networkmanager.rs)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

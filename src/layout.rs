@@ -32,6 +32,12 @@ pub(crate) const OS_SEEN_PATH: &str = "/oem/harvester-sriov/os-release.seen";
 pub(crate) const MODPROBE_PATH: &str = "/etc/modprobe.d/harvester-sriov.conf";
 /// Runs `vf-added` on every new VF, when the plan has per-VF settings.
 pub(crate) const UDEV_RULE_PATH: &str = "/etc/udev/rules.d/90-harvester-sriov.rules";
+/// NetworkManager's drop-in (Harvester v1.7 on): the VFs of a `netdevice`
+/// plan unmanaged (src/render/networkmanager.rs). `/etc/NetworkManager` is a
+/// persistent bind mount from v1.7 on, a tmpfs path before: rewritten at every boot.
+pub(crate) const NM_CONF_PATH: &str = "/etc/NetworkManager/conf.d/95-harvester-sriov.conf";
+/// Where NetworkManager's keyfile profiles are (Harvester's own among them).
+pub(crate) const NM_CONNECTIONS_DIR: &str = "/etc/NetworkManager/system-connections";
 pub(crate) const LABELS_PATH: &str = "/etc/rancher/rke2/config.yaml.d/95-harvester-sriov.yaml";
 /// The single hand-off file of earlier versions (one Addon name on every
 /// node: servers pruned each other's objects). Removed when found.
@@ -54,6 +60,7 @@ pub(crate) const OEM_PATHS: &[&str] = &[
 pub(crate) const MATERIALISED_PATHS: &[&str] = &[
     MODPROBE_PATH,
     UDEV_RULE_PATH,
+    NM_CONF_PATH,
     LABELS_PATH,
     LEGACY_MANIFEST_PATH,
     UNIT_PATH,

@@ -165,7 +165,12 @@ impl Pipeline {
                 }),
             )
         });
-        Self::assemble(inventory?, cfg, sriov, binary.transpose()?)
+        let mut p = Self::assemble(inventory?, cfg, sriov, binary.transpose()?)?;
+        let profiles = nm_profiles(&target.root);
+        p.plan
+            .warnings
+            .extend(render::networkmanager::sriov_profile_warnings(&p.plan, &profiles));
+        Ok(p)
     }
 
     pub(crate) fn from_inventory(
@@ -188,6 +193,7 @@ impl Pipeline {
         let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
         plan.warnings.extend(cfg.warnings.iter().cloned());
         plan.warnings.extend(missing_management(cfg, &inventory));
+        plan.notices.extend(render::networkmanager::notices(&plan));
         let binary = match binary {
             _ if plan.pfs.is_empty() => vec![],
             Some(bytes) => bytes,
@@ -273,6 +279,37 @@ pub(crate) fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
         }
         _ => vec![],
     }
+}
+
+/// NetworkManager's keyfile profiles in `root` (`*.nmconnection`, as
+/// harvester/harvester-installer:`pkg/config/cos.go` names them and NM's keyfile
+/// plugin reads them): (the path to name it by, its text). Each is read
+/// through the writer's resolver; one that cannot be read is left out (NM
+/// ignores such files too), a missing directory (Harvester before v1.7) gives none.
+pub(crate) fn nm_profiles(root: &Path) -> Vec<(String, String)> {
+    let dir = Path::new(crate::layout::NM_CONNECTIONS_DIR);
+    let Ok(entries) = std::fs::read_dir(root.join(dir.strip_prefix("/").unwrap_or(dir))) else {
+        return vec![];
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".nmconnection"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let logical = dir.join(&n);
+            match crate::write::read_file(root, &logical, 1024 * 1024) {
+                Ok(Some((_, bytes))) => Some((
+                    logical.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// This tool's hand-off files now in `root`'s manifests directory: our

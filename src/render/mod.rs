@@ -7,12 +7,14 @@
 //! `initramfs` stage, so nothing lands in the OS image (which the installer's
 //! chroot is) and `remove` really removes. README: "On the node, file by file".
 //! The hand-off files' names and objects come from [`handoff`] (per-node and
-//! content-addressed names under the manifests directory).
+//! content-addressed names under the manifests directory); NetworkManager's
+//! drop-in, and the check of its profiles, from [`networkmanager`].
 //!
 //! [`yaml`] is the emitter every YAML file goes through.
 
 pub(crate) mod answers;
 pub(crate) mod handoff;
+pub(crate) mod networkmanager;
 pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
@@ -22,8 +24,8 @@ use serde_json::{Value, json};
 
 use crate::intent::config::{DeviceType, Operator};
 use crate::layout::{
-    BINARY_PATH, LABELS_PATH, MARKER, MODPROBE_PATH, RKE2_DROPIN_PATH, STATE_PATH, UDEV_RULE_PATH, UNIT_NAME,
-    UNIT_PATH, YIP_PATH,
+    BINARY_PATH, LABELS_PATH, MARKER, MODPROBE_PATH, NM_CONF_PATH, RKE2_DROPIN_PATH, STATE_PATH,
+    UDEV_RULE_PATH, UNIT_NAME, UNIT_PATH, YIP_PATH,
 };
 use crate::plan::{Method, Plan};
 
@@ -237,6 +239,9 @@ pub(crate) fn materialised(plan: &Plan) -> Vec<FileSpec> {
     }
     if plan.pfs.iter().any(|p| !p.vfs.is_empty()) {
         out.push(spec(UDEV_RULE_PATH, udev_rule(), 0o644));
+    }
+    if let Some(t) = networkmanager::conf(plan) {
+        out.push(spec(NM_CONF_PATH, t, 0o644));
     }
     // the hand-off files, whatever their names (`remove` finds them in the installed yip file)
     out.extend(manifests(plan));

@@ -23,6 +23,8 @@
 #   E2E_OEM_FILES               "HOST:GUEST ..." files copied into the guest root after `apply`
 #                               (development only: e.g. a hand-written yip file over the tool's)
 #   E2E_SYSTEMD_APPEND          more kernel arguments (e.g. loglevel=7 to see the kernel's messages)
+#   E2E_SYSTEMD_ROOTFS          the base root file system (default cache/systemd-rootfs.cpio; the
+#                               one with NetworkManager: cache/systemd-nm-rootfs.cpio, setup.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -33,7 +35,8 @@ log() { echo "e2e-systemd: $*" >&2; }
 die() { echo "e2e-systemd: error: $*" >&2; exit 2; }
 
 setup="run 'bash tests/e2e/setup.sh' as root"
-[ -s "$cache/systemd-rootfs.cpio" ] || die "no Debian root file system in $cache (systemd-rootfs.cpio): $setup"
+base=${E2E_SYSTEMD_ROOTFS:-$cache/systemd-rootfs.cpio}
+[ -s "$base" ] || die "no Debian root file system $base (E2E_SYSTEMD_ROOTFS, default systemd-rootfs.cpio in $cache): $setup"
 [ -x "$cache/yip" ] || die "no yip binary in $cache: $setup"
 command -v cpio >/dev/null 2>&1 || die "cpio not found: $setup"
 
@@ -88,12 +91,12 @@ find "$root" -type d -exec chmod 0755 {} +
 # --- 3. one initramfs: the cached base, then this run's files (cpio archives concatenated) --------
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) \
     >"$work/overlay.cpio"
-cp "$cache/systemd-rootfs.cpio" "$work/initrd.cpio"
+cp "$base" "$work/initrd.cpio"
 # Each archive must start 4-byte aligned or the kernel ignores it (cpio pads to 512 already).
 pad=$(($(stat -c %s "$work/initrd.cpio") % 4))
 [ "$pad" = 0 ] || head -c $((4 - pad)) /dev/zero >>"$work/initrd.cpio"
 cat "$work/overlay.cpio" >>"$work/initrd.cpio"
-log "initramfs: $(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB (base $(($(stat -c %s "$cache/systemd-rootfs.cpio") / 1048576)), this run $(($(stat -c %s "$work/overlay.cpio") / 1048576)))"
+log "initramfs: $(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB (base $(($(stat -c %s "$base") / 1048576)), this run $(($(stat -c %s "$work/overlay.cpio") / 1048576)))"
 
 # net.ifnames=0: the interface names of the sysfs snapshot `apply` planned with (eth0).
 rc=0

@@ -136,6 +136,19 @@ else
     echo "$stamp" >"$rootfs.stamp"
 fi
 
+# --- 5b. the same with NetworkManager (Harvester v1.7 on): the systemd guest's NetworkManager run
+rootfs="$cache/systemd-nm-rootfs.cpio"
+stamp="kernel=$version recipe=$(sha256sum "$here/systemd/build-rootfs.sh" | cut -c1-16) extra=network-manager,dbus"
+if [ -s "$rootfs" ] && [ "$(cat "$rootfs.stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "systemd guest root file system with NetworkManager already built ($rootfs)"
+else
+    as_root "the systemd guest's root file system with NetworkManager"
+    log "building the systemd guest's root file system with NetworkManager (mmdebstrap bookworm, ~1-2 min)"
+    rm -f "$rootfs.stamp"
+    bash "$here/systemd/build-rootfs.sh" "$rootfs" "$kdir" "$version" network-manager,dbus
+    echo "$stamp" >"$rootfs.stamp"
+fi
+
 # --- 6. the DPDK layer of the busybox guest (dpdk-testpmd and its libraries) ----------------------
 # Rebuilt when the recipe changes; the packages are bookworm's current ones.
 dpdk="$cache/dpdk-rootfs.cpio"

@@ -263,7 +263,7 @@ fn verify_names_each_difference_from_the_plan() {
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         log,
-        "verify: node n1 as planned: 1 PFs, 4 VFs by sriov_numvfs, of which 0 found as PCI functions (their drivers checked: netdevice), 5 files\n"
+        "verify: node n1 as planned: 1 PFs, 4 VFs by sriov_numvfs, of which 0 found as PCI functions (their drivers checked: netdevice), 6 files\n"
     );
     set_numvfs(sysfs.path(), "0000:01:00.0", "1");
     std::fs::remove_file(

@@ -376,13 +376,15 @@ fn boot_follows_a_card_by_its_mac_after_an_address_shift() {
 /// (`E2E_SYSTEMD_CONFIG`, relative to the repository; `None`: the script's default,
 /// `tests/e2e/systemd/config.yaml`) and checks that the harness itself worked.
 fn systemd_boot(config: Option<&str>) -> Boot {
+    systemd_boot_on(config, "systemd-rootfs.cpio")
+}
+
+/// [`systemd_boot`] on another base root file system of tests/e2e/cache (E2E_SYSTEMD_ROOTFS).
+fn systemd_boot_on(config: Option<&str>, rootfs: &str) -> Boot {
     let _one_at_a_time = serial();
     preflight();
     let cache = repo().join("tests/e2e/cache");
-    for (file, what) in [
-        ("systemd-rootfs.cpio", "the Debian root file system"),
-        ("yip", "the yip binary"),
-    ] {
+    for (file, what) in [(rootfs, "the Debian root file system"), ("yip", "the yip binary")] {
         assert!(
             cache.join(file).is_file(),
             "e2e: {what} is missing ({}): run `bash tests/e2e/setup.sh` as root (scripts/test-all.sh does)",
@@ -395,7 +397,8 @@ fn systemd_boot(config: Option<&str>) -> Boot {
         .env("HARVESTER_SRIOV_STATIC_BIN", static_bin())
         // The committed test boots the tool's own output, never a development override.
         .env_remove("E2E_OEM_FILES")
-        .env_remove("E2E_SYSTEMD_CONFIG");
+        .env_remove("E2E_SYSTEMD_CONFIG")
+        .env("E2E_SYSTEMD_ROOTFS", cache.join(rootfs));
     if let Some(config) = config {
         cmd.env("E2E_SYSTEMD_CONFIG", repo().join(config));
     }
@@ -1294,4 +1297,35 @@ fn e2e_bench_vf_prints_both_sides_and_one_request_per_pf() {
     ] {
         assert!(stdout.contains(want), "no {want:?}\n{ctx}");
     }
+}
+
+/// Issue 17 item 2: NetworkManager (Harvester v1.7 on) in the systemd guest (its root file system
+/// with Debian's network-manager, `systemd-nm-rootfs.cpio`), the pcidevices hand-off: the yip file
+/// writes `/etc/NetworkManager/conf.d/95-harvester-sriov.conf` before NetworkManager starts; the
+/// VFs the agent's write creates get igbvf netdevs, which NetworkManager lists as unmanaged with no
+/// profile, while the PF (igb) stays managed.
+#[test]
+fn e2e_systemd_networkmanager_leaves_the_vfs_unmanaged() {
+    let boot = systemd_boot_on(
+        Some("tests/e2e/systemd/config-pcidevices.yaml"),
+        "systemd-nm-rootfs.cpio",
+    );
+    boot.assert_lines(&["e2e-report: mode pcidevices"]);
+    let nm = boot.section("networkmanager");
+    nm.assert_no_failed_check().assert_lines(&[
+        "ok: /etc/NetworkManager/conf.d/95-harvester-sriov.conf exists (written by yip)",
+        "ok: NetworkManager.service active = 'active'",
+        "[device-harvester-sriov-vfs]",
+        "match-device=driver:igbvf",
+        "managed=0",
+        "ok: no NetworkManager profile names a VF",
+    ]);
+    for vf in ["eth1", "eth2", "eth3", "eth4"] {
+        nm.assert_lines(&[
+            &format!("ok: nmcli: {vf} (igbvf) state = '10 (unmanaged)'"),
+            &format!("ok: nmcli: {vf} driver = 'igbvf'"),
+            &format!("ok: nmcli: {vf} has no profile = ''"),
+        ]);
+    }
+    nm.assert_lines(&["ok: nmcli: the PF eth0 (igb) is managed: state"]);
 }

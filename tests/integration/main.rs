@@ -20,6 +20,7 @@ mod hostile;
 mod layout;
 mod lspci;
 mod manifests;
+mod networkmanager;
 mod oracle_cluster_model;
 mod oracle_installer_config;
 mod oracle_pcidevices;

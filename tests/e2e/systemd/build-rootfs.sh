@@ -2,7 +2,10 @@
 # Build the Debian root file system of the systemd e2e guest, as an uncompressed newc cpio that
 # the kernel unpacks as its initramfs (PID 1 is then the guest's /init, which ends in systemd).
 #
-#   build-rootfs.sh OUTPUT.cpio KERNEL_DIR KERNEL_VERSION
+#   build-rootfs.sh OUTPUT.cpio KERNEL_DIR KERNEL_VERSION [EXTRA_PACKAGES]
+#
+# EXTRA_PACKAGES (comma-separated) are installed too: setup.sh builds a second root file system with
+# `network-manager,dbus`, the host stack of Harvester v1.7 and later (systemd-nm-rootfs.cpio).
 #
 # Debian bookworm, variant minbase, plus systemd, udev, kmod and iproute2 (`ip -d link show`, the
 # reader of per-VF settings that is not ours), from Debian's own packages
@@ -16,8 +19,8 @@
 #     a real node (coldplug, by modalias) and modprobe.d files apply.
 # Per-run files (the tool's, yip, the stand-in units, /init) come in a second cpio (run-systemd.sh).
 set -euo pipefail
-[ $# -eq 3 ] || { echo "usage: $0 OUTPUT.cpio KERNEL_DIR KERNEL_VERSION" >&2; exit 2; }
-out=$1 kdir=$2 version=$3
+[ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: $0 OUTPUT.cpio KERNEL_DIR KERNEL_VERSION [EXTRA_PACKAGES]" >&2; exit 2; }
+out=$1 kdir=$2 version=$3 extra=${4:-}
 die() { echo "build-rootfs: error: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "building the root file system needs root (mmdebstrap, device nodes)"
 command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap is missing: run tests/e2e/setup.sh as root"
@@ -28,7 +31,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-rootfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 
-mmdebstrap --quiet --variant=minbase --include=systemd,udev,kmod,iproute2 \
+mmdebstrap --quiet --variant=minbase --include="systemd,udev,kmod,iproute2${extra:+,$extra}" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \

@@ -283,6 +283,41 @@ if [ "$mode" = pcidevices ]; then
     expect_eq "verify exit code with the VFs" "$out_rc" 0
 fi
 
+# NetworkManager (Harvester v1.7 on), in a root file system that has it (E2E_SYSTEMD_ROOTFS, built
+# with network-manager): the yip file wrote the drop-in before NetworkManager started, so the VFs'
+# igbvf netdevs are unmanaged and have no profile, while the PF (igb) stays managed.
+if [ "$mode" = pcidevices ] && command -v NetworkManager >/dev/null 2>&1; then
+    section networkmanager
+    conf=/etc/NetworkManager/conf.d/95-harvester-sriov.conf
+    cat "$conf" 2>/dev/null
+    check "$conf exists (written by yip)" test -f "$conf"
+    expect_eq "NetworkManager.service active" "$(systemctl is-active NetworkManager.service)" active
+    NetworkManager --print-config 2>/dev/null | grep -v '^#' | grep -v '^$'
+    vfs=""
+    for i in 0 1 2 3; do vfs="$vfs $(ls "$sys/virtfn$i/net" 2>/dev/null | head -n1)"; done
+    echo "VF netdevs:$vfs"
+    # NetworkManager sees a new netdev within a moment: bounded wait for the last VF.
+    last=${vfs##* }
+    i=0
+    while [ $i -lt 100 ] && ! nmcli -t -f DEVICE device 2>/dev/null | grep -qx "$last"; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    nmcli --colors no -t -f DEVICE,TYPE,STATE,CONNECTION device
+    for vf in $vfs; do
+        expect_eq "nmcli: $vf (igbvf) state" "$(nmcli -g GENERAL.STATE device show "$vf" 2>&1)" "10 (unmanaged)"
+        expect_eq "nmcli: $vf driver" "$(nmcli -g GENERAL.DRIVER device show "$vf" 2>&1)" igbvf
+        expect_eq "nmcli: $vf has no profile" "$(nmcli -g GENERAL.CONNECTION device show "$vf" 2>&1)" ""
+    done
+    pf_state=$(nmcli -g GENERAL.STATE device show eth0 2>&1)
+    case "$pf_state" in
+    "10 (unmanaged)" | "") fail "nmcli: the PF eth0 (igb) is managed: state '$pf_state'" ;;
+    *) pass "nmcli: the PF eth0 (igb) is managed: state '$pf_state'" ;;
+    esac
+    nmcli --colors no -t -f NAME,DEVICE connection show
+    check "no NetworkManager profile names a VF" sh -c "! nmcli -t -f DEVICE connection show | grep -qxE '$(echo $vfs | tr ' ' '|')'"
+fi
+
 echo "e2e-report: done (uptime $(cut -d' ' -f1 /proc/uptime); yip exit $yip_rc)"
 if [ "$E2E_FAILS" -gt 0 ]; then
     echo "e2e: $E2E_FAILS check(s) failed"
