@@ -70,6 +70,10 @@ pub enum Command {
     /// on every VF's `add`, whoever created it: the pcidevices agent, the UI, a write to
     /// sriov_numvfs). Never waits; a failure is logged (--kmsg: to the kernel log) and exits 1.
     VfAdded(VfAddedArgs),
+    /// Before a fleet's install: plan one install config on every node from its
+    /// `detect --format json`, and report every MAC two functions would share and
+    /// every rule that matches nothing on a node. Exit 1 on a shared MAC.
+    FleetCheck(FleetCheckArgs),
 }
 
 // The options of `detect`, as parsed: the command reads them as they are.
@@ -232,4 +236,16 @@ pub struct VfAddedArgs {
     /// output only at debug level).
     #[arg(long)]
     pub kmsg: bool,
+}
+
+// The options of `fleet-check`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct FleetCheckArgs {
+    /// The install config.yaml the fleet is installed with (its `sriov:` section).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// One node's `detect --format json` output: NAME=FILE, or FILE, named after the
+    /// file without its `.json` (`node-1.json` is node `node-1`).
+    #[arg(value_name = "NODE", required = true)]
+    pub nodes: Vec<String>,
 }

@@ -1,0 +1,158 @@
+//! The fleet check: one install config planned on several nodes (each from
+//! its `detect --format json`), with the same [`super::build`] as `apply`,
+//! and every MAC two functions of the fleet would share. The plan keeps a
+//! node's own VFs apart (`vf::node_macs`, and fixed MACs checked against the
+//! node's functions); nothing on a node can see the others, so a fixed
+//! `mac_address` in a rule that matches on several nodes, or cloned serial
+//! numbers (the same stable MACs), are found only here. Pure.
+
+use std::collections::BTreeMap;
+
+use crate::intent::config::{InstallConfig, Sriov};
+use crate::intent::vf::{Mac, format_mac, parse_mac};
+use crate::scan::device::Device;
+
+use super::{Plan, PlanError};
+
+/// One node of the fleet: its name and what its detect output lists.
+pub(crate) struct Node {
+    pub name: String,
+    pub devices: Vec<Device>,
+}
+
+/// What holds a MAC.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    /// A planned VF: its index, and whether the MAC is derived (`stable`).
+    Vf { id: u16, stable: bool },
+    /// The function's own MAC, as detect read it (not ours to change).
+    Pf,
+}
+
+/// One function of the fleet that has (or will have) a MAC.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Holder {
+    /// The node's place in the order given (holders sort by it).
+    pub node_index: usize,
+    pub node: String,
+    pub pf_address: String,
+    pub pf_interface: Option<String>,
+    pub role: Role,
+}
+
+/// A MAC that two or more functions of the fleet would have, at least one
+/// of them a VF this config gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Clash {
+    pub mac: String,
+    /// In the nodes' order, then PF address and role.
+    pub holders: Vec<Holder>,
+}
+
+/// A rule of the config that matches no SR-IOV function on some nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unmatched {
+    /// Its index in `sriov.devices`.
+    pub rule: usize,
+    /// Its `match`, in words.
+    pub matcher: String,
+    /// The nodes where it matches nothing, in the order given.
+    pub nodes: Vec<String>,
+}
+
+/// The fleet's plans and what they share.
+#[derive(Debug)]
+pub(crate) struct Fleet {
+    /// Each node's plan, in the order given.
+    pub plans: Vec<(String, Plan)>,
+    pub clashes: Vec<Clash>,
+    pub unmatched: Vec<Unmatched>,
+    /// Every MAC a VF gets, over the fleet.
+    pub vf_macs: usize,
+}
+
+/// A node's plan failed: which node, and the plan's own error.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("node {node}: {source}")]
+pub(crate) struct FleetError {
+    pub node: String,
+    pub source: PlanError,
+}
+
+/// Plan `sriov` on every node and find what they share.
+pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Result<Fleet, FleetError> {
+    let mut plans = vec![];
+    let mut holders: BTreeMap<Mac, Vec<Holder>> = BTreeMap::new();
+    let mut vf_macs = 0;
+    for (node_index, node) in nodes.iter().enumerate() {
+        let plan = super::build(&node.devices, cfg, &node.name, sriov).map_err(|source| FleetError {
+            node: node.name.clone(),
+            source,
+        })?;
+        for pf in &plan.pfs {
+            for vf in &pf.vfs {
+                let Some(mac) = vf.mac.as_deref().and_then(parse_mac) else {
+                    continue;
+                };
+                vf_macs += 1;
+                holders.entry(mac).or_default().push(Holder {
+                    node_index,
+                    node: node.name.clone(),
+                    pf_address: pf.address.clone(),
+                    pf_interface: pf.interface.clone(),
+                    role: Role::Vf {
+                        id: vf.id,
+                        stable: vf.stable_mac,
+                    },
+                });
+            }
+        }
+        // Every function's own MAC (detect reads the first interface's).
+        for d in node.devices.iter().filter(|d| d.physfn.is_none()) {
+            if let Some(mac) = d.mac.as_deref().and_then(parse_mac) {
+                holders.entry(mac).or_default().push(Holder {
+                    node_index,
+                    node: node.name.clone(),
+                    pf_address: d.address.clone(),
+                    pf_interface: d.interfaces.first().cloned(),
+                    role: Role::Pf,
+                });
+            }
+        }
+        plans.push((node.name.clone(), plan));
+    }
+    let clashes = holders
+        .into_iter()
+        .filter(|(_, h)| h.len() > 1 && h.iter().any(|h| matches!(h.role, Role::Vf { .. })))
+        .map(|(mac, mut holders)| {
+            holders.sort();
+            Clash {
+                mac: format_mac(&mac),
+                holders,
+            }
+        })
+        .collect();
+    let unmatched = sriov
+        .devices
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| {
+            let nodes: Vec<String> = nodes
+                .iter()
+                .filter(|n| !super::rule_matches_any(rule, &n.devices))
+                .map(|n| n.name.clone())
+                .collect();
+            (!nodes.is_empty()).then(|| Unmatched {
+                rule: i,
+                matcher: rule.matcher.to_string(),
+                nodes,
+            })
+        })
+        .collect();
+    Ok(Fleet {
+        plans,
+        clashes,
+        unmatched,
+        vf_macs,
+    })
+}
