@@ -459,9 +459,7 @@ impl TryFrom<Recorded> for Device {
         for (i, vf) in r.vfs.iter().enumerate() {
             check_address(&format!("vfs[{i}]"), vf)?;
         }
-        if let Some(p) = &r.physfn {
-            check_address("physfn", p)?;
-        }
+        // `physfn` is the basename of the link, whatever it names (as `driver`).
         let capability = match &r.capability {
             None => None,
             Some(c) => Some(SriovCapability {
