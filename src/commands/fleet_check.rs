@@ -105,7 +105,13 @@ fn clash_hint(c: &Clash) -> &'static str {
     } else if fixed && !stable {
         "a fixed mac_address in a rule that matches on several nodes: give each node its own config (or rule, by serial or address), or use `stable`"
     } else if stable && !fixed {
-        "`stable` derives from the PF's serial number (else its MAC): these PFs report the same one (cloned serial numbers?): give them fixed MACs"
+        let mut ids = c.holders.iter().map(|h| &h.pf_identity);
+        let first = ids.next();
+        if ids.all(|i| Some(i) == first) {
+            "`stable` derives from the PF's serial number (else its MAC): these PFs report the same one (cloned serial numbers?): give them fixed MACs"
+        } else {
+            "two PF identities derive the same stable MAC (a chance collision: 30 bits of a stable MAC come from the identity): give one of these VFs a fixed MAC"
+        }
     } else {
         "a fixed mac_address equals a stable MAC of another node: choose another fixed MAC"
     }

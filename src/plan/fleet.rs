@@ -38,6 +38,8 @@ pub(crate) struct Holder {
     pub pf_address: String,
     pub pf_interface: Option<String>,
     pub role: Role,
+    /// What a stable MAC derives from (`vf::pf_identity`: serial, else MAC).
+    pub pf_identity: Option<String>,
 }
 
 /// A MAC that two or more functions of the fleet would have, at least one
@@ -104,6 +106,7 @@ pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Resul
                         id: vf.id,
                         stable: vf.stable_mac,
                     },
+                    pf_identity: super::vf::pf_identity(pf.serial.as_deref(), pf.mac.as_deref()),
                 });
             }
         }
@@ -116,6 +119,7 @@ pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Resul
                     pf_address: d.address.clone(),
                     pf_interface: d.interfaces.first().cloned(),
                     role: Role::Pf,
+                    pf_identity: None,
                 });
             }
         }

@@ -494,3 +494,36 @@ fn detect_json_reads_back_byte_for_byte() {
     // the trees give every status detect can give a fake tree but firmware-limited
     assert!(statuses.len() >= 7, "{statuses:?}");
 }
+
+#[test]
+fn two_pf_identities_that_derive_the_same_stable_macs_are_a_clash() {
+    // Found by search: 30 bits of a stable MAC come from the PF's identity,
+    // and these two MACs (no serial number: the identity is the MAC) hash alike.
+    let node = |mac: &'static str| Tree::new().function(igb("0000:01:00.0", "ens1f0", mac).function());
+    let (trees, dir, files) = detected(vec![
+        ("node-1", node("52:54:00:00:1b:63")),
+        ("node-2", node("52:54:00:01:31:b0")),
+    ]);
+    let cfg = config(
+        dir.path(),
+        "sriov:\n  enabled: true\n  num_vfs: 2\n  operator: none\n  vfs:\n    - {mac_address: stable}\n",
+    );
+    let one = planned_macs(&cfg, trees[0].path(), "0000:01:00.0");
+    assert_eq!(one, planned_macs(&cfg, trees[1].path(), "0000:01:00.0"));
+    assert!(one[0].starts_with("aa:4c:66:39:"), "{one:?}");
+    let (code, stdout, stderr) = fleet_check(&cfg, &paths(&files));
+    assert_eq!((code, stderr.as_str()), (Some(1), ""), "{stdout}");
+    let got: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("clash: ") || l.starts_with("    hint: "))
+        .collect();
+    let hint = "    hint: two PF identities derive the same stable MAC (a chance collision: 30 bits of a stable MAC come from the identity): give one of these VFs a fixed MAC";
+    let mut want = vec![];
+    for (vf, mac) in one.iter().enumerate() {
+        want.push(format!(
+            "clash: {mac} on node-1 0000:01:00.0 (ens1f0) VF {vf} (stable) and node-2 0000:01:00.0 (ens1f0) VF {vf} (stable)"
+        ));
+        want.push(hint.to_owned());
+    }
+    assert_eq!(got, want, "{stdout}");
+}
