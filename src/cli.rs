@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
     after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
-        boot: a PF not as planned; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
+        boot: a PF not as planned, fleet-check: a MAC shared by two functions; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -127,6 +127,17 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
                 other.display()
             );
         }
+        // the same file twice is two identical nodes: every MAC would clash
+        let real = std::fs::canonicalize(&file).ok();
+        if let Some((other, _)) = specs
+            .iter()
+            .find(|(_, f)| real.is_some() && std::fs::canonicalize(f).ok() == real)
+        {
+            bail!(
+                "NODE {spec:?}: {} is given for node {other} too: each node needs its own detect output",
+                file.display()
+            );
+        }
         specs.push((name, file));
     }
     let cfg = crate::intent::config::load(&args.config)?;
@@ -155,6 +166,18 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
     for w in &cfg.warnings {
         writeln!(out, "warning: {w}")?;
     }
+    // A warning every node's plan gives is said once.
+    let everywhere: Vec<&String> = match fleet.plans.as_slice() {
+        [(_, first), rest @ ..] if !rest.is_empty() => first
+            .warnings
+            .iter()
+            .filter(|w| rest.iter().all(|(_, p)| p.warnings.contains(w)))
+            .collect(),
+        _ => vec![],
+    };
+    for w in &everywhere {
+        writeln!(out, "warning: every node: {w}")?;
+    }
     for ((name, plan), (_, file)) in fleet.plans.iter().zip(&specs) {
         let vfs: usize = plan.pfs.iter().map(|p| usize::from(p.num_vfs)).sum();
         let macs = plan
@@ -171,7 +194,7 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
             count(vfs, "VF"),
             count(plan.skipped.len(), "SR-IOV function")
         )?;
-        for w in &plan.warnings {
+        for w in plan.warnings.iter().filter(|w| !everywhere.contains(w)) {
             writeln!(out, "warning: node {name}: {w}")?;
         }
     }

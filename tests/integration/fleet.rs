@@ -225,6 +225,16 @@ fn a_vf_mac_that_is_another_nodes_nic_mac_is_a_clash() {
         lines.last(),
         Some(&"2 nodes, 1 planned VF MAC: 1 MAC shared by two or more functions")
     );
+    // a warning every node's plan gives is said once
+    let vfio: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("device_type vfio-pci with operator none"))
+        .collect();
+    assert_eq!(vfio.len(), 1, "{stdout}");
+    assert!(
+        vfio[0].starts_with("warning: every node: device_type vfio-pci"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -384,6 +394,12 @@ fn bad_files_and_names_are_refused_with_one_message_naming_them() {
             format!("node-1={good}"),
             format!(
                 "NODE \"node-1={good}\": node node-1 is given twice (also {good}): name them with NAME=FILE"
+            ),
+        ),
+        (
+            format!("again={good}"),
+            format!(
+                "NODE \"again={good}\": {good} is given for node node-1 too: each node needs its own detect output"
             ),
         ),
     ];
