@@ -248,4 +248,6 @@ pub struct FleetCheckArgs {
     /// file without its `.json` (`node-1.json` is node `node-1`).
     #[arg(value_name = "NODE", required = true)]
     pub nodes: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

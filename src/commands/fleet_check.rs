@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 
 use crate::ExitCode;
-use crate::cli::FleetCheckArgs;
+use crate::cli::{FleetCheckArgs, Format};
 use crate::plan::fleet::{self, Clash, Holder, Node, Role};
 use crate::scan::device::Detected;
 
@@ -142,11 +142,17 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
     }
     let cfg = crate::intent::config::load(&args.config)?;
     let Some(sriov) = cfg.sriov.clone() else {
-        writeln!(
-            out,
-            "{}: no sriov section: nothing to check",
-            args.config.display()
-        )?;
+        let text = format!("{}: no sriov section: nothing to check", args.config.display());
+        match args.format {
+            Format::Json => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "warnings": [text], "nodes": [], "unmatched": [], "clashes": [], "vf_macs": 0
+                }))?
+            )?,
+            Format::Table => writeln!(out, "{text}")?,
+        }
         return Ok(ExitCode::Success);
     };
     let mut nodes = vec![];
@@ -163,6 +169,16 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
             .map_or_else(String::new, |(_, f)| format!(" ({})", f.display()));
         anyhow::anyhow!("node {}{file}: {}", e.node, e.source)
     })?;
+    let code = if fleet.clashes.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::FleetClash
+    };
+    if args.format == Format::Json {
+        let doc = json_report(&cfg.warnings, &fleet, &specs);
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(code);
+    }
     for w in &cfg.warnings {
         writeln!(out, "warning: {w}")?;
     }
@@ -221,7 +237,6 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
             count(nodes.len(), "node"),
             count(fleet.vf_macs, "planned VF MAC")
         )?;
-        Ok(ExitCode::Success)
     } else {
         writeln!(
             out,
@@ -230,6 +245,64 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
             count(fleet.vf_macs, "planned VF MAC"),
             count(fleet.clashes.len(), "MAC")
         )?;
-        Ok(ExitCode::FleetClash)
     }
+    Ok(code)
+}
+
+/// `--format json`: the same findings, for a program.
+fn json_report(
+    config_warnings: &[String],
+    fleet: &fleet::Fleet,
+    specs: &[(String, PathBuf)],
+) -> serde_json::Value {
+    use serde_json::json;
+    let nodes: Vec<serde_json::Value> = fleet
+        .plans
+        .iter()
+        .zip(specs)
+        .map(|((name, plan), (_, file))| {
+            json!({
+                "name": name,
+                "file": file,
+                "pfs": plan.pfs.iter().map(|p| json!({
+                    "address": p.address,
+                    "interface": p.interface,
+                    "num_vfs": p.num_vfs,
+                    "macs": p.vfs.iter().filter_map(|v| v.mac.as_ref().map(|m| json!({"vf": v.id, "mac": m, "stable": v.stable_mac}))).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "skipped": plan.skipped.len(),
+                "warnings": plan.warnings,
+            })
+        })
+        .collect();
+    let clashes: Vec<serde_json::Value> = fleet
+        .clashes
+        .iter()
+        .map(|c| {
+            json!({
+                "mac": c.mac,
+                "holders": c.holders.iter().map(|h| {
+                    let (vf, origin) = match h.role {
+                        Role::Vf { id, stable: true } => (Some(id), "stable"),
+                        Role::Vf { id, stable: false } => (Some(id), "fixed"),
+                        Role::Pf => (None, "function"),
+                    };
+                    json!({"node": h.node, "pf": h.pf_address, "interface": h.pf_interface, "vf": vf, "origin": origin})
+                }).collect::<Vec<_>>(),
+                "hint": clash_hint(c),
+            })
+        })
+        .collect();
+    let unmatched: Vec<serde_json::Value> = fleet
+        .unmatched
+        .iter()
+        .map(|u| json!({"rule": u.rule, "match": u.matcher, "nodes": u.nodes}))
+        .collect();
+    json!({
+        "warnings": config_warnings,
+        "nodes": nodes,
+        "unmatched": unmatched,
+        "clashes": clashes,
+        "vf_macs": fleet.vf_macs,
+    })
 }

@@ -543,3 +543,43 @@ fn two_pf_identities_that_derive_the_same_stable_macs_are_a_clash() {
     }
     assert_eq!(got, want, "{stdout}");
 }
+
+#[test]
+fn json_says_the_same_for_a_program() {
+    let (_trees, dir, files) = detected(fleet());
+    let cfg = config(dir.path(), CLASHING);
+    let mut args = paths(&files);
+    args.extend(["--format".to_owned(), "json".to_owned()]);
+    let (code, stdout, stderr) = fleet_check(&cfg, &args);
+    assert_eq!((code, stderr.as_str()), (Some(1), ""), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["vf_macs"], 12);
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(v["nodes"][1]["name"], "node-2");
+    assert_eq!(v["nodes"][1]["pfs"][0]["interface"], "eno5");
+    assert_eq!(
+        v["nodes"][1]["pfs"][0]["macs"][0],
+        serde_json::json!({"vf": 0, "mac": "02:00:00:00:10:00", "stable": false})
+    );
+    let clashes = v["clashes"].as_array().unwrap();
+    assert_eq!(clashes.len(), 3);
+    assert_eq!(clashes[0]["mac"], "02:00:00:00:10:00");
+    assert_eq!(
+        clashes[0]["holders"][1],
+        serde_json::json!({"node": "node-2", "pf": "0000:01:00.0", "interface": "eno5", "vf": 0, "origin": "fixed"})
+    );
+    for c in &clashes[1..] {
+        let holders = c["holders"].as_array().unwrap();
+        assert_eq!(holders.len(), 2);
+        assert!(
+            holders
+                .iter()
+                .all(|h| h["origin"] == "stable" && h["pf"] == "0000:3b:00.0")
+        );
+        assert_eq!(
+            (&holders[0]["node"], &holders[1]["node"]),
+            (&"node-1".into(), &"node-3".into())
+        );
+    }
+    assert_eq!(v["unmatched"], serde_json::json!([]));
+}
