@@ -6,8 +6,6 @@
 //! `mac_address` in a rule that matches on several nodes, or cloned serial
 //! numbers (the same stable MACs), are found only here. Pure.
 
-use std::collections::BTreeMap;
-
 use crate::intent::config::{InstallConfig, Sriov};
 use crate::intent::vf::{Mac, format_mac, parse_mac};
 use crate::scan::device::Device;
@@ -51,6 +49,16 @@ pub(crate) struct Clash {
     pub holders: Vec<Holder>,
 }
 
+/// Where a MAC of the fleet is: by index, so that the whole fleet's MACs
+/// stay small until a shared one is spelled out as a [`Holder`].
+#[derive(Debug, Clone, Copy)]
+enum Ref {
+    /// `plans[node].pfs[pf].vfs[vf]`.
+    Vf { node: usize, pf: usize, vf: usize },
+    /// `nodes[node].devices[device]`'s own MAC.
+    Function { node: usize, device: usize },
+}
+
 /// A rule of the config that matches no SR-IOV function on some nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unmatched {
@@ -84,54 +92,82 @@ pub(crate) struct FleetError {
 /// Plan `sriov` on every node and find what they share.
 pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Result<Fleet, FleetError> {
     let mut plans = vec![];
-    let mut holders: BTreeMap<Mac, Vec<Holder>> = BTreeMap::new();
-    let mut vf_macs = 0;
-    for (node_index, node) in nodes.iter().enumerate() {
+    for node in nodes {
         let plan = super::build(&node.devices, cfg, &node.name, sriov).map_err(|source| FleetError {
             node: node.name.clone(),
             source,
         })?;
-        for pf in &plan.pfs {
-            for vf in &pf.vfs {
-                let Some(mac) = vf.mac.as_deref().and_then(parse_mac) else {
-                    continue;
-                };
-                vf_macs += 1;
-                holders.entry(mac).or_default().push(Holder {
-                    node_index,
-                    node: node.name.clone(),
-                    pf_address: pf.address.clone(),
-                    pf_interface: pf.interface.clone(),
-                    role: Role::Vf {
-                        id: vf.id,
-                        stable: vf.stable_mac,
-                    },
-                    pf_identity: super::vf::pf_identity(pf.serial.as_deref(), pf.mac.as_deref()),
-                });
+        plans.push((node.name.clone(), plan));
+    }
+    // Every MAC of the fleet with a small reference to its holder, sorted:
+    // a fleet of 100 nodes of 16 PFs x 255 VFs has 408,000 of them, and only
+    // the shared ones are spelled out.
+    let mut refs: Vec<(Mac, Ref)> = vec![];
+    for (n, ((_, plan), node)) in plans.iter().zip(nodes).enumerate() {
+        for (p, pf) in plan.pfs.iter().enumerate() {
+            for (v, vf) in pf.vfs.iter().enumerate() {
+                if let Some(mac) = vf.mac.as_deref().and_then(parse_mac) {
+                    refs.push((
+                        mac,
+                        Ref::Vf {
+                            node: n,
+                            pf: p,
+                            vf: v,
+                        },
+                    ));
+                }
             }
         }
         // Every function's own MAC (detect reads the first interface's).
-        for d in node.devices.iter().filter(|d| d.physfn.is_none()) {
-            if let Some(mac) = d.mac.as_deref().and_then(parse_mac) {
-                holders.entry(mac).or_default().push(Holder {
-                    node_index,
-                    node: node.name.clone(),
-                    pf_address: d.address.clone(),
-                    pf_interface: d.interfaces.first().cloned(),
-                    role: Role::Pf,
-                    pf_identity: None,
-                });
+        for (i, d) in node.devices.iter().enumerate() {
+            if let Some(mac) = d
+                .mac
+                .as_deref()
+                .filter(|_| d.physfn.is_none())
+                .and_then(parse_mac)
+            {
+                refs.push((mac, Ref::Function { node: n, device: i }));
             }
         }
-        plans.push((node.name.clone(), plan));
     }
-    let clashes = holders
-        .into_iter()
-        .filter(|(_, h)| h.len() > 1 && h.iter().any(|h| matches!(h.role, Role::Vf { .. })))
-        .map(|(mac, mut holders)| {
+    let vf_macs = refs.iter().filter(|(_, r)| matches!(r, Ref::Vf { .. })).count();
+    refs.sort_unstable_by_key(|(mac, _)| *mac);
+    let holder = |r: &Ref| match *r {
+        Ref::Vf { node, pf, vf } => {
+            let pf = &plans[node].1.pfs[pf];
+            let vf = &pf.vfs[vf];
+            Holder {
+                node_index: node,
+                node: nodes[node].name.clone(),
+                pf_address: pf.address.clone(),
+                pf_interface: pf.interface.clone(),
+                role: Role::Vf {
+                    id: vf.id,
+                    stable: vf.stable_mac,
+                },
+                pf_identity: super::vf::pf_identity(pf.serial.as_deref(), pf.mac.as_deref()),
+            }
+        }
+        Ref::Function { node, device } => {
+            let d = &nodes[node].devices[device];
+            Holder {
+                node_index: node,
+                node: nodes[node].name.clone(),
+                pf_address: d.address.clone(),
+                pf_interface: d.interfaces.first().cloned(),
+                role: Role::Pf,
+                pf_identity: None,
+            }
+        }
+    };
+    let clashes = refs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.len() > 1 && group.iter().any(|(_, r)| matches!(r, Ref::Vf { .. })))
+        .map(|group| {
+            let mut holders: Vec<Holder> = group.iter().map(|(_, r)| holder(r)).collect();
             holders.sort();
             Clash {
-                mac: format_mac(&mac),
+                mac: format_mac(&group[0].0),
                 holders,
             }
         })
