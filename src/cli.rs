@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Detects SR-IOV capable PCI functions the way `lspci -v | grep SR-IOV` does, cross-checked \
         with the kernel's sysfs, and writes what a Harvester node needs to recreate its VFs at every boot.",
     after_help = "Exit codes: 0 success; 1 detect: no SR-IOV PF found, verify: a difference from the plan, \
-        boot: a PF not as planned; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
+        boot: a PF not as planned, fleet-check: a MAC shared by two functions; 2 error (nothing changed, but for `hook`: its hook.log line); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -70,6 +70,10 @@ pub enum Command {
     /// on every VF's `add`, whoever created it: the pcidevices agent, the UI, a write to
     /// sriov_numvfs). Never waits; a failure is logged (--kmsg: to the kernel log) and exits 1.
     VfAdded(VfAddedArgs),
+    /// Before a fleet's install: plan one install config on every node from its
+    /// `detect --format json`, and report every MAC two functions would share and
+    /// every rule that matches nothing on a node. Exit 1 on a shared MAC.
+    FleetCheck(FleetCheckArgs),
 }
 
 // The options of `detect`, as parsed: the command reads them as they are.
@@ -240,4 +244,18 @@ pub struct VfAddedArgs {
     /// output only at debug level).
     #[arg(long)]
     pub kmsg: bool,
+}
+
+// The options of `fleet-check`, as parsed: the command reads them as they are.
+#[derive(Debug, Args)]
+pub struct FleetCheckArgs {
+    /// The install config.yaml the fleet is installed with (its `sriov:` section).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// One node's `detect --format json` output: NAME=FILE, or FILE, named after the
+    /// file without its `.json` (`node-1.json` is node `node-1`).
+    #[arg(value_name = "NODE", required = true)]
+    pub nodes: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -1,6 +1,6 @@
 //! Process exit codes, shared by every subcommand (README: "Exit codes").
 //!
-//! Three different outcomes share the value 1, as `grep` and `diff` use it
+//! Four different outcomes share the value 1, as `grep` and `diff` use it
 //! for "ran fine, but the answer is no": each has its own name so that a
 //! reader of the code (and of the README) never confuses them.
 
@@ -16,6 +16,8 @@ pub enum ExitCode {
     /// `boot`: at least one planned PF did not reach the plan (including one
     /// it refused to touch).
     BootIncomplete,
+    /// `fleet-check`: two functions of the fleet would share a MAC.
+    FleetClash,
     /// Bad input, I/O error, refused plan: nothing was changed.
     Error,
     /// Interrupted at the prompt (Ctrl-C, Esc): nothing was written.
@@ -27,18 +29,22 @@ impl ExitCode {
     pub fn code(self) -> u8 {
         match self {
             ExitCode::Success => 0,
-            ExitCode::NoSriovFound | ExitCode::VerifyDiffers | ExitCode::BootIncomplete => 1,
+            ExitCode::NoSriovFound
+            | ExitCode::VerifyDiffers
+            | ExitCode::BootIncomplete
+            | ExitCode::FleetClash => 1,
             ExitCode::Error => 2,
             ExitCode::Interrupted => 130,
         }
     }
 
     /// Every exit code, for the docs test.
-    pub const ALL: [ExitCode; 6] = [
+    pub const ALL: [ExitCode; 7] = [
         ExitCode::Success,
         ExitCode::NoSriovFound,
         ExitCode::VerifyDiffers,
         ExitCode::BootIncomplete,
+        ExitCode::FleetClash,
         ExitCode::Error,
         ExitCode::Interrupted,
     ];
@@ -55,11 +61,12 @@ mod tests {
     use super::ExitCode;
 
     #[test]
-    fn the_three_kinds_of_no_have_their_own_names_and_share_1() {
+    fn the_kinds_of_no_have_their_own_names_and_share_1() {
         let ones = [
             ExitCode::NoSriovFound,
             ExitCode::VerifyDiffers,
             ExitCode::BootIncomplete,
+            ExitCode::FleetClash,
         ];
         for (i, a) in ones.iter().enumerate() {
             assert_eq!(a.code(), 1, "{a:?}");
@@ -68,6 +75,6 @@ mod tests {
                 assert_ne!(format!("{a:?}"), format!("{b:?}"));
             }
         }
-        assert_eq!(ExitCode::ALL.map(ExitCode::code), [0, 1, 1, 1, 2, 130]);
+        assert_eq!(ExitCode::ALL.map(ExitCode::code), [0, 1, 1, 1, 1, 2, 130]);
     }
 }

@@ -373,7 +373,18 @@ pub fn sysfs_tree(data: &[u8]) {
         let _ = (d.status(), d.hint(), d.notes(), d.vendor_name(), d.device_name());
     }
     let _ = crate::report::table(&inv.devices);
-    let _ = crate::report::json(&inv.devices, &Default::default());
+    let json = crate::report::json(&inv.devices, &Default::default()).unwrap();
+    // detect's JSON reads back (fleet-check) as the same functions, byte for byte.
+    assert_eq!(detect_json_round_trip(&json).as_deref(), Ok(json.as_str()));
+}
+
+/// `detect --format json` output → the functions it lists → that JSON again
+/// (`vf_settings` are not read back: `null`), as `fleet-check` reads a node's
+/// file; the error `fleet-check` would print for a file it refuses. For the
+/// round-trip tests (`tests/integration/fleet.rs`) and [`sysfs_tree`].
+pub fn detect_json_round_trip(json: &str) -> Result<String, String> {
+    let d: crate::scan::device::Detected = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    crate::report::json(&d.devices, &Default::default()).map_err(|e| e.to_string())
 }
 
 /// Build the tree; returns the contents of every `config` written as a

@@ -85,6 +85,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Handoff(args) => commands::handoff::run(args, &mut stdout),
         Command::Remove(args) => commands::apply::cmd_remove(args, &mut stdout),
         Command::Verify(args) => commands::verify::run(args, &mut stdout),
+        Command::FleetCheck(args) => commands::fleet_check::run(args, &mut stdout),
     }
     .and_then(|code| {
         stdout.flush()?;

@@ -6,6 +6,7 @@ pub(crate) mod apply;
 pub(crate) mod boot;
 pub(crate) mod configure;
 pub(crate) mod detect;
+pub(crate) mod fleet_check;
 pub(crate) mod handoff;
 pub(crate) mod hook;
 pub(crate) mod verify;

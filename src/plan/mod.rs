@@ -3,6 +3,7 @@
 //! SR-IOV function is left alone. The plan is also the desired state that
 //! `boot` enforces at every start.
 
+pub(crate) mod fleet;
 pub(crate) mod network;
 pub(crate) mod operator;
 pub(crate) mod vf;
@@ -336,6 +337,14 @@ fn rule_matches(rule: &Rule, d: &Device) -> bool {
         && m.serial
             .as_ref()
             .is_none_or(|s| Some(s) == d.serial_string().as_ref())
+}
+
+/// Whether `rule` matches any SR-IOV PF of `devices` (the plan's warning
+/// "matches no SR-IOV function on this node" when it does not).
+pub(crate) fn rule_matches_any(rule: &Rule, devices: &[Device]) -> bool {
+    devices
+        .iter()
+        .any(|d| d.is_sriov_pf() && d.physfn.is_none() && rule_matches(rule, d))
 }
 
 fn is_management(cfg: &InstallConfig, d: &Device) -> bool {

@@ -244,7 +244,7 @@ pub(crate) fn pf_identity(serial: Option<&str>, mac: Option<&str>) -> Option<Str
 
 /// The stable MAC of VF `vf` of the PF with `identity`, at `salt` 0 unless a
 /// collision on the node moved it (see [`node_macs`]). Locally administered
-/// (bit 1 of the first byte set) and unicast (bit 0 clear); 38 bits from the
+/// (bit 1 of the first byte set) and unicast (bit 0 clear); 30 bits from the
 /// PF's identity and salt, the low 16 bits the VF index, so the VFs of one PF
 /// never share a MAC.
 pub(crate) fn stable_mac(identity: &str, salt: u32, vf: u16) -> Mac {

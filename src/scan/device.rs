@@ -1,8 +1,9 @@
 //! One PCI function as `detect` reports it: the capability view, the kernel
 //! view, and the status that tells a person what to do with it.
 
-use serde::Serialize;
+use serde::de::{Deserializer, Error as _};
 use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::scan::configspace::{SriovCapability, format_serial};
 
@@ -206,9 +207,9 @@ impl Device {
 
     fn kernel_disabled_hint(&self) -> String {
         if self.capability_kernel_unreachable {
-            return "the SR-IOV capability sits behind a `next` pointer below 0x100, where the \
-                    kernel stops looking: a firmware bug, ask the vendor for an update"
-                .into();
+            return format!(
+                "{BEHIND_LOW_NEXT}, where the kernel stops looking: a firmware bug, ask the vendor for an update"
+            );
         }
         if self.driver.as_deref() == Some("mlx5_core") {
             return format!(
@@ -263,16 +264,18 @@ impl Device {
                 "the kernel shows SR-IOV files, but config space holds no SR-IOV capability".into()
             } else {
                 format!(
-                    "config space is {} bytes to this reader: SR-IOV capability not checked",
-                    self.config_size.unwrap_or(0)
+                    "{}{}{}",
+                    SHORT_CONFIG.0,
+                    self.config_size.unwrap_or(0),
+                    SHORT_CONFIG.1
                 )
             });
         }
         if self.capability_truncated {
-            notes.push("the SR-IOV capability is cut short by the end of config space".into());
+            notes.push(TRUNCATED.into());
         }
         if self.chain_looped {
-            notes.push("the extended capability chain loops (lspci: <chain looped>)".into());
+            notes.push(LOOPED.into());
         }
         if let Some(k) = &self.kernel
             && k.num_vfs.is_some_and(|n| usize::from(n) != self.vfs.len())
@@ -311,5 +314,407 @@ impl Serialize for Device {
         st.serialize_field("mac", &self.mac)?;
         st.serialize_field("notes", &self.notes())?;
         st.end()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading detect's JSON back (`fleet-check` plans other nodes from it)
+
+/// An `Option` field that must be there (as `null` when unknown): serde
+/// takes a missing `Option` for `None` unless the field has its own reader.
+fn required<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
+/// A PF's capability as detect writes it (a field a later version adds is
+/// ignored, as everywhere in the contract).
+#[derive(Deserialize)]
+struct RecordedCapability {
+    offset: u16,
+    version: u8,
+    initial_vfs: u16,
+    total_vfs: u16,
+    num_vfs: u16,
+    vf_enabled: bool,
+    vf_offset: u16,
+    vf_stride: u16,
+    vf_device_id: String,
+}
+
+/// A PF's kernel view as detect writes it.
+#[derive(Deserialize)]
+struct RecordedKernel {
+    #[serde(deserialize_with = "required")]
+    total_vfs: Option<u16>,
+    #[serde(deserialize_with = "required")]
+    num_vfs: Option<u16>,
+    #[serde(deserialize_with = "required")]
+    vf_offset: Option<u16>,
+    #[serde(deserialize_with = "required")]
+    vf_stride: Option<u16>,
+    #[serde(deserialize_with = "required")]
+    vf_device_id: Option<String>,
+    #[serde(deserialize_with = "required")]
+    drivers_autoprobe: Option<bool>,
+}
+
+/// One entry of `devices` as detect writes it (README: "JSON output"):
+/// every field is required, as every version from 0.1 on writes it; fields
+/// added later (`vf_settings`, 0.3.0) are ignored.
+#[derive(Deserialize)]
+struct Recorded {
+    address: String,
+    #[serde(deserialize_with = "required")]
+    vendor_id: Option<String>,
+    #[serde(deserialize_with = "required")]
+    device_id: Option<String>,
+    #[serde(deserialize_with = "required")]
+    class: Option<String>,
+    // Required, but not kept: the names come from the pci.ids compiled
+    // into the binary that reads.
+    #[serde(rename = "vendor_name")]
+    _vendor_name: String,
+    #[serde(rename = "device_name")]
+    _device_name: String,
+    #[serde(deserialize_with = "required")]
+    driver: Option<String>,
+    interfaces: Vec<String>,
+    #[serde(deserialize_with = "required")]
+    numa_node: Option<u32>,
+    #[serde(deserialize_with = "required")]
+    iommu_group: Option<u32>,
+    #[serde(deserialize_with = "required")]
+    physfn: Option<String>,
+    #[serde(deserialize_with = "required")]
+    capability: Option<RecordedCapability>,
+    #[serde(deserialize_with = "required")]
+    kernel: Option<RecordedKernel>,
+    vfs: Vec<String>,
+    status: String,
+    hint: String,
+    #[serde(deserialize_with = "required")]
+    serial: Option<String>,
+    #[serde(deserialize_with = "required")]
+    mac: Option<String>,
+    notes: Vec<String>,
+}
+
+/// Exactly `digits` lower-case hex digits, as detect writes ids.
+fn parse_hex(field: &str, text: &str, digits: usize) -> Result<u32, String> {
+    if text.len() == digits && text.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        u32::from_str_radix(text, 16).map_err(|e| e.to_string())
+    } else {
+        Err(format!("{field}: {text:?} is not {digits} lower-case hex digits"))
+    }
+}
+
+fn parse_id(field: &str, text: &Option<String>) -> Result<Option<u16>, String> {
+    text.as_deref()
+        // four hex digits always fit
+        .map(|t| parse_hex(field, t, 4).map(|v| v as u16))
+        .transpose()
+}
+
+/// `00-1b-21-ff-ff-2b-46-e0`, as [`format_serial`] writes it.
+fn parse_serial(text: &str) -> Result<u64, String> {
+    let bytes: Vec<&str> = text.split('-').collect();
+    let bad = || format!("serial: {text:?} is not 8 lower-case hex bytes joined by '-'");
+    if bytes.len() != 8 {
+        return Err(bad());
+    }
+    let mut v = 0u64;
+    for b in bytes {
+        v = v << 8 | u64::from(parse_hex("serial", b, 2).map_err(|_| bad())?);
+    }
+    Ok(v)
+}
+
+fn check_address(field: &str, text: &str) -> Result<(), String> {
+    if crate::scan::pci::is_pci_address(text) {
+        Ok(())
+    } else {
+        Err(format!("{field}: {text:?} is not a PCI address (DDDD:BB:DD.F)"))
+    }
+}
+
+/// The note detect writes when config space is too short to walk.
+const SHORT_CONFIG: (&str, &str) = (
+    "config space is ",
+    " bytes to this reader: SR-IOV capability not checked",
+);
+const TRUNCATED: &str = "the SR-IOV capability is cut short by the end of config space";
+const LOOPED: &str = "the extended capability chain loops (lspci: <chain looped>)";
+const BEHIND_LOW_NEXT: &str = "the SR-IOV capability sits behind a `next` pointer below 0x100";
+
+impl TryFrom<Recorded> for Device {
+    type Error = String;
+
+    /// What detect does not write as a field (whether config space was
+    /// readable and its size, a truncated capability, a looping chain, a
+    /// capability the kernel cannot reach) is read back from the notes and
+    /// the hint it does write; the status computed from the result must be
+    /// the recorded one, so the plan sees the function as detect saw it.
+    fn try_from(r: Recorded) -> Result<Self, String> {
+        check_address("address", &r.address)?;
+        for (i, vf) in r.vfs.iter().enumerate() {
+            check_address(&format!("vfs[{i}]"), vf)?;
+        }
+        // `physfn` is the basename of the link, whatever it names (as `driver`).
+        let capability = match &r.capability {
+            None => None,
+            Some(c) => Some(SriovCapability {
+                offset: c.offset,
+                version: c.version,
+                initial_vfs: c.initial_vfs,
+                total_vfs: c.total_vfs,
+                num_vfs: c.num_vfs,
+                vf_enabled: c.vf_enabled,
+                vf_offset: c.vf_offset,
+                vf_stride: c.vf_stride,
+                vf_device_id: parse_id("capability.vf_device_id", &Some(c.vf_device_id.clone()))?
+                    .unwrap_or_default(),
+                kernel_reachable: !r.hint.starts_with(BEHIND_LOW_NEXT),
+            }),
+        };
+        let kernel = match &r.kernel {
+            None => None,
+            Some(k) => Some(KernelSriov {
+                total_vfs: k.total_vfs,
+                num_vfs: k.num_vfs,
+                vf_offset: k.vf_offset,
+                vf_stride: k.vf_stride,
+                vf_device_id: parse_id("kernel.vf_device_id", &k.vf_device_id)?,
+                drivers_autoprobe: k.drivers_autoprobe,
+            }),
+        };
+        let config_size = r.notes.iter().find_map(|n| {
+            n.strip_prefix(SHORT_CONFIG.0)
+                .and_then(|n| n.strip_suffix(SHORT_CONFIG.1))
+                .and_then(|n| n.parse::<u64>().ok())
+        });
+        let d = Device {
+            vendor_id: parse_id("vendor_id", &r.vendor_id)?,
+            device_id: parse_id("device_id", &r.device_id)?,
+            class: r.class.as_deref().map(|c| parse_hex("class", c, 6)).transpose()?,
+            driver: r.driver,
+            interfaces: r.interfaces,
+            numa_node: r.numa_node,
+            iommu_group: r.iommu_group,
+            physfn: r.physfn,
+            mac: r.mac,
+            speed_mbps: None,
+            config_size,
+            capability_kernel_unreachable: capability.is_some_and(|c| !c.kernel_reachable),
+            capability,
+            capability_truncated: r.notes.iter().any(|n| n == TRUNCATED),
+            chain_looped: r.notes.iter().any(|n| n == LOOPED),
+            config_readable: r.status != Status::ConfigUnreadable.as_str() && config_size.is_none(),
+            serial: r.serial.as_deref().map(parse_serial).transpose()?,
+            kernel,
+            vfs: r.vfs,
+            address: r.address,
+        };
+        if d.status().as_str() != r.status {
+            return Err(format!(
+                "status: {:?}, but its fields give {:?} (edited, or not written by detect)",
+                r.status,
+                d.status().as_str()
+            ));
+        }
+        Ok(d)
+    }
+}
+
+/// Reads one entry of detect's `devices` (README: "JSON output"); an error
+/// names the function's address and the field.
+impl<'de> Deserialize<'de> for Device {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = Recorded::deserialize(d)?;
+        let address = r.address.clone();
+        Device::try_from(r).map_err(|e| D::Error::custom(format!("device {address}: {e}")))
+    }
+}
+
+/// The whole of `detect --format json`: `{"devices": [...]}`.
+#[derive(Deserialize)]
+pub(crate) struct Detected {
+    pub devices: Vec<Device>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Device → detect's JSON → Device → JSON: the same bytes, and the same Device.
+    fn round_trip(d: &Device) {
+        let json = serde_json::to_string_pretty(d).unwrap();
+        let back: Device = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+        assert_eq!(back.status(), d.status());
+    }
+
+    fn pf() -> Device {
+        Device {
+            address: "0000:01:00.0".into(),
+            vendor_id: Some(0x8086),
+            device_id: Some(0x10c9),
+            class: Some(0x020000),
+            driver: Some("igb".into()),
+            interfaces: vec!["eth0".into()],
+            numa_node: Some(1),
+            iommu_group: Some(6),
+            mac: Some("52:54:00:12:34:56".into()),
+            config_size: Some(4096),
+            capability: Some(SriovCapability {
+                offset: 0x160,
+                version: 1,
+                initial_vfs: 8,
+                total_vfs: 8,
+                num_vfs: 0,
+                vf_enabled: false,
+                vf_offset: 128,
+                vf_stride: 2,
+                vf_device_id: 0x10ca,
+                kernel_reachable: true,
+            }),
+            config_readable: true,
+            serial: Some(0x001b_21ff_ff2b_46e0),
+            kernel: Some(KernelSriov {
+                total_vfs: Some(7),
+                num_vfs: Some(0),
+                vf_offset: Some(128),
+                vf_stride: Some(2),
+                vf_device_id: Some(0x10ca),
+                drivers_autoprobe: Some(true),
+            }),
+            ..Device::default()
+        }
+    }
+
+    #[test]
+    fn every_status_and_note_reads_back_as_written() {
+        let mut cases = vec![pf()];
+        // VFs enabled, a VF, no driver, mlx4, mlx5
+        cases.push(Device {
+            vfs: vec!["0000:01:10.0".into(), "0000:01:10.2".into()],
+            kernel: Some(KernelSriov {
+                num_vfs: Some(2),
+                ..pf().kernel.unwrap()
+            }),
+            ..pf()
+        });
+        cases.push(Device {
+            address: "0000:01:10.0".into(),
+            physfn: Some("0000:01:00.0".into()),
+            capability: None,
+            kernel: None,
+            serial: None,
+            mac: None,
+            ..pf()
+        });
+        cases.push(Device { driver: None, ..pf() });
+        cases.push(Device {
+            driver: Some("mlx4_core".into()),
+            ..pf()
+        });
+        cases.push(Device {
+            driver: Some("mlx5_core".into()),
+            ..pf()
+        });
+        // config space unreadable to a non-root reader, with and without VFs
+        let short = Device {
+            capability: None,
+            config_readable: false,
+            config_size: Some(64),
+            ..pf()
+        };
+        cases.push(short.clone());
+        cases.push(Device {
+            kernel: Some(KernelSriov {
+                num_vfs: Some(1),
+                ..pf().kernel.unwrap()
+            }),
+            vfs: vec!["0000:01:10.0".into()],
+            ..short
+        });
+        // a truncated capability, a looping chain, a capability only lspci reaches
+        cases.push(Device {
+            capability: None,
+            capability_truncated: true,
+            kernel: None,
+            ..pf()
+        });
+        cases.push(Device {
+            chain_looped: true,
+            ..pf()
+        });
+        cases.push(Device {
+            capability: pf().capability.map(|c| SriovCapability {
+                kernel_reachable: false,
+                ..c
+            }),
+            capability_kernel_unreachable: true,
+            kernel: None,
+            ..pf()
+        });
+        // every id unknown, nothing but the address
+        cases.push(Device {
+            address: "0000:02:00.0".into(),
+            kernel: Some(KernelSriov::default()),
+            ..Device::default()
+        });
+        let statuses: std::collections::BTreeSet<&str> = cases.iter().map(|d| d.status().as_str()).collect();
+        assert_eq!(statuses.len(), 8, "{statuses:?}");
+        for d in &cases {
+            round_trip(d);
+        }
+    }
+
+    #[test]
+    fn what_detect_does_not_write_is_refused_with_the_field() {
+        let json = serde_json::to_value(pf()).unwrap();
+        let err = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = json.clone();
+            f(&mut v);
+            serde_json::from_value::<Device>(v).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(&|v| v["vendor_id"] = "80G6".into()),
+            "device 0000:01:00.0: vendor_id: \"80G6\" is not 4 lower-case hex digits"
+        );
+        assert_eq!(
+            err(&|v| v["status"] = "vfs-enabled".into()),
+            "device 0000:01:00.0: status: \"vfs-enabled\", but its fields give \"ready\" (edited, or not written by detect)"
+        );
+        assert_eq!(
+            err(&|v| v["serial"] = "00-1b".into()),
+            "device 0000:01:00.0: serial: \"00-1b\" is not 8 lower-case hex bytes joined by '-'"
+        );
+        assert_eq!(
+            err(&|v| v["vfs"] = serde_json::json!(["01:10.0"])),
+            "device 0000:01:00.0: vfs[0]: \"01:10.0\" is not a PCI address (DDDD:BB:DD.F)"
+        );
+        assert_eq!(
+            err(&|v| {
+                v.as_object_mut().unwrap().remove("kernel");
+            }),
+            "missing field `kernel`"
+        );
+        assert_eq!(
+            err(&|v| v["capability"]["total_vfs"] = "8".into()),
+            "invalid type: string \"8\", expected u16"
+        );
+        // a field a later version adds is ignored, at any level
+        let mut v = json.clone();
+        v["capability"]["added_in_9"] = 1.into();
+        v["kernel"]["added_in_9"] = 1.into();
+        v["vf_settings"] = serde_json::Value::Null;
+        v["added_in_9"] = 1.into();
+        // (the size of config space is not written when it was readable)
+        let want = Device {
+            config_size: None,
+            ..pf()
+        };
+        assert_eq!(serde_json::from_value::<Device>(v).unwrap(), want);
     }
 }

@@ -514,6 +514,23 @@ fn read_function(
 mod tests {
     use super::*;
 
+    /// detect's JSON of the shipped snapshot reads back (`fleet-check`) as
+    /// the same functions, byte for byte.
+    #[test]
+    fn the_shipped_snapshot_reads_back_as_detect_wrote_it() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/sysfs/qemu-igb-2vfs");
+        for all in [false, true] {
+            let inv = scan(&root, ScanOptions { all }).unwrap();
+            assert!(!inv.devices.is_empty());
+            for d in &inv.devices {
+                let json = serde_json::to_string_pretty(d).unwrap();
+                let back: Device = serde_json::from_str(&json).unwrap();
+                assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+                assert_eq!(back.status(), d.status());
+            }
+        }
+    }
+
     #[test]
     fn addresses() {
         assert!(is_pci_address("0000:01:00.0"));

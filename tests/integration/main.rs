@@ -12,6 +12,7 @@ mod configure;
 mod detect;
 mod docs;
 mod e2e;
+mod fleet;
 mod fuzz_replay;
 mod handoff;
 mod handoff_vf;
