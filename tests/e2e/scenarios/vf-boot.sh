@@ -37,7 +37,7 @@ CFG
 
 igbvf_macs() {
     for i in 0 1; do
-        check "virtfn$i netdev" wait_for "$sys/virtfn$i/net" 10
+        check "virtfn$i netdev" wait_for "$sys/virtfn$i/net" 30
         vf=$(ls "$sys/virtfn$i/net" | head -n1)
         echo "igbvf: vf=$i address=$(cat /sys/class/net/$vf/address)"
     done
