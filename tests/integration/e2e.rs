@@ -843,7 +843,7 @@ fn e2e_vf_settings_from_the_config_land_and_come_back_after_another_writer() {
         "{json}"
     );
     boot.section("verify")
-        .assert_lines(&["verify: node e2e-node as planned: 1 PFs, 2 VFs (netdevice), 6 files"]);
+        .assert_lines(&["verify: node e2e-node as planned: 1 PFs, 2 VFs (netdevice), 7 files"]);
     let other = boot.section("other-writer");
     other.assert_lines(&[
         "verify: node e2e-node: 5 differences from the plan:",
