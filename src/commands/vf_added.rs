@@ -73,7 +73,8 @@ fn settle(opts: &VfAddedArgs) -> Result<Option<String>, String> {
         return Ok(None);
     }
     let pf_dir = root.join("bus/pci/devices").join(&pf_address);
-    let Some(index) = crate::kernel::vfs::virtfns(&pf_dir)
+    let Some(index) = crate::kernel::virtfns(&pf_dir)
+        .unwrap_or_default()
         .into_iter()
         .find(|(_, a)| *a == opts.address)
         .map(|(i, _)| i)

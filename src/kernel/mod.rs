@@ -284,6 +284,22 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
     }
 }
 
+/// The VFs of the PF at `pf_dir` that exist now, by index: its `virtfnN`
+/// links and the PCI address each names.
+pub(crate) fn virtfns(pf_dir: &Path) -> io::Result<Vec<(u16, String)>> {
+    let mut out: Vec<(u16, String)> = fs::read_dir(pf_dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let i = name.strip_prefix("virtfn")?.parse::<u16>().ok()?;
+            let addr = sysfs::link_name(&e.path()).ok().flatten()?;
+            Some((i, addr))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 /// Bind every VF of the PF to vfio-pci through `driver_override`, when
 /// vfio-pci is loaded (otherwise modprobe.d's softdep does it when the VF
 /// driver loads).
@@ -292,18 +308,9 @@ fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
         return Ok("; vfio-pci not loaded yet: modprobe.d binds the VFs when it loads".into());
     }
     let mut bound = 0;
-    let mut vfs: Vec<String> = fs::read_dir(pf_dir)
-        .map_err(|e| format!("{}: {e}", pf_dir.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("virtfn"))
-        .collect();
-    vfs.sort();
-    for link in vfs {
-        let vf_dir = pf_dir.join(&link);
-        let Some(addr) = sysfs::link_name(&vf_dir).ok().flatten() else {
-            continue;
-        };
+    let vfs = virtfns(pf_dir).map_err(|e| format!("{}: {e}", pf_dir.display()))?;
+    for (index, addr) in vfs {
+        let vf_dir = pf_dir.join(format!("virtfn{index}"));
         let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
         if driver.as_deref() == Some("vfio-pci") {
             continue;

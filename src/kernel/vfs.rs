@@ -119,23 +119,6 @@ pub(crate) fn differences(want: &PlannedVf, now: Option<&VfState>) -> Vec<String
     out.into_iter().map(|d| format!("VF {}: {d}", want.id)).collect()
 }
 
-/// The VFs of `pf_dir` that exist now: index -> PCI address.
-pub(crate) fn virtfns(pf_dir: &Path) -> Vec<(u16, String)> {
-    let mut out: Vec<(u16, String)> = std::fs::read_dir(pf_dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let i = name.strip_prefix("virtfn")?.parse::<u16>().ok()?;
-            let addr = sysfs::link_name(&e.path()).ok().flatten()?;
-            Some((i, addr))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 /// Re-probe the VF at `vf_dir` (`address`) when a kernel network driver holds
 /// it and its netdev has another MAC than `mac`: the driver takes the PF's
 /// MAC when it binds. Returns whether it was re-probed.
@@ -187,7 +170,7 @@ pub(crate) fn apply(
         return Err("per-VF settings are set through the PF's netdev, and it has none now".into());
     };
     let dir = root.join("bus/pci/devices").join(&d.address);
-    let present = virtfns(&dir);
+    let present = super::virtfns(&dir).unwrap_or_default();
     let exists = |id: u16| present.iter().any(|(i, _)| *i == id);
     let wanted: Vec<&PlannedVf> = pf.vfs.iter().filter(|v| only.is_none_or(|o| o == v.id)).collect();
     if wanted.is_empty() {
@@ -283,7 +266,7 @@ pub(crate) fn check(root: &Path, pf: &PlannedPf, d: &Device) -> Vec<String> {
             "{name}: per-VF settings planned, and the PF has no netdev to read them from"
         )];
     };
-    let present = virtfns(&root.join("bus/pci/devices").join(&d.address));
+    let present = super::virtfns(&root.join("bus/pci/devices").join(&d.address)).unwrap_or_default();
     if !pf.vfs.iter().any(|v| present.iter().any(|(i, _)| *i == v.id)) {
         return vec![];
     }

@@ -98,11 +98,21 @@ json_get() {
     sed -n "s|^$2=||p" "$1" | head -n1
 }
 
-# apply_now_netdevice N: the tool makes N netdevice VFs on every SR-IOV NIC of this guest now
-# (`apply --now` of a minimal config into /tmp/target), and checks it exits 0.
-apply_now_netdevice() {
+# apply_now_config: `apply --now` of the install config on stdin into /tmp/target (section
+# apply-now: its output), and checks it exits 0.
+apply_now_config() {
     mkdir -p /tmp/target
-    cat >/tmp/config.yaml <<CFG
+    cat >/tmp/config.yaml
+    section apply-now
+    run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
+    echo "$out"
+    expect_eq "apply --now exit code" "$out_rc" 0
+}
+
+# apply_now_netdevice N: the tool makes N netdevice VFs on every SR-IOV NIC of this guest now
+# (`apply --now` of a minimal config), and checks it exits 0.
+apply_now_netdevice() {
+    apply_now_config <<CFG
 os:
   hostname: e2e-node
 sriov:
@@ -111,10 +121,6 @@ sriov:
   device_type: netdevice
   operator: none
 CFG
-    section apply-now
-    run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
-    echo "$out"
-    expect_eq "apply --now exit code" "$out_rc" 0
 }
 
 # section NAME: starts a named part of the output (`== NAME ==`); a test can assert one part.

@@ -23,8 +23,7 @@ for f in all default $pf_if; do sysfs_write 1 "/proc/sys/net/ipv6/conf/$f/disabl
 # igb answers its VFs' mailbox (igbvf asks it for its MAC) only while the PF is up.
 ip link set "$pf_if" up
 
-mkdir -p /tmp/target
-cat >/tmp/config.yaml <<CFG
+apply_now_config <<CFG
 os:
   hostname: e2e-node
 sriov:
@@ -40,10 +39,6 @@ sriov:
         - {id: 0, mac_address: "02:00:5e:10:00:50", vlan_id: 100, qos: 5}
         - {id: 1, mac_address: "02:00:5e:10:00:51"}
 CFG
-section apply-now
-run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
-echo "$out"
-expect_eq "apply --now exit code" "$out_rc" 0
 for i in 0 1; do
     check "virtfn$i netdev" wait_for "$sys/virtfn$i/net" 10
     n=$(ls "$sys/virtfn$i/net" | head -n1)

@@ -17,8 +17,7 @@ echo "pf: $pf iface: $pf_if"
 # igb answers its VFs' mailbox (where igbvf asks for its MAC) only while the PF is up.
 ip link set "$pf_if" up
 
-mkdir -p /tmp/target
-cat >/tmp/config.yaml <<CFG
+apply_now_config <<CFG
 os:
   hostname: e2e-node
 sriov:
@@ -43,10 +42,6 @@ igbvf_macs() {
     done
 }
 
-section apply-now
-run_cmd out harvester-sriov apply --now --config /tmp/config.yaml --sysfs /sys --target /tmp/target
-echo "$out"
-expect_eq "apply --now exit code" "$out_rc" 0
 igbvf_macs
 run_cmd out vfproof get "$pf_if"
 echo "$out" | grep -v reply-hex
