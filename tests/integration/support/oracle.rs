@@ -13,7 +13,7 @@ use std::process::Command;
 use super::{bin, repo};
 
 pub(crate) const MANIFESTS: &str = "/var/lib/rancher/rke2/server/manifests/";
-const RKE2_CONFIG_D: &str = "/etc/rancher/rke2/config.yaml.d/";
+pub(crate) const RKE2_CONFIG_D: &str = "/etc/rancher/rke2/config.yaml.d/";
 
 /// The built oracle `name`; a missing one fails the test (a skipped oracle
 /// test would be a silent pass).

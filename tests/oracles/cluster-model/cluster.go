@@ -87,6 +87,15 @@ type Cluster struct {
 	// adminIntent: the admin asked for what happens now (a UI change)
 	adminIntent bool
 	writes      map[string][]string // object key -> spec writers this step (fight detection)
+	renames     []*rename           // PFs renamed in this step (R1-R4)
+	zeroWrites  map[string]int      // NODE/ADDR -> writes of 0 to its sriov_numvfs this step
+}
+
+// rename is one PF renamed at a reboot, judged at the end of its step (R3, R4).
+type rename struct {
+	Node, Address, From, To string
+	Planned                 int
+	Deleted                 []string // old-name objects deleted in the step: "NAME (numVFs N) by WHO"
 }
 
 func NewCluster(addon bool, ns string) *Cluster {
@@ -114,10 +123,28 @@ func (c *Cluster) sortedNodes() []string {
 
 // StepReport is one line of output.
 type StepReport struct {
-	N      int                   `json:"step_no"`
-	Step   string                `json:"step"`
-	Events []Event               `json:"events"`
-	Nodes  map[string]NodeReport `json:"nodes"`
+	N       int                   `json:"step_no"`
+	Step    string                `json:"step"`
+	Events  []Event               `json:"events"`
+	Nodes   map[string]NodeReport `json:"nodes"`
+	Renames []RenameReport        `json:"renames,omitempty"`
+}
+
+// RenameReport is the judgement of one renamed PF (R3, R4).
+type RenameReport struct {
+	Node       string   `json:"node"`
+	Address    string   `json:"address"`
+	From       string   `json:"from"`
+	To         string   `json:"to"`
+	Planned    int      `json:"planned"`
+	Landed     bool     `json:"landed"`
+	Holder     string   `json:"holder"` // what carries the count now: the SRIOVNetworkDevice, or the policies selecting the PF
+	Count      int      `json:"count"`  // its count; -1 when nothing carries one
+	VFs        int      `json:"vfs"`    // the PF's VFs at the end of the step
+	ZeroWrites int      `json:"zero_writes"`
+	Deleted    []string `json:"deleted"`
+	Stale      []string `json:"stale_policies"` // policies selecting the node that name the old name
+	Why        []string `json:"why"`
 }
 
 type NodeReport struct {
@@ -135,9 +162,11 @@ type PFStatus struct {
 }
 
 // Step runs one story step, then lets the controllers settle.
-func (c *Cluster) Step(verb, arg string) (StepReport, error) {
+func (c *Cluster) Step(verb string, args []string) (StepReport, error) {
 	c.events = nil
 	c.writes = map[string][]string{}
+	c.renames, c.zeroWrites = nil, map[string]int{}
+	arg := args[0]
 	name, uiArg, _ := strings.Cut(arg, "/")
 	n := c.Nodes[name]
 	restart := []string{}
@@ -145,20 +174,46 @@ func (c *Cluster) Step(verb, arg string) (StepReport, error) {
 	case "create":
 		n.Member, n.Role = true, "server"
 		c.ev(false, "%s installs as the cluster-init rke2 server; its boot step ran before rke2", name)
+		c.startLabels(n)
 		restart = append(restart, name)
 	case "join":
 		n.Member, n.Role = true, "agent"
 		c.ev(false, "%s installs as an rke2 agent (D5): nothing applies its manifests dir", name)
+		c.startLabels(n)
 	case "promote":
 		if !n.Member {
 			return StepReport{}, fmt.Errorf("%s is not in the cluster", name)
 		}
 		n.Role = "server"
 		c.ev(false, "%s is promoted: rke2-server starts there and its deploy controller applies its manifests dir (D3, D5)", name)
+		c.startLabels(n)
 		restart = append(restart, name)
 	case "restart":
 		c.ev(false, "rke2 restarts on %s", name)
+		c.startLabels(n)
 		restart = append(restart, name)
+	case "rename":
+		// R1: an upgrade reboots the node and the kernel names the PF anew
+		// (v1.6 -> v1.7: enp6s0f0 -> enp6s0f0np0); the tool's boot runs
+		// before rke2, then rke2 starts (a server applies its files), then
+		// the pcidevices agent's passes.
+		if !n.Member {
+			return StepReport{}, fmt.Errorf("%s is not in the cluster", name)
+		}
+		from, to, ok := strings.Cut(args[1], "=")
+		if !ok || !ifname.MatchString(from) || !ifname.MatchString(to) || from == to {
+			return StepReport{}, fmt.Errorf("rename: want NODE OLD=NEW (two interface names), got %q", args[1])
+		}
+		if err := c.reboot(n, from, to); err != nil {
+			return StepReport{}, err
+		}
+		c.startLabels(n)
+		if n.Role == "server" {
+			c.ev(false, "rke2-server starts on %s: its deploy controller applies its manifests dir (D3)", name)
+			restart = append(restart, name)
+		} else {
+			c.ev(false, "rke2-agent starts on %s: nothing applies its manifests dir (D5)", name)
+		}
 	case "handoff":
 		c.ev(false, "the admin applies %s's hand-off objects once (kubectl apply: no Addon owner, no prune)", name)
 		for _, f := range sortedFiles(n) {
@@ -244,7 +299,8 @@ func (c *Cluster) Step(verb, arg string) (StepReport, error) {
 			c.ev(true, "%s is written by %d owners in one step (%s): fought over", key, len(distinct), strings.Join(uniq(ws), ", "))
 		}
 	}
-	rep := StepReport{Step: verb + " " + arg, Events: c.events, Nodes: map[string]NodeReport{}}
+	renames := c.judgeRenames()
+	rep := StepReport{Step: verb + " " + strings.Join(args, " "), Events: c.events, Nodes: map[string]NodeReport{}, Renames: renames}
 	if rep.Events == nil {
 		rep.Events = []Event{}
 	}
@@ -374,6 +430,12 @@ func (c *Cluster) apply(n *Node, addon, file string, objs []Obj) {
 	for _, o := range c.sortedObjs() {
 		if o.Owner == addon && kinds[o.Kind] && !want[o.Key()] {
 			delete(c.objs, o.Key())
+			if r := c.renamedFrom(o); r != nil {
+				r.Deleted = append(r.Deleted, fmt.Sprintf("%s (numVFs %d) pruned by Addon %q", o.Name, num(o.Spec["numVFs"]), addon))
+				c.ev(false, "%s applies %s: %s (applied earlier under the same Addon %q) is not in this file: pruned; its NIC %s is %s now (judged at the end of the step: R3)",
+					n.Name, file, o.Key(), addon, r.From, r.To)
+				continue
+			}
 			c.ev(true, "%s applies %s: %s (applied earlier under the same Addon %q) is not in this file: PRUNED", n.Name, file, o.Key(), addon)
 		}
 	}
@@ -496,6 +558,11 @@ func (c *Cluster) pcidevicesPass(n *Node) {
 		if _, ok := generated[name]; !ok {
 			o := listed[name]
 			delete(c.objs, o.Key())
+			if r := c.renamedFrom(o); r != nil {
+				r.Deleted = append(r.Deleted, fmt.Sprintf("%s (numVFs %d) deleted by %s", o.Name, num(o.Spec["numVFs"]), who))
+				c.ev(false, "%s deletes %s: its NIC %s is %s now, so it generates no such name (P1; judged at the end of the step: R3)", who, o.Key(), r.From, r.To)
+				continue
+			}
 			c.ev(true, "%s deletes %s: it generates no such name on %s (P1)", who, o.Key(), n.Name)
 		}
 	}
@@ -513,6 +580,7 @@ func (c *Cluster) pcidevicesPass(n *Node) {
 		switch {
 		case want == 0 && now != 0:
 			n.VFs[addr] = 0
+			c.zeroWrites[n.Name+"/"+addr]++
 			c.ev(now > 0 && !c.adminIntent, "%s: %s has numVFs 0: writes 0 to %s sriov_numvfs, tearing down %d VFs", who, o.Name, addr, now)
 		case want != now && now != 0:
 			c.ev(true, "%s: %s wants %d VFs on %s, which has %d: writing %d gives EBUSY (no 0 first), on every pass", who, o.Name, want, addr, now, want)

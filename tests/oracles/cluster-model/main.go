@@ -53,20 +53,36 @@
 // pkg/plugins/generic, pkg/host/internal/sriov) and numVfs <= the VFs present.
 // Two admitted policies selecting one PF with different numVfs are a fight.
 //
+// The rename step (issue 17; rules R1-R4 and K1 with their sources: rename.go):
+// `rename NODE OLD=NEW` reboots NODE with its PF OLD named NEW (no VFs after
+// the reboot), runs the tool's boot for real (DIR/boot), starts rke2 (a
+// server applies its files; k3s merges its config's node labels, never
+// removing one), then the agents settle. The deletion or prune of the
+// old-name SRIOVNetworkDevice is expected only when the count has landed on
+// the new name's object and the PF's VFs were never reset to 0; a policy
+// selecting the node under the old pfName is bad unless a policy selects the
+// PF under its new name with the planned count.
+//
 // Usage:
 //
 //	cluster-model [--pcidevices-addon] [--operator-namespace NS] --node NAME=DIR...
 //	    [--expect NAME:ADDR=N]... --story "create a; join b; join c; handoff c; promote b; remove c"
+//	    (also: restart N, ui N/ADDR=COUNT, rename N OLD=NEW)
 //
 // DIR holds the node as the real tool left it: DIR/sysfs (its sysfs after the
 // tool's boot step), DIR/manifests/ (the files the tool puts in the manifests
 // dir), DIR/labels (the node labels from its rke2 config, one key=value a
-// line), optionally DIR/skip-nics (its management NICs, one a line) and
+// line), optionally DIR/skip-nics (its management NICs, one a line),
 // DIR/rke2-server-exec-start-pre (the argv rke2-server's ExecStartPre runs before
-// each start of rke2 on that node as a server, one a line: run for real).
+// each start of rke2 on that node as a server, one a line: run for real),
+// DIR/rke2-config (the node's /etc/rancher/rke2/config.yaml.d: its node labels
+// are merged at each rke2 start) and DIR/boot (the argv of the tool's boot,
+// one a line: run for real at a reboot, i.e. the rename step). A rename
+// changes DIR/sysfs (the net/ directory name, every sriov_numvfs to 0).
 //
-// Output: one JSON object per step (events, node status) and a summary; exit
-// 0 when no step prunes, resets or fights over anything and every remaining
+// Output: one JSON object per step (events, node status, and for a rename
+// its judgement under "renames") and a summary; exit 0 when no step prunes,
+// resets or fights over anything, every rename lands, and every remaining
 // node's planned VFs end usable; 1 otherwise (reasons); 2 usage.
 package main
 
@@ -95,7 +111,7 @@ func main() {
 	var nodes, expects multi
 	addon := flag.Bool("pcidevices-addon", false, "the pcidevices addon runs on every node")
 	ns := flag.String("operator-namespace", "sriov-network-operator", "sriov-network-operator's namespace")
-	story := flag.String("story", "", "steps separated by ';': create|join|promote|handoff|remove|restart NODE, ui NODE/ADDR=N")
+	story := flag.String("story", "", "steps separated by ';': create|join|promote|handoff|remove|restart NODE, ui NODE/ADDR=N, rename NODE OLD=NEW")
 	flag.Var(&nodes, "node", "NAME=DIR (repeatable)")
 	flag.Var(&expects, "expect", "NAME:ADDR=N planned VFs (repeatable)")
 	flag.Parse()
@@ -130,10 +146,14 @@ func main() {
 		if len(f) == 0 {
 			continue
 		}
-		if len(f) != 2 || c.Nodes[strings.SplitN(f[1], "/", 2)[0]] == nil {
-			usage("story step %q: want VERB NODE (ui NODE/ADDR=N) with a --node NODE", raw)
+		want := 2
+		if f[0] == "rename" {
+			want = 3
 		}
-		rep, err := c.Step(f[0], f[1])
+		if len(f) != want || c.Nodes[strings.SplitN(f[1], "/", 2)[0]] == nil {
+			usage("story step %q: want VERB NODE (ui NODE/ADDR=N, rename NODE OLD=NEW) with a --node NODE", raw)
+		}
+		rep, err := c.Step(f[0], f[1:])
 		if err != nil {
 			usage("story step %q: %v", raw, err)
 		}
@@ -213,10 +233,28 @@ func trim(p string) string {
 func LoadNode(name, dir string) (*Node, error) {
 	n := &Node{Name: name, Dir: dir, Files: map[string][]Obj{}, Labels: map[string]string{"kubernetes.io/hostname": name},
 		VFs: map[string]int{}, Expect: map[string]int{}}
-	sysfs := filepath.Join(dir, "sysfs")
+	if err := n.loadSysfs(); err != nil {
+		return nil, err
+	}
+	if err := n.loadFiles(); err != nil {
+		return nil, err
+	}
+	for _, l := range readLines(filepath.Join(dir, "labels")) {
+		k, v, _ := strings.Cut(l, "=")
+		n.Labels[k] = v
+	}
+	n.Skip = readLines(filepath.Join(dir, "skip-nics"))
+	return n, nil
+}
+
+// loadSysfs reads the node's NICs and VF counts from DIR/sysfs, as ghw (which
+// pcidevices uses) and the operator's discovery see them.
+func (n *Node) loadSysfs() error {
+	n.NICs, n.VFs = nil, map[string]int{}
+	sysfs := filepath.Join(n.Dir, "sysfs")
 	ents, err := os.ReadDir(filepath.Join(sysfs, "class", "net"))
 	if err != nil {
-		return nil, fmt.Errorf("%s/class/net: %v", sysfs, err)
+		return fmt.Errorf("%s/class/net: %v", sysfs, err)
 	}
 	for _, e := range ents {
 		link := filepath.Join(sysfs, "class", "net", e.Name())
@@ -242,7 +280,13 @@ func LoadNode(name, dir string) (*Node, error) {
 		n.NICs = append(n.NICs, nic)
 	}
 	sort.Slice(n.NICs, func(i, j int) bool { return n.NICs[i].Name < n.NICs[j].Name })
-	mdir := filepath.Join(dir, "manifests")
+	return nil
+}
+
+// loadFiles reads the node's manifests dir (DIR/manifests) as it is now.
+func (n *Node) loadFiles() error {
+	n.Files = map[string][]Obj{}
+	mdir := filepath.Join(n.Dir, "manifests")
 	files, _ := os.ReadDir(mdir)
 	for _, f := range files {
 		if f.IsDir() || !strings.HasSuffix(f.Name(), ".yaml") {
@@ -250,14 +294,9 @@ func LoadNode(name, dir string) (*Node, error) {
 		}
 		objs, err := readObjects(filepath.Join(mdir, f.Name()))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", f.Name(), err)
+			return fmt.Errorf("%s: %v", f.Name(), err)
 		}
 		n.Files[f.Name()] = objs
 	}
-	for _, l := range readLines(filepath.Join(dir, "labels")) {
-		k, v, _ := strings.Cut(l, "=")
-		n.Labels[k] = v
-	}
-	n.Skip = readLines(filepath.Join(dir, "skip-nics"))
-	return n, nil
+	return nil
 }
