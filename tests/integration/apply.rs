@@ -1,5 +1,5 @@
 //! `apply` end to end, cargo-testsuite style: each case under
-//! `tests/cases/<name>/` has `in/config.yaml` (the install config) and
+//! `tests/cases/apply/<name>/` has `in/config.yaml` (the install config) and
 //! `out/` (the exact node tree expected afterwards, byte for byte, except
 //! the installed binary, which must equal the binary under test): what
 //! `apply` wrote under /oem, plus what its yip file writes at boot
@@ -211,7 +211,7 @@ pub(crate) fn hardware(case: &str) -> Tree {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/cases"))
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/cases/apply"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("in/config.yaml").is_file())
@@ -360,7 +360,7 @@ fn normalise(bytes: &[u8], paths: &[(&Path, &str)]) -> Vec<u8> {
 #[test]
 fn every_case_writes_exactly_the_expected_tree_and_output() {
     let cases = cases();
-    assert!(cases.len() >= 7, "cases missing under tests/cases");
+    assert!(cases.len() >= 7, "cases missing under tests/cases/apply");
     let bless = bless();
     let program = std::fs::read(assert_cmd::cargo::cargo_bin("harvester-sriov")).unwrap();
     let mut rewritten = Vec::new();
@@ -498,7 +498,7 @@ fn blessing_rewrites_only_what_differs_and_reports_it() {
 
 #[test]
 fn a_second_apply_changes_nothing_and_rewrites_nothing() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     let (sysfs, target, _) = run_case(&case);
     let meta = |p: &str| {
         use std::os::unix::fs::MetadataExt;
@@ -528,7 +528,7 @@ fn a_second_apply_changes_nothing_and_rewrites_nothing() {
 
 #[test]
 fn dry_run_and_plan_write_nothing() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     let sysfs = hardware("sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
     for args in [
@@ -560,7 +560,7 @@ fn dry_run_and_plan_write_nothing() {
 
 #[test]
 fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     let (sysfs, target, _) = run_case(&case);
     // change the count: the plan shows a diff of the changed lines only
     let config = std::fs::read_to_string(case.join("in/config.yaml"))
@@ -588,7 +588,7 @@ fn plan_shows_the_skipped_functions_with_their_reasons_and_a_diff() {
 
 #[test]
 fn remove_takes_out_exactly_what_apply_wrote() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     let (_sysfs, target, _) = run_case(&case);
     // a node after its first boot: the yip file has written its copies and
     // enabled the unit; remove takes all of it out, link included
@@ -647,7 +647,7 @@ fn remove_takes_out_exactly_what_apply_wrote() {
 
 #[test]
 fn a_file_we_do_not_own_is_never_overwritten() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     let sysfs = hardware("sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
     let path = target.path().join("etc/modprobe.d/harvester-sriov.conf");
@@ -675,7 +675,7 @@ fn a_file_we_do_not_own_is_never_overwritten() {
 /// says that the cluster leftovers cannot be listed.
 #[test]
 fn remove_removes_with_a_damaged_state() {
-    let case = repo().join("tests/cases/sno-vfio-sriov-operator");
+    let case = repo().join("tests/cases/apply/sno-vfio-sriov-operator");
     for damage in ["truncated", "newer"] {
         let (_sysfs, target, _) = run_case(&case);
         materialise(target.path());

@@ -161,7 +161,7 @@ fn parse_docs(text: &str) -> Vec<Value> {
 /// The hand-off objects of every in/out case, as the cases' trees hold them.
 fn case_objects() -> Vec<(PathBuf, Value)> {
     let mut out = vec![];
-    for case in std::fs::read_dir(repo().join("tests/cases")).unwrap() {
+    for case in std::fs::read_dir(repo().join("tests/cases/apply")).unwrap() {
         let dir = case
             .unwrap()
             .path()

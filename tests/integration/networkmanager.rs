@@ -1,7 +1,7 @@
 //! NetworkManager (Harvester v1.7 on): the drop-in that keeps NM off the VFs
 //! of a `netdevice` plan, its removal, and the warning for an NM profile
 //! that would own a planned PF's SR-IOV (README: "NetworkManager").
-//! The drop-in's exact bytes are also in tests/cases/netdevice-i40e/out.
+//! The drop-in's exact bytes are also in tests/cases/apply/netdevice-i40e/out.
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ fn applied(case: &str) -> (tempfile::TempDir, tempfile::TempDir) {
     let sysfs = hardware(case).build();
     let target = tempfile::tempdir().unwrap();
     let out = apply(
-        &repo().join("tests/cases").join(case).join("in/config.yaml"),
+        &repo().join("tests/cases/apply").join(case).join("in/config.yaml"),
         sysfs.path(),
         target.path(),
     );
@@ -121,7 +121,7 @@ fn an_nm_profile_with_sriov_on_a_planned_pf_is_a_warning_and_harvesters_own_are_
         "[connection]\ninterface-name=ens2f0\n[sriov]\n",
     )
     .unwrap();
-    let config = repo().join("tests/cases/netdevice-i40e/in/config.yaml");
+    let config = repo().join("tests/cases/apply/netdevice-i40e/in/config.yaml");
     let out = plan(&config, sysfs.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);

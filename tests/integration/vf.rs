@@ -1,7 +1,7 @@
 //! Per-VF settings (issue 19) as a user meets them in `plan` and `apply`:
 //! what the plan cannot give is refused with the key that asked for it and
 //! nothing written; what it can give is recorded resolved, the same at every
-//! run. (The case `tests/cases/per-vf-settings` has the whole written tree;
+//! run. (The case `tests/cases/apply/per-vf-settings` has the whole written tree;
 //! tests/integration/e2e.rs has the settings landing on a real kernel.)
 
 use crate::apply::hardware;
@@ -102,7 +102,7 @@ fn a_per_vf_setting_the_plan_cannot_give_is_refused_with_its_key_and_nothing_is_
 /// `apply` changes nothing.
 #[test]
 fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let state_vfs = |sysfs: &std::path::Path| {
         let target = tempfile::tempdir().unwrap();
         let out = apply(&config, sysfs, target.path());
@@ -155,7 +155,7 @@ fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
 #[test]
 fn verify_reads_per_vf_settings_from_the_kernel_and_says_when_it_cannot() {
     use crate::apply::{Nic, igb, x710};
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let sysfs = crate::support::tree::Tree::new()
         .function(crate::apply::mgmt())
         .function(
@@ -219,7 +219,7 @@ fn vf_added_acts_only_on_planned_vfs_and_names_what_failed() {
     use crate::apply::{Nic, igb, x710};
     use crate::support::space::Space;
     use crate::support::tree::{Function, Tree};
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let vf = |a: &str| {
         Function::new(a, Space::pcie(0xffff, 0xffff, 0x020000).bytes())
             .ids(0x8086, 0x10ca)
