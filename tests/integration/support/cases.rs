@@ -77,7 +77,7 @@ pub(crate) fn all() -> Vec<PathBuf> {
 }
 
 /// The commands with in/out cases.
-pub(crate) const COMMANDS: [&str; 1] = ["apply"];
+pub(crate) const COMMANDS: [&str; 4] = ["apply", "plan", "remove", "verify"];
 
 /// `HARVESTER_SRIOV_BLESS=overwrite` (exactly that value) rewrites the
 /// expected files that differ; any other value is an error, so a stray
@@ -358,6 +358,9 @@ pub(crate) struct Run {
     pub case: PathBuf,
     pub node: Node,
     pub output: std::process::Output,
+    /// The sysfs and the target before the command ran ([`snapshot`]).
+    pub sysfs_before: Vec<(PathBuf, Vec<u8>)>,
+    pub target_before: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl Run {
@@ -370,6 +373,19 @@ impl Run {
             .filter(|(p, _)| !skip.iter().any(|s| p == Path::new(s)))
             .map(|(p, b)| (Path::new("out").join(p), b))
             .collect()
+    }
+
+    /// Neither the sysfs nor the target changed, byte for byte.
+    pub(crate) fn assert_nothing_written(&self) {
+        let name = self.case.display();
+        assert!(
+            snapshot(self.node.target.path()) == self.target_before,
+            "{name}: the command wrote into the target"
+        );
+        assert!(
+            snapshot(self.node.sysfs.path()) == self.sysfs_before,
+            "{name}: the command wrote into the sysfs"
+        );
     }
 }
 
@@ -393,12 +409,19 @@ pub(crate) fn run_all(command: &str, at_least: usize, check: impl Fn(&Run) -> Ve
     let mut failures = String::new();
     for case in cases {
         let node = Node::prepare(&case);
+        let (sysfs_before, target_before) = (snapshot(node.sysfs.path()), snapshot(node.target.path()));
         let output = bin()
             .args(command_line(command, &case, &node))
             .timeout(std::time::Duration::from_secs(60))
             .output()
             .unwrap();
-        let run = Run { case, node, output };
+        let run = Run {
+            case,
+            node,
+            output,
+            sysfs_before,
+            target_before,
+        };
         let mut got = check(&run);
         let paths = [
             (run.node.target.path(), "[TARGET]"),
