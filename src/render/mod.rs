@@ -315,7 +315,7 @@ mod tests {
     fn plan_with(pfs: bool) -> Plan {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/cases/sno-vfio-sriov-operator/out/oem/harvester-sriov/state.json"
+            "/tests/cases/apply/sno-vfio-sriov-operator/out/oem/harvester-sriov/state.json"
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         let mut plan: Plan = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));

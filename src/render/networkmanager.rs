@@ -217,7 +217,7 @@ mod tests {
     fn netdevice_plan() -> Plan {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/cases/netdevice-i40e/out/oem/harvester-sriov/state.json"
+            "/tests/cases/apply/netdevice-i40e/out/oem/harvester-sriov/state.json"
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))

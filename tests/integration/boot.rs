@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::apply::{Nic, igb, x710};
+use crate::support::hardware::{Nic, igb, x710};
 use crate::support::tree::Tree;
 use crate::support::{apply, bin, plan};
 

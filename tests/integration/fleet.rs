@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::apply::{Nic, hardware, igb, mgmt, x710};
+use crate::support::hardware::{self, Nic, igb, mgmt, x710};
 use crate::support::space::{Space, SriovFields};
 use crate::support::tree::{Function, KernelSriov, Tree};
 use crate::support::{bin, plan_json, repo, sample_sysfs};
@@ -488,9 +488,10 @@ fn odd_functions() -> Tree {
 #[test]
 fn detect_json_reads_back_byte_for_byte() {
     let mut roots: Vec<(String, tempfile::TempDir)> = vec![];
-    for case in std::fs::read_dir(repo().join("tests/cases")).unwrap() {
-        let name = case.unwrap().file_name().to_string_lossy().into_owned();
-        roots.push((name.clone(), hardware(&name).build()));
+    for case in crate::support::cases::all() {
+        let name = case.strip_prefix(repo()).unwrap().display().to_string();
+        let tree = hardware::load(&case.join("in/hardware.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        roots.push((name, tree.build()));
     }
     roots.push(("odd functions".into(), odd_functions().build()));
     let mut checked = vec![(sample_sysfs(), "samples/sysfs/qemu-igb-2vfs".to_owned())];

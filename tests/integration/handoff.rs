@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::apply::{igb, x710};
+use crate::support::hardware::{igb, x710};
 use crate::support::tree::Tree;
 use crate::support::{apply, bin, materialise, snapshot};
 

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::apply::hardware;
+use crate::support::hardware;
 use crate::support::oracle::manifests;
 use crate::support::{apply, plan, snapshot};
 
@@ -24,7 +24,7 @@ sriov:\n  enabled: true\n  num_vfs: 4\n  operator: sriov-network-operator\n{rest
 
 /// apply; (exit code, stderr, the SriovNetwork's spec if one was written)
 fn run(rest: &str) -> (Option<i32>, String, Option<Value>, bool) {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
     let before = snapshot(target.path());
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +111,7 @@ fn a_sriov_network_that_would_undo_the_hosts_vlan_is_refused_and_nothing_is_writ
         assert!(spec.is_none() && unchanged, "row {i}: something was written");
     }
     // `plan` refuses it alike
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("node.yaml");

@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::apply::{hardware, igb};
+use crate::support::hardware::{self, igb};
 use crate::support::space::{Space, SriovFields};
 use crate::support::tree::{Entry, Function, KernelSriov, Tree};
 use crate::support::{apply, bin, snapshot};
@@ -269,7 +269,7 @@ fn assert_refused(what: &str, out: &std::process::Output, file: &Path, want: &st
 
 #[test]
 fn every_bad_config_is_refused_with_its_key_and_the_target_unchanged() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = installed_target(sysfs.path());
     let before = snapshot(target.path());
     let dir = tempfile::tempdir().unwrap();
@@ -286,7 +286,7 @@ fn every_bad_config_is_refused_with_its_key_and_the_target_unchanged() {
 
 #[test]
 fn unreadable_huge_and_non_utf8_config_files() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = installed_target(sysfs.path());
     let before = snapshot(target.path());
     let dir = tempfile::tempdir().unwrap();
@@ -338,7 +338,7 @@ fn endless_fifo(path: &Path) -> std::thread::JoinHandle<()> {
 /// without end. The same for the state file of `boot` and `verify`.
 #[test]
 fn endless_config_and_state_files_are_refused_promptly() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = installed_target(sysfs.path());
     let before = snapshot(target.path());
     let dir = tempfile::tempdir().unwrap();
@@ -390,7 +390,7 @@ fn endless_config_and_state_files_are_refused_promptly() {
 
 #[test]
 fn hostile_targets_are_refused_and_left_as_they_were() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.yaml");
     std::fs::write(
@@ -440,7 +440,7 @@ fn hostile_targets_are_refused_and_left_as_they_were() {
 
 #[test]
 fn a_concurrent_apply_is_refused_by_the_lock() {
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let target = tempfile::tempdir().unwrap();
     let cfg = target.path().join("c.yaml");
     std::fs::write(&cfg, "os:\n  hostname: n1\nsriov:\n  enabled: true\n").unwrap();
@@ -607,7 +607,7 @@ fn hostile_sysfs_never_panics_and_names_the_path() {
 #[test]
 fn apply_killed_at_any_moment_leaves_old_or_new_files_and_a_rerun_completes() {
     use std::collections::BTreeMap;
-    let sysfs = hardware("sno-vfio-sriov-operator").build();
+    let sysfs = hardware::case("apply/sno-vfio-sriov-operator").build();
     let work = tempfile::tempdir().unwrap();
     let old_cfg = work.path().join("old.yaml");
     let new_cfg = work.path().join("new.yaml");

@@ -28,5 +28,8 @@ mod oracle_pcidevices;
 mod oracle_sriov_operator;
 mod oracle_yip;
 mod parity;
+mod plan;
+mod remove;
 mod upgrade;
+mod verify;
 mod vf;

@@ -161,11 +161,8 @@ fn parse_docs(text: &str) -> Vec<Value> {
 /// The hand-off objects of every in/out case, as the cases' trees hold them.
 fn case_objects() -> Vec<(PathBuf, Value)> {
     let mut out = vec![];
-    for case in std::fs::read_dir(repo().join("tests/cases")).unwrap() {
-        let dir = case
-            .unwrap()
-            .path()
-            .join("out/var/lib/rancher/rke2/server/manifests");
+    for case in crate::support::cases::all() {
+        let dir = case.join("out/var/lib/rancher/rke2/server/manifests");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };

@@ -1,20 +1,21 @@
 //! NetworkManager (Harvester v1.7 on): the drop-in that keeps NM off the VFs
 //! of a `netdevice` plan, its removal, and the warning for an NM profile
 //! that would own a planned PF's SR-IOV (README: "NetworkManager").
-//! The drop-in's exact bytes are also in tests/cases/netdevice-i40e/out.
+//! The drop-in's exact bytes are also in tests/cases/apply/netdevice-i40e/out.
 
 use std::path::Path;
 
-use crate::apply::hardware;
+use crate::support::hardware;
 use crate::support::{apply, bin, materialise, plan, repo};
 
 const DROP_IN: &str = "etc/NetworkManager/conf.d/95-harvester-sriov.conf";
 
 fn applied(case: &str) -> (tempfile::TempDir, tempfile::TempDir) {
-    let sysfs = hardware(case).build();
+    let case = format!("apply/{case}");
+    let sysfs = hardware::case(&case).build();
     let target = tempfile::tempdir().unwrap();
     let out = apply(
-        &repo().join("tests/cases").join(case).join("in/config.yaml"),
+        &crate::support::cases::dir(&case).join("in/config.yaml"),
         sysfs.path(),
         target.path(),
     );
@@ -86,7 +87,7 @@ fn remove_takes_the_drop_in_out_and_leaves_the_others() {
 
 #[test]
 fn an_nm_profile_with_sriov_on_a_planned_pf_is_a_warning_and_harvesters_own_are_not() {
-    let sysfs = hardware("netdevice-i40e").build();
+    let sysfs = hardware::case("apply/netdevice-i40e").build();
     let target = tempfile::tempdir().unwrap();
     let dir = target.path().join("etc/NetworkManager/system-connections");
     std::fs::create_dir_all(&dir).unwrap();
@@ -121,7 +122,7 @@ fn an_nm_profile_with_sriov_on_a_planned_pf_is_a_warning_and_harvesters_own_are_
         "[connection]\ninterface-name=ens2f0\n[sriov]\n",
     )
     .unwrap();
-    let config = repo().join("tests/cases/netdevice-i40e/in/config.yaml");
+    let config = repo().join("tests/cases/apply/netdevice-i40e/in/config.yaml");
     let out = plan(&config, sysfs.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -16,8 +16,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::apply::{igb, mgmt, with_mtu, x710};
 use crate::support::apply;
+use crate::support::hardware::{igb, mgmt, with_mtu, x710};
 use crate::support::oracle::{
     MANIFESTS, RKE2_CONFIG_D, boot, json_lines, node_files, node_labels, oracle, run, state_file,
     write_manifests,

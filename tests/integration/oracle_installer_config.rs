@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::igb;
+use crate::support::hardware::igb;
 use crate::support::oracle::{oracle, run};
 use crate::support::plan_json;
 use crate::support::tree::Tree;

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::{igb, mgmt};
 use crate::support::apply;
+use crate::support::hardware::{igb, mgmt};
 use crate::support::oracle::{
     apply_sample, boot, config_samples, hostname, manifests_with_kind, oracle, run, write_manifests,
 };

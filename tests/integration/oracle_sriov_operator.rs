@@ -7,8 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::apply::{Nic, igb, mgmt, with_mtu};
 use crate::support::apply;
+use crate::support::hardware::{Nic, igb, mgmt, with_mtu};
 use crate::support::oracle::{
     apply_sample, boot, config_samples, hostname, json_lines, manifests_with_kind, node_labels, oracle, run,
     write_manifests,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::apply::{igb, mgmt};
+use crate::support::hardware::{igb, mgmt};
 use crate::support::tree::Tree;
 use crate::support::{apply, plan};
 

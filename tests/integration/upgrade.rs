@@ -275,7 +275,7 @@ fn apply_swaps_the_binary_on_oem_in_one_rename_with_one_spare_copy_of_space() {
 /// boot changes nothing; `verify` passes on the renamed node.
 #[test]
 fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
-    use crate::apply::igb;
+    use crate::support::hardware::igb;
     use crate::support::tree::Tree;
     for (operator, object) in [
         ("pcidevices", "name: \"node-r-ens1f0np0\""),
@@ -381,7 +381,7 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
 /// A `remove` takes the record out; an `apply` keeps it (it is the node's, not the plan's).
 #[test]
 fn the_first_boot_on_a_new_os_version_runs_verify_and_says_so_in_one_line() {
-    use crate::apply::igb;
+    use crate::support::hardware::igb;
     use crate::support::tree::Tree;
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(

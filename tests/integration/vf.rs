@@ -1,10 +1,10 @@
 //! Per-VF settings (issue 19) as a user meets them in `plan` and `apply`:
 //! what the plan cannot give is refused with the key that asked for it and
 //! nothing written; what it can give is recorded resolved, the same at every
-//! run. (The case `tests/cases/per-vf-settings` has the whole written tree;
+//! run. (The case `tests/cases/apply/per-vf-settings` has the whole written tree;
 //! tests/integration/e2e.rs has the settings landing on a real kernel.)
 
-use crate::apply::hardware;
+use crate::support::hardware;
 use crate::support::{apply, snapshot};
 
 const HEAD: &str = "os:\n  hostname: node-v\nsriov:\n  enabled: true\n  num_vfs: 4\n  device_type: netdevice\n  operator: none\n";
@@ -75,7 +75,7 @@ fn rows() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn a_per_vf_setting_the_plan_cannot_give_is_refused_with_its_key_and_nothing_is_written() {
-    let sysfs = hardware("per-vf-settings").build();
+    let sysfs = hardware::case("apply/per-vf-settings").build();
     let target = tempfile::tempdir().unwrap();
     let before = snapshot(target.path());
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +102,7 @@ fn a_per_vf_setting_the_plan_cannot_give_is_refused_with_its_key_and_nothing_is_
 /// `apply` changes nothing.
 #[test]
 fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let state_vfs = |sysfs: &std::path::Path| {
         let target = tempfile::tempdir().unwrap();
         let out = apply(&config, sysfs, target.path());
@@ -123,11 +123,11 @@ fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
             .map(|pf| (pf["serial"].clone(), pf["mac"].clone(), pf["vfs"].clone()))
             .collect::<Vec<_>>()
     };
-    let here = state_vfs(hardware("per-vf-settings").build().path());
+    let here = state_vfs(hardware::case("apply/per-vf-settings").build().path());
     // The X710 ports swap slots and names.
-    use crate::apply::{igb, x710};
+    use crate::support::hardware::{igb, x710};
     let t = crate::support::tree::Tree::new()
-        .function(crate::apply::mgmt())
+        .function(crate::support::hardware::mgmt())
         .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
         .function(x710("0000:3b:00.0", "ens2f0", "3c:fd:fe:00:00:02", 0x001b21ffff2b46e1).function())
         .function(x710("0000:3b:00.1", "ens2f1", "3c:fd:fe:00:00:01", 0x001b21ffff2b46e0).function());
@@ -154,10 +154,10 @@ fn stable_macs_follow_the_pf_identity_not_its_address_or_name() {
 /// state with per-VF settings reads back as written.
 #[test]
 fn verify_reads_per_vf_settings_from_the_kernel_and_says_when_it_cannot() {
-    use crate::apply::{Nic, igb, x710};
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    use crate::support::hardware::{Nic, igb, x710};
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let sysfs = crate::support::tree::Tree::new()
-        .function(crate::apply::mgmt())
+        .function(crate::support::hardware::mgmt())
         .function(
             Nic {
                 num_vfs: 4,
@@ -216,10 +216,10 @@ fn verify_reads_per_vf_settings_from_the_kernel_and_says_when_it_cannot() {
 /// address is refused the same way. Nothing is written to the tree.
 #[test]
 fn vf_added_acts_only_on_planned_vfs_and_names_what_failed() {
-    use crate::apply::{Nic, igb, x710};
+    use crate::support::hardware::{Nic, igb, x710};
     use crate::support::space::Space;
     use crate::support::tree::{Function, Tree};
-    let config = crate::support::repo().join("tests/cases/per-vf-settings/in/config.yaml");
+    let config = crate::support::repo().join("tests/cases/apply/per-vf-settings/in/config.yaml");
     let vf = |a: &str| {
         Function::new(a, Space::pcie(0xffff, 0xffff, 0x020000).bytes())
             .ids(0x8086, 0x10ca)
@@ -227,7 +227,7 @@ fn vf_added_acts_only_on_planned_vfs_and_names_what_failed() {
             .driver("igbvf")
     };
     let sysfs = Tree::new()
-        .function(crate::apply::mgmt())
+        .function(crate::support::hardware::mgmt())
         .function(
             Nic {
                 num_vfs: 4,

@@ -1,6 +1,8 @@
 //! Test harness shared by the integration modules.
 
+pub(crate) mod cases;
 pub(crate) mod dumps;
+pub(crate) mod hardware;
 pub(crate) mod oracle;
 pub(crate) mod pcap;
 pub(crate) mod peer;
