@@ -11,7 +11,7 @@
 #   scripts/bench-vf.sh                 BENCH_REPS=7 (runs per side), BENCH_VFS=7 (the 82576's max)
 #
 # UNDER TCG THESE ARE EMULATION TIMES: process start-up (exec, dynamic loading) dominates `ip`'s
-# side; on a real node both sides are faster and the gap is narrower (README, "Performance").
+# side; on a real node both sides are faster and the gap is narrower (docs/performance.md).
 # Needs what tests/e2e/setup.sh installs (QEMU, the kernel, the iproute2 layer); builds the static
 # binaries unless HARVESTER_SRIOV_STATIC_BIN / HARVESTER_SRIOV_VFPROOF_BIN name them. Exit code:
 # the guest's (0 when every run of both sides landed every setting), 2 when a setup step fails.
@@ -60,5 +60,5 @@ awk -v vfs="$vfs" '
         if (bad) exit 1
     }' "$out" || rc=${rc/#0/1}
 sed -n 's/^bench-request-types: /netlink requests (strace in the guest), /p' "$out"
-echo "Emulation times under TCG: process start-up dominates the ip side; see README, \"Performance\"."
+echo "Emulation times under TCG: process start-up dominates the ip side; see docs/performance.md."
 exit "$rc"

@@ -555,7 +555,7 @@ fn a_silent_server_times_out_within_the_bound_one_line() {
         .unwrap();
     let took = started.elapsed().as_secs();
     assert_eq!(out.status.code(), Some(2), "took {took} s: {out:?}");
-    // README: the hook's fetch waits at most 50 s.
+    // docs/install.md: the hook's fetch waits at most 50 s.
     assert!(took <= 52, "took {took} s");
     assert_eq!(tree(t.path()), ["oem/harvester-sriov/hook.log"]);
     let log = read_log(t.path());
@@ -639,12 +639,12 @@ fn curl_flag(c: &str, flag: &str) -> Option<u64> {
 
 /// Issue 15 item 1: every snippet's download is bounded (connect timeout,
 /// time per try, counted retries), its bound plus the hook's 50 s is the
-/// total the README states, and against a silent server (the times scaled
+/// total docs/install.md states, and against a silent server (the times scaled
 /// down, the same commands) the node keeps a line saying "timed out".
 #[test]
 fn every_snippet_download_is_bounded_and_a_silent_server_is_logged_as_timed_out() {
     const HOOK_BOUND: u64 = 50;
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo().join("docs/install.md")).unwrap();
     let dir = repo().join("installer-hooks");
     let base = silent_server(std::time::Duration::from_secs(30));
     let mut n = 0;
@@ -670,7 +670,7 @@ fn every_snippet_download_is_bounded_and_a_silent_server_is_logged_as_timed_out(
             assert!(
                 readme.contains(&format!("at most {bound} s"))
                     && readme.contains(&format!("waits at most {total} s for the network")),
-                "{}: the README must state the download's {bound} s and the total {total} s",
+                "{}: docs/install.md must state the download's {bound} s and the total {total} s",
                 f.display()
             );
             // The same command, against a server that accepts and says nothing.
