@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use crate::ExitCode;
 use crate::cli::BootArgs;
 use crate::intent::config::Operator;
-use crate::kernel::{enforce, locate, owned_by_pcidevices, set_mtu};
+use crate::kernel::{KernelError, enforce, locate, owned_by_pcidevices, set_mtu};
 use crate::scan::sysfs::{self, ScanOptions};
 
 pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -76,29 +76,36 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             pf.address,
             pf.interface.as_deref().unwrap_or(&pf.driver)
         );
-        let result = locate(pf, &inv.devices).and_then(|(d, moved)| {
-            if d.driver.is_none() {
-                return Err(format!(
-                    "no driver bound after {}s: load the {} driver (writing sriov_numvfs would fail with ENOENT)",
-                    opts.wait,
-                    pf.driver
-                ));
-            }
-            let line = if plan.operator == Operator::Pcidevices {
-                let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
-                let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
-                match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
-                    Ok(part) => line + &part,
-                    Err(e) => return Err(format!("{line}; {e}")),
+        let result = locate(pf, &inv.devices)
+            .map_err(KernelError::from)
+            .and_then(|(d, moved)| {
+                if d.driver.is_none() {
+                    return Err(KernelError::NoDriver {
+                        waited: wait,
+                        driver: pf.driver.clone(),
+                    });
                 }
-            } else {
-                enforce(&opts.sysfs, pf, d, &plan)?
-            };
-            Ok(match moved {
-                Some(m) => format!("{m}; {line}"),
-                None => line,
-            })
-        });
+                let line = if plan.operator == Operator::Pcidevices {
+                    let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
+                    let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
+                    match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
+                        Ok(part) => line + &part,
+                        Err(error) => {
+                            return Err(KernelError::Settings {
+                                done: line,
+                                error,
+                                bound: String::new(),
+                            });
+                        }
+                    }
+                } else {
+                    enforce(&opts.sysfs, pf, d, &plan)?
+                };
+                Ok(match moved {
+                    Some(m) => format!("{m}; {line}"),
+                    None => line,
+                })
+            });
         match result {
             Ok(line) => writeln!(out, "harvester-sriov boot: {name}: {line}")?,
             Err(e) => {
