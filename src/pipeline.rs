@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use crate::intent::config::{InstallConfig, Sriov};
 use crate::plan::{self, Plan};
 use crate::render;
-use crate::report::describe::{describe, describe_changes};
+use crate::report::describe::{OldVersions, describe, describe_changes};
 use crate::scan::sysfs::{self, Inventory, ScanOptions};
 use crate::write::{self, FileSpec, Outcome};
 
@@ -386,11 +386,37 @@ pub(crate) fn write_files(
     if dry_run {
         let outcome = p.preview(root)?;
         writeln!(out, "dry run: nothing written; {} would get:", root.display())?;
-        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, None).as_bytes())?;
     } else {
         let outcome = p.commit(root)?;
         writeln!(out, "wrote {}:", root.display())?;
-        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, None).as_bytes())?;
     }
     Ok(())
+}
+
+/// The largest old version `plan` reads to show a diff.
+const OLD_VERSION_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The versions now in `root` of the text files `outcome` changes, read as
+/// the writer finds them, for `plan`'s diff ([`describe_changes`]).
+pub(crate) fn old_versions(root: &Path, files: &[FileSpec], outcome: &Outcome) -> OldVersions {
+    outcome
+        .changes
+        .iter()
+        .filter(|(path, change)| {
+            *change != write::Change::Unchanged
+                && files
+                    .iter()
+                    .any(|f| f.path == *path && std::str::from_utf8(&f.contents).is_ok())
+        })
+        .map(|(path, _)| {
+            let old = match write::read_file(root, path, OLD_VERSION_LIMIT) {
+                Ok(Some((_, bytes))) => Ok(bytes),
+                Ok(None) => Ok(Vec::new()),
+                Err(e) => Err(crate::error_message(&anyhow::Error::from(e))),
+            };
+            (path.clone(), old)
+        })
+        .collect()
 }

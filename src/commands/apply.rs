@@ -61,7 +61,8 @@ pub(crate) fn cmd_plan(
             warn(err, &p)?;
             out.write_all(describe(&p.plan).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
-            out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
+            let old = crate::pipeline::old_versions(&target.root, &p.files, &outcome);
+            out.write_all(describe_changes(&target.root, &p.files, &outcome, Some(&old)).as_bytes())?;
             let at_boot = render::materialised(&p.plan);
             if !at_boot.is_empty() {
                 writeln!(out, "written at every boot by {}:", crate::layout::YIP_PATH)?;
@@ -253,7 +254,7 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
         },
         root.display()
     )?;
-    out.write_all(describe_changes(root, &[], &outcome, false).as_bytes())?;
+    out.write_all(describe_changes(root, &[], &outcome, None).as_bytes())?;
     if link == LinkState::Removed {
         writeln!(
             out,
