@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::ExitCode;
 use crate::cli::{ApplyArgs, Format, PlanArgs, RemoveArgs};
 use crate::intent::config::Operator;
-use crate::pipeline::{Pipeline, Target, installed_yip_paths, warn, write_out};
+use crate::pipeline::{Pipeline, Target, our_skips, ours_outside_oem, warn, write_out};
 use crate::plan::{Method, Plan};
 use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
@@ -187,43 +187,17 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
     // removed does not depend on it (the marker and our own directory say
     // what is ours): a truncated state, or one of a newer version, still
     // goes, and only the list of cluster leftovers is lost.
-    let mut handed_over = None;
-    for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
-        if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
-            handed_over = Some(
-                crate::state::load_from(&host, file)
-                    .map_err(|e| crate::error_message(&anyhow::Error::new(e))),
-            );
-            break;
-        }
-    }
-    let mut remove: Vec<PathBuf> = crate::layout::OEM_PATHS
-        .iter()
-        .chain(crate::layout::MATERIALISED_PATHS)
-        .map(PathBuf::from)
-        .collect();
-    for p in installed_yip_paths(root)
-        .into_iter()
-        .chain(crate::pipeline::stale_manifests(root))
-    {
-        if !remove.contains(&p) {
-            remove.push(p);
-        }
-    }
+    let handed_over = write::state::find(root)?.map(|found| {
+        found
+            .load()
+            .map_err(|e| crate::error_message(&anyhow::Error::new(e)))
+    });
+    let mut remove: Vec<PathBuf> = crate::layout::OEM_PATHS.iter().map(PathBuf::from).collect();
+    remove.extend(ours_outside_oem(root));
     // The `X.skip` that `handoff --before-rke2-start` left beside a hand-off
     // file of ours (an admin's own, without our marker, stays).
-    let skips: Vec<PathBuf> = remove
-        .iter()
-        .filter(|p| p.starts_with(render::handoff::MANIFEST_DIR))
-        .map(|p| crate::commands::handoff::skip_path(p))
-        .collect();
-    for skip in skips {
-        if write::read_file(root, &skip, 4096)?
-            .is_some_and(|(_, b)| b.starts_with(crate::layout::MARKER.as_bytes()))
-        {
-            remove.push(skip);
-        }
-    }
+    let skips = our_skips(root, &remove)?;
+    remove.extend(skips);
     let outcome = if dry_run {
         write::preview(root, &[], &remove, &crate::layout::owned)?
     } else {

@@ -19,17 +19,17 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
     let own_state = opts
         .target
         .join(crate::layout::STATE_PATH.trim_start_matches('/'));
-    let state = match &opts.state {
-        Some(f) => f.clone(),
-        None => {
-            let (f, notice) = crate::state::default_path(&opts.target);
-            if let Some(n) = notice {
-                writeln!(out, "harvester-sriov boot: {n}")?;
-            }
-            f
-        }
-    };
-    let plan = crate::state::load(&state)?;
+    let source = crate::state::Source::from_flags(opts.state.as_deref(), &opts.target);
+    let opened = crate::write::state::open(&source)?;
+    if opened.older {
+        writeln!(
+            out,
+            "harvester-sriov boot: {}",
+            crate::state::older_notice(&opened.file, &own_state)
+        )?;
+    }
+    let state = opened.file.clone();
+    let plan = opened.load()?;
     let wait = Duration::from_secs(opts.wait);
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;

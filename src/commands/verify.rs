@@ -150,38 +150,18 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
 }
 
 pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = match &opts.state {
-        Some(file) => crate::state::load(file)?,
-        // Inside the target: resolved like the writer resolves it; an older
-        // version's state.yaml is read with a notice.
-        None => {
-            let mut found = None;
-            for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
-                if let Some((host, file)) = write::open_file(&opts.target, Path::new(logical))? {
-                    found = Some((logical, host, file));
-                    break;
-                }
-            }
-            match found {
-                Some((logical, host, file)) => {
-                    if logical == crate::layout::OLD_STATE_PATH && opts.format == Format::Table {
-                        writeln!(
-                            out,
-                            "verify: notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
-                            host.display(),
-                            crate::layout::STATE_PATH
-                        )?;
-                    }
-                    crate::state::load_from(&host, file)?
-                }
-                None => {
-                    let logical = Path::new(crate::layout::STATE_PATH);
-                    let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
-                    return Err(crate::state::StateError::Missing { file: host }.into());
-                }
-            }
-        }
-    };
+    // inside the target: found like the writer finds it; an older
+    // version's state.yaml is read with a notice
+    let source = crate::state::Source::from_flags(opts.state.as_deref(), &opts.target);
+    let opened = write::state::open(&source)?;
+    if opened.older && opts.format == Format::Table {
+        writeln!(
+            out,
+            "verify: {}",
+            crate::state::older_notice(&opened.file, Path::new(crate::layout::STATE_PATH))
+        )?;
+    }
+    let plan = opened.load()?;
     let report = compare(&plan, &opts.sysfs, &opts.target)?;
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,

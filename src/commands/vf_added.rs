@@ -52,11 +52,11 @@ fn settle(opts: &VfAddedArgs) -> Result<Option<String>, String> {
     let Some(pf_address) = sysfs::link_name(&vf_dir.join("physfn")).ok().flatten() else {
         return Ok(None);
     };
-    let state = match &opts.state {
-        Some(f) => f.clone(),
-        None => crate::state::default_path(Path::new("/")).0,
-    };
-    let plan = crate::state::load(&state).map_err(|e| format!("{e:#}"))?;
+    let source = crate::state::Source::from_flags(opts.state.as_deref(), Path::new("/"));
+    let plan = crate::write::state::open(&source)
+        .map_err(|e| format!("{e:#}"))?
+        .load()
+        .map_err(|e| format!("{e:#}"))?;
     if plan.pfs.iter().all(|p| p.vfs.is_empty()) {
         return Ok(None);
     }

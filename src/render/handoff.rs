@@ -21,12 +21,9 @@ use serde_json::{Value, json};
 
 use crate::intent::config::Operator;
 use crate::intent::vf::VlanProto;
+use crate::layout::{MANIFEST_DIR, MANIFEST_PREFIX};
 use crate::plan::{Plan, PlannedPf};
 
-/// The directory rke2 servers apply.
-pub(crate) const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
-/// Every manifest file of this tool starts with this (what `remove` looks for).
-pub(crate) const MANIFEST_PREFIX: &str = "harvester-sriov-";
 /// pcidevices' label naming the node (v1beta1.NodeKeyName).
 pub(crate) const PCIDEVICES_NODE_LABEL: &str = "nodename";
 /// pcidevices' interface annotation (sic: "harvesterhi").

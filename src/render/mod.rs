@@ -248,7 +248,10 @@ pub(crate) fn materialised(plan: &Plan) -> Vec<FileSpec> {
     if !plan.pfs.is_empty() {
         out.push(spec(UNIT_PATH, unit(), 0o644));
     }
-    if plan.operator == Operator::Pcidevices && out.iter().any(|f| f.path.starts_with(handoff::MANIFEST_DIR))
+    if plan.operator == Operator::Pcidevices
+        && out
+            .iter()
+            .any(|f| f.path.starts_with(crate::layout::MANIFEST_DIR))
     {
         out.push(spec(RKE2_DROPIN_PATH, rke2_dropin(), 0o644));
     }
@@ -366,7 +369,7 @@ mod tests {
         assert!(
             paths[2..paths.len() - 1]
                 .iter()
-                .all(|p| p.starts_with(handoff::MANIFEST_DIR)),
+                .all(|p| p.starts_with(crate::layout::MANIFEST_DIR)),
             "{paths:?}"
         );
         assert_eq!(

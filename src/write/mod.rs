@@ -102,6 +102,7 @@ mod lock;
 mod read;
 mod resolve;
 mod stale;
+pub(crate) mod state;
 mod transaction;
 mod types;
 
