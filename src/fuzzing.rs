@@ -589,9 +589,10 @@ pub fn install_config(data: &[u8]) {
             return;
         }
     };
-    let Some(sriov) = cfg.sriov.clone() else { return };
+    let Some(intent) = cfg.intent() else { return };
+    let sriov = &intent.sriov;
     assert!(sriov.num_vfs >= 1 && crate::intent::config::valid_resource_name(&sriov.resource_name));
-    let Ok(plan) = crate::plan::build(&inventory(), &cfg, "fuzz-node", &sriov) else {
+    let Ok(plan) = crate::plan::build(&inventory(), &intent, "fuzz-node") else {
         return;
     };
     for pf in &plan.pfs {

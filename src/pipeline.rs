@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::intent::config::{InstallConfig, Sriov};
+use crate::intent::config::Intent;
 use crate::plan::{self, Plan};
 use crate::render;
 use crate::report::describe::{OldVersions, describe, describe_changes};
@@ -21,7 +21,7 @@ pub(crate) struct Target {
 }
 
 /// The node name: `os.hostname`, else this machine's hostname.
-pub(crate) fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
+fn node_name(cfg: &Intent) -> anyhow::Result<String> {
     if let Some(h) = &cfg.hostname {
         return Ok(h.clone());
     }
@@ -56,7 +56,7 @@ fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
 /// pkg/config/config.go `FindNetworkInterfaceName`,
 /// `FindNetworkInterfaceHwAddr`). Nothing is said when `class/net` cannot
 /// be listed: then nothing is known.
-fn missing_management(cfg: &InstallConfig, inv: &Inventory) -> Vec<String> {
+fn missing_management(cfg: &Intent, inv: &Inventory) -> Vec<String> {
     let Some(net) = &inv.net else {
         return vec![];
     };
@@ -121,37 +121,40 @@ pub(crate) fn rewrite_installed(plan: Plan, root: &Path) -> anyhow::Result<Outco
     };
     let files = render::files(&plan, &binary).context("rendering the state file")?;
     let remove = oem_removals(&files);
-    let mut p = Pipeline {
+    Pipeline {
         plan,
         files,
         remove,
         inventory: Inventory::default(),
         install_mode: None,
-    };
-    p.materialise(root);
-    p.commit(root)
+    }
+    .materialised(root)
+    .commit(root)
 }
 
-/// Everything one run decided, ready to preview or commit.
+/// Everything one run decided, ready to preview or commit: built complete
+/// by [`Pipeline::build`] or [`Pipeline::for_answers`] (or, for `boot`,
+/// [`rewrite_installed`]), and only read after that.
 pub(crate) struct Pipeline {
-    pub plan: Plan,
-    pub files: Vec<FileSpec>,
-    pub remove: Vec<PathBuf>,
-    pub inventory: Inventory,
+    plan: Plan,
+    files: Vec<FileSpec>,
+    remove: Vec<PathBuf>,
+    inventory: Inventory,
     /// `install.mode` of the config: a create node's rke2 server applies
     /// the hand-off itself, so the note for join nodes is not said there.
-    pub install_mode: Option<String>,
+    install_mode: Option<String>,
 }
 
 impl Pipeline {
-    /// Scan, plan and render. Writes nothing.
-    pub(crate) fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+    /// Scan, plan and render for `intent`; with `now` (a running node), also
+    /// the files outside /oem ([`Pipeline::materialised`]). Writes nothing.
+    pub(crate) fn build(target: &Target, intent: &Intent, now: bool) -> anyhow::Result<Pipeline> {
         // before anything is said: a newer harvester-sriov's node is not downgraded
         refuse_newer(&target.root)?;
         // The program's own bytes (installed under /oem) are read while
         // sysfs is scanned: both take milliseconds, neither needs the other.
         let (inventory, binary) = std::thread::scope(|s| {
-            let binary = sriov.enabled.then(|| s.spawn(own_binary));
+            let binary = intent.sriov.enabled.then(|| s.spawn(own_binary));
             let inventory = sysfs::scan(&target.sysfs, ScanOptions::default());
             (
                 inventory,
@@ -161,32 +164,38 @@ impl Pipeline {
                 }),
             )
         });
-        let mut p = Self::assemble(inventory?, cfg, sriov, binary.transpose()?)?;
+        let mut p = Self::assemble(inventory?, intent, binary.transpose()?)?;
         let profiles = nm_profiles(&target.root);
         p.plan
             .warnings
             .extend(render::networkmanager::sriov_profile_warnings(&p.plan, &profiles));
-        Ok(p)
+        Ok(if now { p.materialised(&target.root) } else { p })
     }
 
-    pub(crate) fn from_inventory(
+    /// `configure`: plan the console's answers (`intent`) on the inventory
+    /// it asked about, and keep the answers on the node, next to the state
+    /// (as `ANSWERS_PATH`: not `*.yaml`, which yip would load); with `now`,
+    /// also the files outside /oem in `root`. Writes nothing.
+    pub(crate) fn for_answers(
         inventory: Inventory,
-        cfg: &InstallConfig,
-        sriov: &Sriov,
+        intent: &Intent,
+        root: &Path,
+        now: bool,
     ) -> anyhow::Result<Pipeline> {
-        Self::assemble(inventory, cfg, sriov, None)
+        let mut p = Self::assemble(inventory, intent, None)?;
+        p.files.push(FileSpec {
+            path: PathBuf::from(crate::layout::ANSWERS_PATH),
+            contents: render::answers::render_answers(&intent.sriov)?.into_bytes(),
+            mode: 0o600,
+        });
+        Ok(if now { p.materialised(root) } else { p })
     }
 
     /// `binary`: the program's bytes when already read; read here when the
     /// plan needs them and they were not.
-    fn assemble(
-        inventory: Inventory,
-        cfg: &InstallConfig,
-        sriov: &Sriov,
-        binary: Option<Vec<u8>>,
-    ) -> anyhow::Result<Pipeline> {
+    fn assemble(inventory: Inventory, cfg: &Intent, binary: Option<Vec<u8>>) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
-        let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        let mut plan = plan::build(&inventory.devices, cfg, &node)?;
         plan.warnings.extend(cfg.warnings.iter().cloned());
         plan.warnings.extend(missing_management(cfg, &inventory));
         plan.notices.extend(render::networkmanager::notices(&plan));
@@ -210,7 +219,7 @@ impl Pipeline {
     /// at every boot, as it would, and remove those of an earlier plan this
     /// one no longer has (the fixed paths, the ones the installed yip file
     /// names, and our hand-off files of another name).
-    pub(crate) fn materialise(&mut self, root: &Path) {
+    fn materialised(mut self, root: &Path) -> Pipeline {
         let extra = render::materialised(&self.plan);
         let gone = ours_outside_oem(root);
         self.files.extend(extra);
@@ -219,6 +228,17 @@ impl Pipeline {
                 self.remove.push(p);
             }
         }
+        self
+    }
+
+    /// What was planned.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Every file this run writes.
+    pub(crate) fn files(&self) -> &[FileSpec] {
+        &self.files
     }
 
     /// What to remove in `root`: the paths this plan does not write (under

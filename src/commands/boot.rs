@@ -5,6 +5,7 @@
 //! driver, then let [`crate::kernel`] write it.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -15,12 +16,45 @@ use crate::intent::config::Operator;
 use crate::kernel::{KernelError, enforce, locate, owned_by_pcidevices, set_mtu};
 use crate::scan::sysfs::{self, ScanOptions};
 
-pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `boot`'s options, built once from its flags (or for `--now`).
+pub(crate) struct Options {
+    pub(crate) sysfs: PathBuf,
+    pub(crate) state: crate::state::Source,
+    /// How long to wait for a PF's driver.
+    pub(crate) wait: Duration,
+    /// The node's root.
+    pub(crate) target: PathBuf,
+}
+
+impl From<&BootArgs> for Options {
+    fn from(args: &BootArgs) -> Self {
+        Options {
+            sysfs: args.sysfs.clone(),
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            wait: Duration::from_secs(args.wait),
+            target: args.target.clone(),
+        }
+    }
+}
+
+impl Options {
+    /// What `apply --now` and `configure --now` run: `boot` on the target
+    /// just written, its own state, the default wait.
+    pub(crate) fn now(target: &crate::pipeline::Target) -> Options {
+        Options {
+            sysfs: target.sysfs.clone(),
+            state: crate::state::Source::Target(target.root.clone()),
+            wait: Duration::from_secs(crate::cli::DEFAULT_BOOT_WAIT_SECS),
+            target: target.root.clone(),
+        }
+    }
+}
+
+pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let own_state = opts
         .target
         .join(crate::layout::STATE_PATH.trim_start_matches('/'));
-    let source = crate::state::Source::from_flags(opts.state.as_deref(), &opts.target);
-    let opened = crate::write::state::open(&source)?;
+    let opened = crate::write::state::open(&opts.state)?;
     if opened.older {
         writeln!(
             out,
@@ -30,7 +64,7 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
     }
     let state = opened.file.clone();
     let plan = opened.load()?;
-    let wait = Duration::from_secs(opts.wait);
+    let wait = opts.wait;
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;
     // A wait too long for the clock (`--wait 18446744073709551615`) has no
@@ -129,7 +163,7 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
 /// for it (only when the state read is the target's own). Returns whether
 /// that went as it should; says what it did in one line.
 fn follow(
-    opts: &BootArgs,
+    opts: &Options,
     state: &std::path::Path,
     own_state: &std::path::Path,
     next: crate::plan::Plan,
@@ -186,7 +220,7 @@ fn os_version(root: &std::path::Path) -> Option<String> {
 /// The first boot on another OS version (an upgrade replaced the image) runs
 /// the same checks as `verify` and says the result in one line; then the
 /// version is recorded. The first boot of all only records it.
-fn os_check(opts: &BootArgs, plan: &crate::plan::Plan, out: &mut dyn Write) -> anyhow::Result<()> {
+fn os_check(opts: &Options, plan: &crate::plan::Plan, out: &mut dyn Write) -> anyhow::Result<()> {
     use crate::layout::{MARKER, OS_SEEN_PATH};
     let Some(now) = os_version(&opts.target) else {
         return Ok(());

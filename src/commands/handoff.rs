@@ -17,12 +17,28 @@ use crate::plan::Plan;
 use crate::render::{self, handoff};
 use crate::write::{self, FileSpec};
 
-pub(crate) fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `handoff`'s options, built once from its flags.
+pub(crate) struct Options {
+    pub(crate) state: crate::state::Source,
+    pub(crate) root: PathBuf,
+    pub(crate) before_rke2_start: bool,
+}
+
+impl From<&HandoffArgs> for Options {
+    fn from(args: &HandoffArgs) -> Self {
+        Options {
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            root: args.target.clone(),
+            before_rke2_start: args.before_rke2_start,
+        }
+    }
+}
+
+pub(crate) fn run(args: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     // stdout is for kubectl: an older state.yaml is read without a word
-    let source = crate::state::Source::from_flags(args.state.as_deref(), &args.target);
-    let plan = write::state::open(&source)?.load()?;
+    let plan = write::state::open(&args.state)?.load()?;
     if args.before_rke2_start {
-        return before_rke2_start(&plan, &args.target, out);
+        return before_rke2_start(&plan, &args.root, out);
     }
     let files = render::manifests(&plan);
     if files.is_empty() {

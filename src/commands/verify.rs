@@ -3,7 +3,7 @@
 //! one-line summary when all match, 1 with the list of differences.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -149,11 +149,29 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
     Ok(())
 }
 
-pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `verify`'s options, built once from its flags.
+pub(crate) struct Options {
+    pub(crate) sysfs: PathBuf,
+    pub(crate) state: crate::state::Source,
+    pub(crate) target: PathBuf,
+    pub(crate) format: Format,
+}
+
+impl From<&VerifyArgs> for Options {
+    fn from(args: &VerifyArgs) -> Self {
+        Options {
+            sysfs: args.sysfs.clone(),
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            target: args.target.clone(),
+            format: args.format,
+        }
+    }
+}
+
+pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     // inside the target: found like the writer finds it; an older
     // version's state.yaml is read with a notice
-    let source = crate::state::Source::from_flags(opts.state.as_deref(), &opts.target);
-    let opened = write::state::open(&source)?;
+    let opened = write::state::open(&opts.state)?;
     if opened.older && opts.format == Format::Table {
         writeln!(
             out,

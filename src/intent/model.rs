@@ -198,12 +198,16 @@ pub(crate) struct MgmtNic {
     pub hw_addr: Option<String>,
 }
 
-/// What the tool takes from one install config.
+/// What the tool takes from one install config: the Harvester keys it
+/// reads, and the `sriov` section (`S`). As read from a file, `S` is
+/// `Option<Sriov>` (`None`: no section); what is planned is an [`Intent`],
+/// whose section is there. One value carries both: nothing passes the
+/// config and a section beside it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct InstallConfig {
+pub(crate) struct InstallConfig<S = Option<Sriov>> {
     pub file: PathBuf,
-    /// `None`: the file has no `sriov` section (nor `sriov-config`).
-    pub sriov: Option<Sriov>,
+    /// `None` (as read): the file has no `sriov` section (nor `sriov-config`).
+    pub sriov: S,
     pub hostname: Option<String>,
     pub install_mode: Option<String>,
     pub install_role: Option<String>,
@@ -215,6 +219,57 @@ pub(crate) struct InstallConfig {
     /// Soft problems found while reading (a `sriov` key the chosen hand-off
     /// ignores); the plan shows them with its own warnings.
     pub warnings: Vec<String>,
+}
+
+/// What a plan is made from: an install config with the `sriov` section to
+/// apply (the file's own, or the console's answers).
+pub(crate) type Intent = InstallConfig<Sriov>;
+
+impl InstallConfig {
+    /// The intent to plan: this config with its `sriov` section; `None`
+    /// when it has none.
+    pub(crate) fn intent(mut self) -> Option<Intent> {
+        let sriov = self.sriov.take()?;
+        Some(self.with_section(sriov))
+    }
+
+    /// The intent to plan `sriov` (the console's answers, or the wizard's
+    /// probe) with this config's Harvester keys: the config's own section,
+    /// and the warnings about it, are not that section's.
+    pub(crate) fn with_sriov(self, sriov: Sriov) -> Intent {
+        InstallConfig {
+            warnings: vec![],
+            ..self.with_section(sriov)
+        }
+    }
+}
+
+impl<S> InstallConfig<S> {
+    /// The same config with `sriov` as its section.
+    fn with_section<T>(self, sriov: T) -> InstallConfig<T> {
+        let InstallConfig {
+            file,
+            sriov: _,
+            hostname,
+            install_mode,
+            install_role,
+            management,
+            pcidevices_addon,
+            kernel_args,
+            warnings,
+        } = self;
+        InstallConfig {
+            file,
+            sriov,
+            hostname,
+            install_mode,
+            install_role,
+            management,
+            pcidevices_addon,
+            kernel_args,
+            warnings,
+        }
+    }
 }
 
 /// The install config key that turns Harvester's pcidevices addon on.

@@ -6,7 +6,7 @@
 //! `mac_address` in a rule that matches on several nodes, or cloned serial
 //! numbers (the same stable MACs), are found only here. Pure.
 
-use crate::intent::config::{InstallConfig, Sriov};
+use crate::intent::config::Intent;
 use crate::intent::vf::{Mac, format_mac, parse_mac};
 use crate::scan::device::Device;
 
@@ -89,11 +89,11 @@ pub(crate) struct FleetError {
     pub source: PlanError,
 }
 
-/// Plan `sriov` on every node and find what they share.
-pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Result<Fleet, FleetError> {
+/// Plan `intent` on every node and find what they share.
+pub(crate) fn check(nodes: &[Node], intent: &Intent) -> Result<Fleet, FleetError> {
     let mut plans = vec![];
     for node in nodes {
-        let plan = super::build(&node.devices, cfg, &node.name, sriov).map_err(|source| FleetError {
+        let plan = super::build(&node.devices, intent, &node.name).map_err(|source| FleetError {
             node: node.name.clone(),
             source,
         })?;
@@ -172,7 +172,8 @@ pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Resul
             }
         })
         .collect();
-    let unmatched = sriov
+    let unmatched = intent
+        .sriov
         .devices
         .iter()
         .enumerate()

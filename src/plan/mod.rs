@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, Sriov};
+use crate::intent::config::{DeviceType, Intent, Network, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
@@ -347,7 +347,7 @@ pub(crate) fn rule_matches_any(rule: &Rule, devices: &[Device]) -> bool {
         .any(|d| d.is_sriov_pf() && d.physfn.is_none() && rule_matches(rule, d))
 }
 
-fn is_management(cfg: &InstallConfig, d: &Device) -> bool {
+fn is_management(cfg: &Intent, d: &Device) -> bool {
     cfg.management.iter().any(|m| {
         m.name.as_ref().is_some_and(|n| d.interfaces.contains(n))
             || m.hw_addr
@@ -444,14 +444,10 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
     None
 }
 
-/// Build the plan. Pure: the inventory, the config and the node name in,
-/// the plan out.
-pub(crate) fn build(
-    devices: &[Device],
-    cfg: &InstallConfig,
-    node: &str,
-    sriov: &Sriov,
-) -> Result<Plan, PlanError> {
+/// Build the plan. Pure: the inventory, the intent (the config and its
+/// `sriov` section) and the node name in, the plan out.
+pub(crate) fn build(devices: &[Device], intent: &Intent, node: &str) -> Result<Plan, PlanError> {
+    let (cfg, sriov) = (intent, &intent.sriov);
     let file = cfg.file.display().to_string();
     // An os.hostname the installer refuses is refused alike (its validator:
     // harvester/harvester-installer:pkg/console/validator.go, the host name
