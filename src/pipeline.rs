@@ -16,8 +16,8 @@ use crate::write::{self, FileSpec, Outcome};
 
 /// Where the inventory comes from and where the files go.
 pub(crate) struct Target {
-    pub sysfs: PathBuf,
-    pub root: PathBuf,
+    pub(crate) sysfs: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// The node name: `os.hostname`, else this machine's hostname.

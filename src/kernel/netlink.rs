@@ -37,15 +37,15 @@ pub(crate) use crate::intent::vf::{LinkState, VlanProto as Proto};
 /// What one VF should get; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct VfRequest {
-    pub vf: u32,
-    pub mac: Option<Mac>,
+    pub(crate) vf: u32,
+    pub(crate) mac: Option<Mac>,
     /// VLAN id, QoS, protocol.
-    pub vlan: Option<(u16, u8, Proto)>,
-    pub spoof_check: Option<bool>,
-    pub trust: Option<bool>,
-    pub link_state: Option<LinkState>,
+    pub(crate) vlan: Option<(u16, u8, Proto)>,
+    pub(crate) spoof_check: Option<bool>,
+    pub(crate) trust: Option<bool>,
+    pub(crate) link_state: Option<LinkState>,
     /// Min and max TX rate in Mbit/s (0 = no limit).
-    pub rate: Option<(u32, u32)>,
+    pub(crate) rate: Option<(u32, u32)>,
 }
 
 /// One VF as the kernel reports it; `None` where the driver reports nothing.
@@ -54,17 +54,17 @@ pub(crate) struct VfRequest {
 /// `crate::plan::vf` fills both.) Serialised for `detect --format json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct VfState {
-    pub vf: u32,
+    pub(crate) vf: u32,
     #[serde(serialize_with = "mac_text")]
-    pub mac: Option<Mac>,
-    pub vlan_id: Option<u16>,
-    pub qos: Option<u8>,
-    pub vlan_proto: Option<Proto>,
-    pub spoof_check: Option<bool>,
-    pub trust: Option<bool>,
-    pub link_state: Option<LinkState>,
-    pub min_tx_rate: Option<u32>,
-    pub max_tx_rate: Option<u32>,
+    pub(crate) mac: Option<Mac>,
+    pub(crate) vlan_id: Option<u16>,
+    pub(crate) qos: Option<u8>,
+    pub(crate) vlan_proto: Option<Proto>,
+    pub(crate) spoof_check: Option<bool>,
+    pub(crate) trust: Option<bool>,
+    pub(crate) link_state: Option<LinkState>,
+    pub(crate) min_tx_rate: Option<u32>,
+    pub(crate) max_tx_rate: Option<u32>,
 }
 
 fn mac_text<S: serde::Serializer>(m: &Option<Mac>, s: S) -> Result<S::Ok, S::Error> {
@@ -283,11 +283,11 @@ pub(crate) struct Rtnl {
     socket: netlink_sys::Socket,
     seq: u32,
     /// Messages sent (round trips), for the benchmark.
-    pub round_trips: u32,
+    pub(crate) round_trips: u32,
     /// Every reply datagram, when capturing fixtures (the vfproof example
     /// only: no other build has this hook).
     #[cfg(feature = "vfproof")]
-    pub capture: Option<Vec<Vec<u8>>>,
+    pub(crate) capture: Option<Vec<Vec<u8>>>,
 }
 
 impl Rtnl {

@@ -91,9 +91,9 @@ fn pcidevices_object(plan: &Plan, p: &PlannedPf, nic: &str) -> Value {
 
 /// One policy: its content hash, the node label it selects, the object.
 pub(crate) struct Policy {
-    pub hash: String,
-    pub label: String,
-    pub object: Value,
+    pub(crate) hash: String,
+    pub(crate) label: String,
+    pub(crate) object: Value,
 }
 
 /// One policy per group of identical PFs on this node, identical on every

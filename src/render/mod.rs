@@ -33,10 +33,10 @@ use crate::plan::{Method, Plan};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileSpec {
     /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
-    pub path: PathBuf,
-    pub contents: Vec<u8>,
+    pub(crate) path: PathBuf,
+    pub(crate) contents: Vec<u8>,
     /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
-    pub mode: u32,
+    pub(crate) mode: u32,
 }
 
 pub(crate) fn header() -> String {
