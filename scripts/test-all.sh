@@ -27,6 +27,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
+# and the code behind the features (the fuzz harness, the vfproof example)
+cargo clippy --locked --all-targets --all-features -- -D warnings
 echo "== static release binary"
 bin=$(bash scripts/build-static.sh)
 file "$bin"
@@ -40,6 +42,9 @@ echo "== e2e prerequisites (QEMU, Debian kernel)"
 bash tests/e2e/setup.sh
 echo "== fuzz targets build on stable (fuzzing itself needs nightly: scripts/fuzz.sh)"
 cargo build --locked --manifest-path fuzz/Cargo.toml --bins --examples
+echo "== the fuzz harness (feature fuzzing): every committed corpus replayed, and the harness's own tests"
+cargo test --locked --manifest-path fuzz/Cargo.toml
+cargo test --locked --features fuzzing --lib --test integration -- fuzzing:: fleet::round_trip
 echo "== Go test oracles (tests/oracles -> target/oracles)"
 bash scripts/oracles.sh
 echo "== cargo test"

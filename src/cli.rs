@@ -1,5 +1,8 @@
-//! Command-line flags, parsed by clap. Validation into the immutable
-//! configuration happens in the library, not here.
+//! Command-line flags, parsed by clap: what was typed, nothing more. `run`
+//! turns each subcommand's flags into that command's options value, once
+//! (`From`/`TryFrom` in `commands/`: e.g. `commands::boot::Options`, with the
+//! state to read and the wait as a `Duration`); the command and everything
+//! after it read only that value. No module past `commands/` sees these types.
 
 use std::path::PathBuf;
 
@@ -76,7 +79,7 @@ pub enum Command {
     FleetCheck(FleetCheckArgs),
 }
 
-// The options of `detect`, as parsed: the command reads them as they are.
+// The flags of `detect`, as typed; `commands::detect::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     /// Root of a sysfs mount; devices are read from DIR/bus/pci/devices.
@@ -89,7 +92,7 @@ pub struct DetectArgs {
     pub all: bool,
 }
 
-// The options of `plan`, as parsed: the command reads them as they are.
+// The flags of `plan`, as typed; `commands::apply::PlanOptions` is built from them.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// A Harvester install config.yaml with an `sriov:` section.
@@ -104,7 +107,7 @@ pub struct PlanArgs {
     pub format: Format,
 }
 
-// The options of `apply`, as parsed: the command reads them as they are.
+// The flags of `apply`, as typed; `commands::apply::ApplyOptions` is built from them.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
@@ -126,7 +129,7 @@ pub struct ApplyArgs {
 /// `boot --wait`'s default, and the wait of `apply --now`, which runs `boot`.
 pub const DEFAULT_BOOT_WAIT_SECS: u64 = 30;
 
-// The options of `boot`, as parsed: the command reads them as they are.
+// The flags of `boot`, as typed; `commands::boot::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct BootArgs {
     #[arg(long, value_name = "DIR", default_value = "/sys")]
@@ -145,7 +148,7 @@ pub struct BootArgs {
     pub target: PathBuf,
 }
 
-// The options of `handoff`, as parsed: the command reads them as they are.
+// The flags of `handoff`, as typed; `commands::handoff::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct HandoffArgs {
     /// The state written by `apply` [default: ROOT/oem/harvester-sriov/state.json; an older
@@ -162,7 +165,7 @@ pub struct HandoffArgs {
     pub before_rke2_start: bool,
 }
 
-// The options of `configure`, as parsed: the command reads them as they are.
+// The flags of `configure`, as typed; `commands::configure::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
     #[arg(long, value_name = "DIR", default_value = "/sys")]
@@ -185,7 +188,7 @@ pub struct ConfigureArgs {
     pub now: bool,
 }
 
-// The options of `hook`, as parsed: the command reads them as they are.
+// The flags of `hook`, as typed; `commands::hook::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct HookArgs {
     /// The install config file (instead of fetching the URL).
@@ -204,7 +207,7 @@ pub struct HookArgs {
     pub strict: bool,
 }
 
-// The options of `remove`, as parsed: the command reads them as they are.
+// The flags of `remove`, as typed; `commands::apply::RemoveOptions` is built from them.
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Root of the node's file system to remove from (/oem and the copies outside it are under it).
@@ -215,7 +218,7 @@ pub struct RemoveArgs {
     pub dry_run: bool,
 }
 
-// The options of `verify`, as parsed: the command reads them as they are.
+// The flags of `verify`, as typed; `commands::verify::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[arg(long, value_name = "DIR", default_value = "/sys")]
@@ -229,7 +232,7 @@ pub struct VerifyArgs {
     pub format: Format,
 }
 
-// The options of `vf-added`, as parsed: the command reads them as they are.
+// The flags of `vf-added`, as typed; `commands::vf_added::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct VfAddedArgs {
     /// The new VF's PCI address (udev's %k).
@@ -246,7 +249,7 @@ pub struct VfAddedArgs {
     pub kmsg: bool,
 }
 
-// The options of `fleet-check`, as parsed: the command reads them as they are.
+// The flags of `fleet-check`, as typed; `commands::fleet_check::Options` is built from them.
 #[derive(Debug, Args)]
 pub struct FleetCheckArgs {
     /// The install config.yaml the fleet is installed with (its `sriov:` section).

@@ -68,24 +68,27 @@ pub fn error_message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Run one parsed command line. Errors carry their context; `main` prints
-/// the chain and maps it to exit code 2.
+/// Run one parsed command line: the subcommand's flags become its options
+/// value (built once, here), which is all the command and everything after
+/// it read. Errors carry their context; `main` prints the chain and maps it
+/// to exit code 2.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     use cli::Command;
+    use commands::*;
     match &cli.command {
-        Command::Detect(args) => commands::detect::run(args, &mut stdout, &mut stderr),
-        Command::Plan(args) => commands::apply::cmd_plan(args, &mut stdout, &mut stderr),
-        Command::Apply(args) => commands::apply::cmd_apply(args, &mut stdout, &mut stderr),
-        Command::Boot(args) => commands::boot::run(args, &mut stdout),
-        Command::VfAdded(args) => commands::vf_added::run(args, &mut stdout),
-        Command::Configure(args) => commands::configure::run(args, &mut stdout, &mut stderr),
-        Command::Hook(args) => commands::hook::run(args, &mut stdout, &mut stderr),
-        Command::Handoff(args) => commands::handoff::run(args, &mut stdout),
-        Command::Remove(args) => commands::apply::cmd_remove(args, &mut stdout),
-        Command::Verify(args) => commands::verify::run(args, &mut stdout),
-        Command::FleetCheck(args) => commands::fleet_check::run(args, &mut stdout),
+        Command::Detect(args) => detect::run(&args.into(), &mut stdout, &mut stderr),
+        Command::Plan(args) => apply::cmd_plan(&args.into(), &mut stdout, &mut stderr),
+        Command::Apply(args) => apply::cmd_apply(&args.into(), &mut stdout, &mut stderr),
+        Command::Boot(args) => boot::run(&args.into(), &mut stdout),
+        Command::VfAdded(args) => vf_added::run(&args.into(), &mut stdout),
+        Command::Configure(args) => configure::run(&args.into(), &mut stdout, &mut stderr),
+        Command::Hook(args) => hook::run(&args.into(), &mut stdout, &mut stderr),
+        Command::Handoff(args) => handoff::run(&args.into(), &mut stdout),
+        Command::Remove(args) => apply::cmd_remove(&args.into(), &mut stdout),
+        Command::Verify(args) => verify::run(&args.into(), &mut stdout),
+        Command::FleetCheck(args) => fleet_check::run(&args.try_into()?, &mut stdout),
     }
     .and_then(|code| {
         stdout.flush()?;

@@ -7,21 +7,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::intent::config::{InstallConfig, Sriov};
+use crate::intent::config::Intent;
 use crate::plan::{self, Plan};
 use crate::render;
-use crate::report::describe::{describe, describe_changes};
+use crate::report::describe::{OldVersions, describe, describe_changes};
 use crate::scan::sysfs::{self, Inventory, ScanOptions};
 use crate::write::{self, FileSpec, Outcome};
 
 /// Where the inventory comes from and where the files go.
 pub(crate) struct Target {
-    pub sysfs: PathBuf,
-    pub root: PathBuf,
+    pub(crate) sysfs: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// The node name: `os.hostname`, else this machine's hostname.
-pub(crate) fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
+fn node_name(cfg: &Intent) -> anyhow::Result<String> {
     if let Some(h) = &cfg.hostname {
         return Ok(h.clone());
     }
@@ -34,10 +34,14 @@ pub(crate) fn node_name(cfg: &InstallConfig) -> anyhow::Result<String> {
 /// `apply`, `configure` and `hook` would downgrade that node. Any other
 /// problem with the state there is no reason not to replace it.
 fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
-    let Ok(Some((host, file))) = crate::write::open_file(root, Path::new(crate::layout::STATE_PATH)) else {
+    // an older version's state.yaml was only ever written by 0.1.0
+    let Ok(Some(found)) = write::state::find(root) else {
         return Ok(());
     };
-    match crate::state::load_from(&host, file) {
+    if found.older {
+        return Ok(());
+    }
+    match found.load() {
         Err(e @ crate::state::StateError::Newer { .. }) => Err(e),
         _ => Ok(()),
     }
@@ -52,7 +56,7 @@ fn refuse_newer(root: &Path) -> Result<(), crate::state::StateError> {
 /// pkg/config/config.go `FindNetworkInterfaceName`,
 /// `FindNetworkInterfaceHwAddr`). Nothing is said when `class/net` cannot
 /// be listed: then nothing is known.
-fn missing_management(cfg: &InstallConfig, inv: &Inventory) -> Vec<String> {
+fn missing_management(cfg: &Intent, inv: &Inventory) -> Vec<String> {
     let Some(net) = &inv.net else {
         return vec![];
     };
@@ -95,16 +99,8 @@ fn own_binary() -> anyhow::Result<Vec<u8>> {
 fn oem_removals(files: &[FileSpec]) -> Vec<PathBuf> {
     crate::layout::OEM_PATHS
         .iter()
+        .filter(|p| !crate::layout::KEPT_BY_A_NEW_PLAN.contains(p))
         .map(PathBuf::from)
-        .filter(|p| {
-            ![
-                crate::layout::HOOK_LOG_PATH,
-                crate::layout::ANSWERS_PATH,
-                crate::layout::OS_SEEN_PATH,
-            ]
-            .iter()
-            .any(|kept| p == Path::new(kept))
-        })
         .filter(|p| !files.iter().any(|f| f.path == *p))
         .collect()
 }
@@ -125,37 +121,40 @@ pub(crate) fn rewrite_installed(plan: Plan, root: &Path) -> anyhow::Result<Outco
     };
     let files = render::files(&plan, &binary).context("rendering the state file")?;
     let remove = oem_removals(&files);
-    let mut p = Pipeline {
+    Pipeline {
         plan,
         files,
         remove,
         inventory: Inventory::default(),
         install_mode: None,
-    };
-    p.materialise(root);
-    p.commit(root)
+    }
+    .materialised(root)
+    .commit(root)
 }
 
-/// Everything one run decided, ready to preview or commit.
+/// Everything one run decided, ready to preview or commit: built complete
+/// by [`Pipeline::build`] or [`Pipeline::for_answers`] (or, for `boot`,
+/// [`rewrite_installed`]), and only read after that.
 pub(crate) struct Pipeline {
-    pub plan: Plan,
-    pub files: Vec<FileSpec>,
-    pub remove: Vec<PathBuf>,
-    pub inventory: Inventory,
+    plan: Plan,
+    files: Vec<FileSpec>,
+    remove: Vec<PathBuf>,
+    inventory: Inventory,
     /// `install.mode` of the config: a create node's rke2 server applies
     /// the hand-off itself, so the note for join nodes is not said there.
-    pub install_mode: Option<String>,
+    install_mode: Option<String>,
 }
 
 impl Pipeline {
-    /// Scan, plan and render. Writes nothing.
-    pub(crate) fn build(target: &Target, cfg: &InstallConfig, sriov: &Sriov) -> anyhow::Result<Pipeline> {
+    /// Scan, plan and render for `intent`; with `now` (a running node), also
+    /// the files outside /oem ([`Pipeline::materialised`]). Writes nothing.
+    pub(crate) fn build(target: &Target, intent: &Intent, now: bool) -> anyhow::Result<Pipeline> {
         // before anything is said: a newer harvester-sriov's node is not downgraded
         refuse_newer(&target.root)?;
         // The program's own bytes (installed under /oem) are read while
         // sysfs is scanned: both take milliseconds, neither needs the other.
         let (inventory, binary) = std::thread::scope(|s| {
-            let binary = sriov.enabled.then(|| s.spawn(own_binary));
+            let binary = intent.sriov.enabled.then(|| s.spawn(own_binary));
             let inventory = sysfs::scan(&target.sysfs, ScanOptions::default());
             (
                 inventory,
@@ -165,32 +164,38 @@ impl Pipeline {
                 }),
             )
         });
-        let mut p = Self::assemble(inventory?, cfg, sriov, binary.transpose()?)?;
+        let mut p = Self::assemble(inventory?, intent, binary.transpose()?)?;
         let profiles = nm_profiles(&target.root);
         p.plan
             .warnings
             .extend(render::networkmanager::sriov_profile_warnings(&p.plan, &profiles));
-        Ok(p)
+        Ok(if now { p.materialised(&target.root) } else { p })
     }
 
-    pub(crate) fn from_inventory(
+    /// `configure`: plan the console's answers (`intent`) on the inventory
+    /// it asked about, and keep the answers on the node, next to the state
+    /// (as `ANSWERS_PATH`: not `*.yaml`, which yip would load); with `now`,
+    /// also the files outside /oem in `root`. Writes nothing.
+    pub(crate) fn for_answers(
         inventory: Inventory,
-        cfg: &InstallConfig,
-        sriov: &Sriov,
+        intent: &Intent,
+        root: &Path,
+        now: bool,
     ) -> anyhow::Result<Pipeline> {
-        Self::assemble(inventory, cfg, sriov, None)
+        let mut p = Self::assemble(inventory, intent, None)?;
+        p.files.push(FileSpec {
+            path: PathBuf::from(crate::layout::ANSWERS_PATH),
+            contents: render::answers::render_answers(&intent.sriov)?.into_bytes(),
+            mode: 0o600,
+        });
+        Ok(if now { p.materialised(root) } else { p })
     }
 
     /// `binary`: the program's bytes when already read; read here when the
     /// plan needs them and they were not.
-    fn assemble(
-        inventory: Inventory,
-        cfg: &InstallConfig,
-        sriov: &Sriov,
-        binary: Option<Vec<u8>>,
-    ) -> anyhow::Result<Pipeline> {
+    fn assemble(inventory: Inventory, cfg: &Intent, binary: Option<Vec<u8>>) -> anyhow::Result<Pipeline> {
         let node = node_name(cfg)?;
-        let mut plan = plan::build(&inventory.devices, cfg, &node, sriov)?;
+        let mut plan = plan::build(&inventory.devices, cfg, &node)?;
         plan.warnings.extend(cfg.warnings.iter().cloned());
         plan.warnings.extend(missing_management(cfg, &inventory));
         plan.notices.extend(render::networkmanager::notices(&plan));
@@ -214,20 +219,26 @@ impl Pipeline {
     /// at every boot, as it would, and remove those of an earlier plan this
     /// one no longer has (the fixed paths, the ones the installed yip file
     /// names, and our hand-off files of another name).
-    pub(crate) fn materialise(&mut self, root: &Path) {
+    fn materialised(mut self, root: &Path) -> Pipeline {
         let extra = render::materialised(&self.plan);
-        let mut gone: Vec<PathBuf> = crate::layout::MATERIALISED_PATHS
-            .iter()
-            .map(PathBuf::from)
-            .collect();
-        gone.extend(installed_yip_paths(root));
-        gone.extend(stale_manifests(root));
+        let gone = ours_outside_oem(root);
         self.files.extend(extra);
         for p in gone {
             if !self.files.iter().any(|f| f.path == p) && !self.remove.contains(&p) {
                 self.remove.push(p);
             }
         }
+        self
+    }
+
+    /// What was planned.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Every file this run writes.
+    pub(crate) fn files(&self) -> &[FileSpec] {
+        &self.files
     }
 
     /// What to remove in `root`: the paths this plan does not write (under
@@ -269,12 +280,30 @@ impl Pipeline {
     }
 }
 
+/// Everything of this tool's that may be in `root` outside /oem: the fixed
+/// paths the yip file materialises, the paths the installed yip file names
+/// (an older or newer version may name others), and our hand-off files in
+/// the manifests directory. What `--now` replaces and `remove` removes;
+/// the writer's `owned` check still asks about each before it is touched.
+pub(crate) fn ours_outside_oem(root: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = crate::layout::MATERIALISED_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    for p in installed_yip_paths(root).into_iter().chain(stale_manifests(root)) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// The files outside /oem that the yip file installed in `root` writes at
 /// boot (empty when there is none, or it is not ours).
-pub(crate) fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
-    // through the writer's resolver, like every read of the target
-    match crate::write::read_file(root, Path::new(crate::layout::YIP_PATH), 4 * 1024 * 1024) {
-        Ok(Some((_, bytes))) if bytes.starts_with(crate::layout::MARKER.as_bytes()) => {
+fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
+    let yip = Path::new(crate::layout::YIP_PATH);
+    match write::read_file(root, yip, 4 * 1024 * 1024) {
+        Ok(Some((_, bytes))) if crate::layout::owned(yip, &bytes) => {
             render::paths_in_yip(&String::from_utf8_lossy(&bytes))
         }
         _ => vec![],
@@ -283,25 +312,21 @@ pub(crate) fn installed_yip_paths(root: &Path) -> Vec<PathBuf> {
 
 /// NetworkManager's keyfile profiles in `root` (`*.nmconnection`, as
 /// harvester/harvester-installer:`pkg/config/cos.go` names them and NM's keyfile
-/// plugin reads them): (the path to name it by, its text). Each is read
-/// through the writer's resolver; one that cannot be read is left out (NM
-/// ignores such files too), a missing directory (Harvester before v1.7) gives none.
+/// plugin reads them): (the path to name it by, its text). The directory is
+/// listed and each file read through the writer's resolver; one that cannot
+/// be read is left out (NM ignores such files too), a missing directory
+/// (Harvester before v1.7) gives none.
 pub(crate) fn nm_profiles(root: &Path) -> Vec<(String, String)> {
     let dir = Path::new(crate::layout::NM_CONNECTIONS_DIR);
-    let Ok(entries) = std::fs::read_dir(root.join(dir.strip_prefix("/").unwrap_or(dir))) else {
+    let Ok(names) = write::list_dir(root, dir) else {
         return vec![];
     };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".nmconnection"))
-        .collect();
-    names.sort();
     names
         .into_iter()
+        .filter(|n| n.ends_with(".nmconnection"))
         .filter_map(|n| {
             let logical = dir.join(&n);
-            match crate::write::read_file(root, &logical, 1024 * 1024) {
+            match write::read_file(root, &logical, 1024 * 1024) {
                 Ok(Some((_, bytes))) => Some((
                     logical.display().to_string(),
                     String::from_utf8_lossy(&bytes).into_owned(),
@@ -313,30 +338,38 @@ pub(crate) fn nm_profiles(root: &Path) -> Vec<(String, String)> {
 }
 
 /// This tool's hand-off files now in `root`'s manifests directory: our
-/// name prefix and our marker (someone else's file of a similar name stays).
-pub(crate) fn stale_manifests(root: &Path) -> Vec<PathBuf> {
-    let dir = render::handoff::MANIFEST_DIR;
-    let host_dir = root.join(dir.trim_start_matches('/'));
-    let Ok(entries) = std::fs::read_dir(&host_dir) else {
+/// name (`layout::is_handoff_name`) and ours by `layout::owned` (someone
+/// else's file of a similar name stays). Listed and read through the
+/// writer's resolver; a name that is no regular file is not ours.
+fn stale_manifests(root: &Path) -> Vec<PathBuf> {
+    let dir = Path::new(crate::layout::MANIFEST_DIR);
+    let Ok(names) = write::list_dir(root, dir) else {
         return vec![];
     };
-    let ours = |name: &str| {
-        use std::io::Read as _;
-        let mut head = vec![0; crate::layout::MARKER.len()];
-        std::fs::symlink_metadata(host_dir.join(name)).is_ok_and(|m| m.is_file())
-            && std::fs::File::open(host_dir.join(name))
-                .and_then(|mut f| f.read_exact(&mut head))
-                .is_ok()
-            && crate::layout::owned(&Path::new(dir).join(name), &head)
-    };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(render::handoff::MANIFEST_PREFIX) && n.ends_with(".yaml") && ours(n))
-        .map(|n| Path::new(dir).join(n))
-        .collect();
-    out.sort();
-    out
+    names
+        .into_iter()
+        .filter(|n| crate::layout::is_handoff_name(n))
+        .map(|n| dir.join(n))
+        .filter(
+            |p| matches!(write::read_prefix(root, p), Ok(Some(prefix)) if crate::layout::owned(p, &prefix)),
+        )
+        .collect()
+}
+
+/// The `X.skip` files `handoff --before-rke2-start` left beside the
+/// hand-off files among `paths`, when ours (an admin's own stays).
+pub(crate) fn our_skips(root: &Path, paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    for manifest in paths
+        .iter()
+        .filter(|p| p.starts_with(crate::layout::MANIFEST_DIR))
+    {
+        let skip = crate::layout::skip_path(manifest);
+        if write::read_prefix(root, &skip)?.is_some_and(|b| crate::layout::owned(&skip, &b)) {
+            out.push(skip);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn warn(err: &mut dyn Write, p: &Pipeline) -> std::io::Result<()> {
@@ -354,7 +387,7 @@ pub(crate) fn warn(err: &mut dyn Write, p: &Pipeline) -> std::io::Result<()> {
         writeln!(
             err,
             "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
-            render::handoff::MANIFEST_DIR,
+            crate::layout::MANIFEST_DIR,
             crate::shell::command([crate::layout::BINARY_PATH, "handoff"])
         )?;
     }
@@ -386,11 +419,37 @@ pub(crate) fn write_files(
     if dry_run {
         let outcome = p.preview(root)?;
         writeln!(out, "dry run: nothing written; {} would get:", root.display())?;
-        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, None).as_bytes())?;
     } else {
         let outcome = p.commit(root)?;
         writeln!(out, "wrote {}:", root.display())?;
-        out.write_all(describe_changes(root, &p.files, &outcome, false).as_bytes())?;
+        out.write_all(describe_changes(root, &p.files, &outcome, None).as_bytes())?;
     }
     Ok(())
+}
+
+/// The largest old version `plan` reads to show a diff.
+const OLD_VERSION_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The versions now in `root` of the text files `outcome` changes, read as
+/// the writer finds them, for `plan`'s diff ([`describe_changes`]).
+pub(crate) fn old_versions(root: &Path, files: &[FileSpec], outcome: &Outcome) -> OldVersions {
+    outcome
+        .changes
+        .iter()
+        .filter(|(path, change)| {
+            *change != write::Change::Unchanged
+                && files
+                    .iter()
+                    .any(|f| f.path == *path && std::str::from_utf8(&f.contents).is_ok())
+        })
+        .map(|(path, _)| {
+            let old = match write::read_file(root, path, OLD_VERSION_LIMIT) {
+                Ok(Some((_, bytes))) => Ok(bytes),
+                Ok(None) => Ok(Vec::new()),
+                Err(e) => Err(crate::error_message(&anyhow::Error::from(e))),
+            };
+            (path.clone(), old)
+        })
+        .collect()
 }

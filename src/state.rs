@@ -88,9 +88,10 @@ fn migrate(mut version: u64, state: &mut serde_json::Map<String, serde_json::Val
 /// bytes + 1 are read).
 pub(crate) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Load and check the state written by `apply`.
-pub(crate) fn load(file: &Path) -> Result<Plan, StateError> {
-    let opened = std::fs::File::open(file).map_err(|source| match source.kind() {
+/// Open the state file `--state` names (by its name: a file the user
+/// gave, not the target's own, which `write::state` finds).
+pub(crate) fn open(file: &Path) -> Result<std::fs::File, StateError> {
+    std::fs::File::open(file).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => StateError::Missing {
             file: file.to_owned(),
         },
@@ -98,8 +99,7 @@ pub(crate) fn load(file: &Path) -> Result<Plan, StateError> {
             file: file.to_owned(),
             source,
         },
-    })?;
-    load_from(file, opened)
+    })
 }
 
 /// Load the state from an open file (the one inside the target, opened by
@@ -186,21 +186,33 @@ fn document<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error>
     Ok(text)
 }
 
-/// The state file to read when none is named: `state.json` under `root`, else
-/// an older version's `state.yaml` (with a notice for the caller to print).
-pub(crate) fn default_path(root: &Path) -> (PathBuf, Option<String>) {
-    let at = |p: &str| root.join(p.trim_start_matches('/'));
-    let json = at(crate::layout::STATE_PATH);
-    let old = at(crate::layout::OLD_STATE_PATH);
-    if !json.exists() && old.is_file() {
-        let notice = format!(
-            "notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
-            old.display(),
-            json.display()
-        );
-        return (old, Some(notice));
+/// Where a command reads the state: the file `--state` names, read by its
+/// name, or the target's own (`--target`), found through the writer's
+/// resolver (`write::state`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    File(PathBuf),
+    Target(PathBuf),
+}
+
+impl Source {
+    /// `--state FILE` when given, else the state in `target`.
+    pub(crate) fn from_flags(state: Option<&Path>, target: &Path) -> Source {
+        match state {
+            Some(f) => Source::File(f.to_owned()),
+            None => Source::Target(target.to_owned()),
+        }
     }
-    (json, None)
+}
+
+/// What is said when the state read is an older version's `state.yaml`
+/// (`old`): run `apply` again to move to `new`.
+pub(crate) fn older_notice(old: &Path, new: &Path) -> String {
+    format!(
+        "notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
+        old.display(),
+        new.display()
+    )
 }
 
 #[cfg(test)]

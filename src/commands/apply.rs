@@ -6,28 +6,81 @@ use std::path::{Path, PathBuf};
 use crate::ExitCode;
 use crate::cli::{ApplyArgs, Format, PlanArgs, RemoveArgs};
 use crate::intent::config::Operator;
-use crate::pipeline::{Pipeline, Target, installed_yip_paths, warn, write_out};
+use crate::pipeline::{Pipeline, Target, our_skips, ours_outside_oem, warn, write_out};
 use crate::plan::{Method, Plan};
 use crate::render;
 use crate::report::describe::{change_word, describe, describe_changes};
 use crate::write::{self, Change, LinkState};
 
+/// `plan`'s options, built once from its flags.
+pub(crate) struct PlanOptions {
+    pub(crate) config: PathBuf,
+    pub(crate) target: Target,
+    pub(crate) format: Format,
+}
+
+impl From<&PlanArgs> for PlanOptions {
+    fn from(args: &PlanArgs) -> Self {
+        PlanOptions {
+            config: args.config.clone(),
+            target: Target {
+                sysfs: args.sysfs.clone(),
+                root: args.target.clone(),
+            },
+            format: args.format,
+        }
+    }
+}
+
+/// `apply`'s options, built once from its flags.
+pub(crate) struct ApplyOptions {
+    pub(crate) config: PathBuf,
+    pub(crate) target: Target,
+    pub(crate) dry_run: bool,
+    pub(crate) now: bool,
+}
+
+impl From<&ApplyArgs> for ApplyOptions {
+    fn from(args: &ApplyArgs) -> Self {
+        ApplyOptions {
+            config: args.config.clone(),
+            target: Target {
+                sysfs: args.sysfs.clone(),
+                root: args.target.clone(),
+            },
+            dry_run: args.dry_run,
+            now: args.now,
+        }
+    }
+}
+
+/// `remove`'s options, built once from its flags.
+pub(crate) struct RemoveOptions {
+    pub(crate) root: PathBuf,
+    pub(crate) dry_run: bool,
+}
+
+impl From<&RemoveArgs> for RemoveOptions {
+    fn from(args: &RemoveArgs) -> Self {
+        RemoveOptions {
+            root: args.target.clone(),
+            dry_run: args.dry_run,
+        }
+    }
+}
+
 pub(crate) fn cmd_plan(
-    args: &PlanArgs,
+    opts: &PlanOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let (config, format) = (&args.config, args.format);
-    let target = &Target {
-        sysfs: args.sysfs.clone(),
-        root: args.target.clone(),
-    };
+    let (config, format, target) = (&opts.config, opts.format, &opts.target);
     let cfg = crate::intent::config::load(config)?;
-    let Some(sriov) = cfg.sriov.clone() else {
+    let Some(intent) = cfg.intent() else {
         writeln!(out, "{}: no sriov section: nothing to plan", config.display())?;
         return Ok(ExitCode::Success);
     };
-    let p = Pipeline::build(target, &cfg, &sriov)?;
+    let p = Pipeline::build(target, &intent, false)?;
     let outcome = p.preview(&target.root)?;
     match format {
         Format::Json => {
@@ -35,7 +88,7 @@ pub(crate) fn cmd_plan(
                 .changes
                 .iter()
                 .map(|(path, change)| {
-                    let spec = p.files.iter().find(|f| f.path == *path);
+                    let spec = p.files().iter().find(|f| f.path == *path);
                     serde_json::json!({
                         "path": path,
                         "change": change_word(*change),
@@ -46,7 +99,7 @@ pub(crate) fn cmd_plan(
                 .collect();
             // The files outside /oem, as the yip file writes them at every boot.
             let mut files = files;
-            for f in render::materialised(&p.plan) {
+            for f in render::materialised(p.plan()) {
                 files.push(serde_json::json!({
                     "path": f.path,
                     "change": "at-boot",
@@ -54,15 +107,16 @@ pub(crate) fn cmd_plan(
                     "contents": String::from_utf8_lossy(&f.contents),
                 }));
             }
-            let doc = serde_json::json!({"plan": p.plan, "notices": p.plan.notices, "warnings": p.plan.warnings, "files": files});
+            let doc = serde_json::json!({"plan": p.plan(), "notices": p.plan().notices, "warnings": p.plan().warnings, "files": files});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Table => {
             warn(err, &p)?;
-            out.write_all(describe(&p.plan).as_bytes())?;
+            out.write_all(describe(p.plan()).as_bytes())?;
             writeln!(out, "files in {} (nothing written):", target.root.display())?;
-            out.write_all(describe_changes(&target.root, &p.files, &outcome, true).as_bytes())?;
-            let at_boot = render::materialised(&p.plan);
+            let old = crate::pipeline::old_versions(&target.root, p.files(), &outcome);
+            out.write_all(describe_changes(&target.root, p.files(), &outcome, Some(&old)).as_bytes())?;
+            let at_boot = render::materialised(p.plan());
             if !at_boot.is_empty() {
                 writeln!(out, "written at every boot by {}:", crate::layout::YIP_PATH)?;
                 for f in at_boot {
@@ -75,24 +129,17 @@ pub(crate) fn cmd_plan(
 }
 
 pub(crate) fn cmd_apply(
-    args: &ApplyArgs,
+    args: &ApplyOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let config = &args.config;
-    let target = &Target {
-        sysfs: args.sysfs.clone(),
-        root: args.target.clone(),
-    };
+    let (config, target) = (&args.config, &args.target);
     let cfg = crate::intent::config::load(config)?;
-    let Some(sriov) = cfg.sriov.clone() else {
+    let Some(intent) = cfg.intent() else {
         writeln!(out, "{}: no sriov section: nothing to do", config.display())?;
         return Ok(ExitCode::Success);
     };
-    let mut p = Pipeline::build(target, &cfg, &sriov)?;
-    if args.now {
-        p.materialise(&target.root);
-    }
+    let p = Pipeline::build(target, &intent, args.now)?;
     write_out(&p, &target.root, args.dry_run, out, err)?;
     if args.now && !args.dry_run {
         return boot_now(&p, target, out);
@@ -101,7 +148,7 @@ pub(crate) fn cmd_apply(
         writeln!(
             err,
             "note: the files outside /oem are written at the next boot; on this running node, --now writes them (and removes those of an earlier plan){}",
-            if p.plan.operator == Operator::Pcidevices {
+            if p.plan().operator == Operator::Pcidevices {
                 ""
             } else {
                 " and creates the VFs now"
@@ -110,7 +157,7 @@ pub(crate) fn cmd_apply(
     }
     if !args.dry_run
         && !args.now
-        && let Some(line) = who_creates_the_vfs(&p.plan, target.root == Path::new("/"))
+        && let Some(line) = who_creates_the_vfs(p.plan(), target.root == Path::new("/"))
     {
         writeln!(out, "{line}")?;
     }
@@ -145,10 +192,10 @@ pub(crate) fn who_creates_the_vfs(plan: &Plan, running: bool) -> Option<String> 
 /// `--now`: create the VFs right away, as the unit does at boot (with
 /// operator pcidevices: only check the PFs, as the unit does).
 pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    if p.plan.pfs.is_empty() {
+    if p.plan().pfs.is_empty() {
         return Ok(ExitCode::Success);
     }
-    if p.plan.operator == Operator::Pcidevices {
+    if p.plan().operator == Operator::Pcidevices {
         writeln!(
             out,
             "checking the PFs now (as {} does at every boot; with operator pcidevices it writes no VF count: the pcidevices agent creates the VFs once the cluster runs and this node's SRIOVNetworkDevice objects are applied):",
@@ -161,68 +208,30 @@ pub(crate) fn boot_now(p: &Pipeline, target: &Target, out: &mut dyn Write) -> an
             crate::layout::UNIT_NAME
         )?;
     }
-    crate::commands::boot::run(
-        &crate::cli::BootArgs {
-            sysfs: target.sysfs.clone(),
-            state: Some(
-                target
-                    .root
-                    .join(crate::layout::STATE_PATH.trim_start_matches('/')),
-            ),
-            wait: crate::cli::DEFAULT_BOOT_WAIT_SECS,
-            target: target.root.clone(),
-        },
-        out,
-    )
+    crate::commands::boot::run(&crate::commands::boot::Options::now(target), out)
 }
 
 /// Remove everything of the tool: its files under /oem (so nothing re-creates
 /// the rest at the next boot), the copies the yip file wrote outside /oem at
 /// boot (modprobe.d, the rke2 label file, the manifests, the unit), and the
 /// unit's enable symlink. Files without our marker are never touched.
-pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let (root, dry_run) = (args.target.as_path(), args.dry_run);
+pub(crate) fn cmd_remove(args: &RemoveOptions, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let (root, dry_run) = (args.root.as_path(), args.dry_run);
     // The state says what was handed over: read it before it goes. What is
     // removed does not depend on it (the marker and our own directory say
     // what is ours): a truncated state, or one of a newer version, still
     // goes, and only the list of cluster leftovers is lost.
-    let mut handed_over = None;
-    for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
-        if let Some((host, file)) = write::open_file(root, Path::new(logical))? {
-            handed_over = Some(
-                crate::state::load_from(&host, file)
-                    .map_err(|e| crate::error_message(&anyhow::Error::new(e))),
-            );
-            break;
-        }
-    }
-    let mut remove: Vec<PathBuf> = crate::layout::OEM_PATHS
-        .iter()
-        .chain(crate::layout::MATERIALISED_PATHS)
-        .map(PathBuf::from)
-        .collect();
-    for p in installed_yip_paths(root)
-        .into_iter()
-        .chain(crate::pipeline::stale_manifests(root))
-    {
-        if !remove.contains(&p) {
-            remove.push(p);
-        }
-    }
+    let handed_over = write::state::find(root)?.map(|found| {
+        found
+            .load()
+            .map_err(|e| crate::error_message(&anyhow::Error::new(e)))
+    });
+    let mut remove: Vec<PathBuf> = crate::layout::OEM_PATHS.iter().map(PathBuf::from).collect();
+    remove.extend(ours_outside_oem(root));
     // The `X.skip` that `handoff --before-rke2-start` left beside a hand-off
     // file of ours (an admin's own, without our marker, stays).
-    let skips: Vec<PathBuf> = remove
-        .iter()
-        .filter(|p| p.starts_with(render::handoff::MANIFEST_DIR))
-        .map(|p| crate::commands::handoff::skip_path(p))
-        .collect();
-    for skip in skips {
-        if write::read_file(root, &skip, 4096)?
-            .is_some_and(|(_, b)| b.starts_with(crate::layout::MARKER.as_bytes()))
-        {
-            remove.push(skip);
-        }
-    }
+    let skips = our_skips(root, &remove)?;
+    remove.extend(skips);
     let outcome = if dry_run {
         write::preview(root, &[], &remove, &crate::layout::owned)?
     } else {
@@ -253,7 +262,7 @@ pub(crate) fn cmd_remove(args: &RemoveArgs, out: &mut dyn Write) -> anyhow::Resu
         },
         root.display()
     )?;
-    out.write_all(describe_changes(root, &[], &outcome, false).as_bytes())?;
+    out.write_all(describe_changes(root, &[], &outcome, None).as_bytes())?;
     if link == LinkState::Removed {
         writeln!(
             out,

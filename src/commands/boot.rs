@@ -5,6 +5,7 @@
 //! driver, then let [`crate::kernel`] write it.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -12,25 +13,58 @@ use anyhow::Context as _;
 use crate::ExitCode;
 use crate::cli::BootArgs;
 use crate::intent::config::Operator;
-use crate::kernel::{enforce, locate, owned_by_pcidevices, set_mtu};
+use crate::kernel::{KernelError, enforce, locate, owned_by_pcidevices, set_mtu};
 use crate::scan::sysfs::{self, ScanOptions};
 
-pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `boot`'s options, built once from its flags (or for `--now`).
+pub(crate) struct Options {
+    pub(crate) sysfs: PathBuf,
+    pub(crate) state: crate::state::Source,
+    /// How long to wait for a PF's driver.
+    pub(crate) wait: Duration,
+    /// The node's root.
+    pub(crate) target: PathBuf,
+}
+
+impl From<&BootArgs> for Options {
+    fn from(args: &BootArgs) -> Self {
+        Options {
+            sysfs: args.sysfs.clone(),
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            wait: Duration::from_secs(args.wait),
+            target: args.target.clone(),
+        }
+    }
+}
+
+impl Options {
+    /// What `apply --now` and `configure --now` run: `boot` on the target
+    /// just written, its own state, the default wait.
+    pub(crate) fn now(target: &crate::pipeline::Target) -> Options {
+        Options {
+            sysfs: target.sysfs.clone(),
+            state: crate::state::Source::Target(target.root.clone()),
+            wait: Duration::from_secs(crate::cli::DEFAULT_BOOT_WAIT_SECS),
+            target: target.root.clone(),
+        }
+    }
+}
+
+pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let own_state = opts
         .target
         .join(crate::layout::STATE_PATH.trim_start_matches('/'));
-    let state = match &opts.state {
-        Some(f) => f.clone(),
-        None => {
-            let (f, notice) = crate::state::default_path(&opts.target);
-            if let Some(n) = notice {
-                writeln!(out, "harvester-sriov boot: {n}")?;
-            }
-            f
-        }
-    };
-    let plan = crate::state::load(&state)?;
-    let wait = Duration::from_secs(opts.wait);
+    let opened = crate::write::state::open(&opts.state)?;
+    if opened.older {
+        writeln!(
+            out,
+            "harvester-sriov boot: {}",
+            crate::state::older_notice(&opened.file, &own_state)
+        )?;
+    }
+    let state = opened.file.clone();
+    let plan = opened.load()?;
+    let wait = opts.wait;
     let scan = || sysfs::scan(&opts.sysfs, ScanOptions { all: true });
     let mut inv = scan()?;
     // A wait too long for the clock (`--wait 18446744073709551615`) has no
@@ -76,29 +110,36 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             pf.address,
             pf.interface.as_deref().unwrap_or(&pf.driver)
         );
-        let result = locate(pf, &inv.devices).and_then(|(d, moved)| {
-            if d.driver.is_none() {
-                return Err(format!(
-                    "no driver bound after {}s: load the {} driver (writing sriov_numvfs would fail with ENOENT)",
-                    opts.wait,
-                    pf.driver
-                ));
-            }
-            let line = if plan.operator == Operator::Pcidevices {
-                let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
-                let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
-                match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
-                    Ok(part) => line + &part,
-                    Err(e) => return Err(format!("{line}; {e}")),
+        let result = locate(pf, &inv.devices)
+            .map_err(KernelError::from)
+            .and_then(|(d, moved)| {
+                if d.driver.is_none() {
+                    return Err(KernelError::NoDriver {
+                        waited: wait,
+                        driver: pf.driver.clone(),
+                    });
                 }
-            } else {
-                enforce(&opts.sysfs, pf, d, &plan)?
-            };
-            Ok(match moved {
-                Some(m) => format!("{m}; {line}"),
-                None => line,
-            })
-        });
+                let line = if plan.operator == Operator::Pcidevices {
+                    let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
+                    let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
+                    match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
+                        Ok(part) => line + &part,
+                        Err(error) => {
+                            return Err(KernelError::Settings {
+                                done: line,
+                                error,
+                                bound: String::new(),
+                            });
+                        }
+                    }
+                } else {
+                    enforce(&opts.sysfs, pf, d, &plan)?
+                };
+                Ok(match moved {
+                    Some(m) => format!("{m}; {line}"),
+                    None => line,
+                })
+            });
         match result {
             Ok(line) => writeln!(out, "harvester-sriov boot: {name}: {line}")?,
             Err(e) => {
@@ -122,7 +163,7 @@ pub(crate) fn run(opts: &BootArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
 /// for it (only when the state read is the target's own). Returns whether
 /// that went as it should; says what it did in one line.
 fn follow(
-    opts: &BootArgs,
+    opts: &Options,
     state: &std::path::Path,
     own_state: &std::path::Path,
     next: crate::plan::Plan,
@@ -179,7 +220,7 @@ fn os_version(root: &std::path::Path) -> Option<String> {
 /// The first boot on another OS version (an upgrade replaced the image) runs
 /// the same checks as `verify` and says the result in one line; then the
 /// version is recorded. The first boot of all only records it.
-fn os_check(opts: &BootArgs, plan: &crate::plan::Plan, out: &mut dyn Write) -> anyhow::Result<()> {
+fn os_check(opts: &Options, plan: &crate::plan::Plan, out: &mut dyn Write) -> anyhow::Result<()> {
     use crate::layout::{MARKER, OS_SEEN_PATH};
     let Some(now) = os_version(&opts.target) else {
         return Ok(());

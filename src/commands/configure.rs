@@ -17,18 +17,40 @@ use crate::pipeline::{Pipeline, Target, write_files};
 use crate::render::answers::render_answers;
 use crate::report::describe::describe;
 use crate::scan::sysfs::{self, ScanOptions};
-use crate::write::FileSpec;
 use crate::write::answers::{check_save_path, save_answers};
+
+/// `configure`'s options, built once from its flags.
+pub(crate) struct Options {
+    /// Where the NICs are read and the files go.
+    pub(crate) target: Target,
+    /// An install config to pre-fill the answers from.
+    pub(crate) config: Option<PathBuf>,
+    /// Where to save the answers as a `sriov:` section too.
+    pub(crate) save: Option<PathBuf>,
+    pub(crate) dry_run: bool,
+    pub(crate) now: bool,
+}
+
+impl From<&ConfigureArgs> for Options {
+    fn from(args: &ConfigureArgs) -> Self {
+        Options {
+            target: Target {
+                sysfs: args.sysfs.clone(),
+                root: args.target.clone(),
+            },
+            config: args.config.clone(),
+            save: args.save.clone(),
+            dry_run: args.dry_run,
+            now: args.now,
+        }
+    }
+}
 
 /// Set after the last confirmation: a SIGINT no longer cancels.
 static WRITING: AtomicBool = AtomicBool::new(false);
 
 /// The whole command on a real terminal.
-pub(crate) fn run(
-    opts: &ConfigureArgs,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if !io::stdin().is_terminal() {
         writeln!(
             err,
@@ -72,7 +94,7 @@ fn catch_ctrl_c(err: &mut dyn Write) -> io::Result<()> {
 
 /// The command with any [`Prompter`]: scan, ask, confirm, write.
 pub(crate) fn run_with(
-    opts: &ConfigureArgs,
+    opts: &Options,
     p: &mut dyn Prompter,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -80,11 +102,10 @@ pub(crate) fn run_with(
     // On an installed node, the installer's saved config names the
     // management NIC and the host name (it has no `sriov:` section); read
     // through the writer's resolver, like every read of the target.
+    let root = &opts.target.root;
     let saved = match &opts.config {
         // a missing target is reported when writing, after the questions
-        None if opts.target.is_dir() => {
-            crate::write::open_file(&opts.target, Path::new("/oem/harvester.config"))?
-        }
+        None if root.is_dir() => crate::write::open_file(root, Path::new("/oem/harvester.config"))?,
         _ => None,
     };
     let cfg = match (&opts.config, saved) {
@@ -113,7 +134,7 @@ pub(crate) fn run_with(
     if let Some(s) = &opts.save {
         check_save_path(s)?;
     }
-    let inventory = sysfs::scan(&opts.sysfs, ScanOptions::default())?;
+    let inventory = sysfs::scan(&opts.target.sysfs, ScanOptions::default())?;
     match wizard(&inventory, &cfg, p, out)? {
         Flow::Cancel => {
             writeln!(err, "harvester-sriov configure: cancelled, nothing written")?;
@@ -121,33 +142,21 @@ pub(crate) fn run_with(
         }
         Flow::Go(None) => Ok(ExitCode::Success),
         Flow::Go(Some(sriov)) => {
-            let sysfs = opts.sysfs.clone();
-            // the config's own warnings are about its sriov section, not the answers
-            let cfg = InstallConfig {
-                warnings: vec![],
-                ..cfg
-            };
-            let mut pl = Pipeline::from_inventory(inventory, &cfg, &sriov)?;
-            // The answers stay on the node, next to the state (not *.yaml: yip would load it).
-            pl.files.push(FileSpec {
-                path: PathBuf::from(crate::layout::ANSWERS_PATH),
-                contents: render_answers(&sriov)?.into_bytes(),
-                mode: 0o600,
-            });
-            if opts.now {
-                pl.materialise(&opts.target);
-            }
+            // the answers replace the config's sriov section (and its warnings)
+            let intent = cfg.with_sriov(sriov);
+            // The answers stay on the node, next to the state.
+            let pl = Pipeline::for_answers(inventory, &intent, root, opts.now)?;
             writeln!(out, "\nThe plan:")?;
-            out.write_all(describe(&pl.plan).as_bytes())?;
+            out.write_all(describe(pl.plan()).as_bytes())?;
             crate::pipeline::warn(out, &pl)?;
-            if !sriov.enabled {
+            if !intent.sriov.enabled {
                 writeln!(out, "{}", still_written(&pl))?;
             }
             out.flush()?;
             let q = if opts.dry_run {
                 "Show the files (dry run, nothing written)?".to_owned()
             } else {
-                format!("Write these files into {}?", opts.target.display())
+                format!("Write these files into {}?", root.display())
             };
             let yes = match p.confirm(&q, true) {
                 Ok(Some(y)) => y,
@@ -162,22 +171,18 @@ pub(crate) fn run_with(
             // From here on, and only here, things are written.
             WRITING.store(true, Ordering::SeqCst);
             // the plan and its warnings were shown above: not twice
-            write_files(&pl, &opts.target, opts.dry_run, out)?;
+            write_files(&pl, root, opts.dry_run, out)?;
             let mut code = ExitCode::Success;
             if opts.now && !opts.dry_run {
-                let target = Target {
-                    sysfs,
-                    root: opts.target.clone(),
-                };
-                code = boot_now(&pl, &target, out)?;
+                code = boot_now(&pl, &opts.target, out)?;
             } else if !opts.dry_run
                 && let Some(line) =
-                    crate::commands::apply::who_creates_the_vfs(&pl.plan, opts.target == Path::new("/"))
+                    crate::commands::apply::who_creates_the_vfs(pl.plan(), root == Path::new("/"))
             {
                 writeln!(out, "{line}")?;
             }
             if let Some(save) = &opts.save {
-                save_answers(save, &render_answers(&sriov)?)?;
+                save_answers(save, &render_answers(&intent.sriov)?)?;
                 writeln!(
                     out,
                     "answers saved to {} (use: {})",
@@ -199,11 +204,11 @@ pub(crate) fn run_with(
 /// on "no".
 fn still_written(pl: &Pipeline) -> String {
     let mut s = String::from("Writing still records this answer:\n");
-    for f in &pl.files {
+    for f in pl.files() {
         s += &format!("  {}\n", f.path.display());
     }
     s += "(the state says SR-IOV is off: no VFs are made at boot; the answers\n pre-fill the next configure)\n";
-    for (k, v) in &pl.plan.labels {
+    for (k, v) in &pl.plan().labels {
         s += &format!("and the yip file gives the node the label {k}={v}\n");
     }
     s + "To write nothing, answer no below; `harvester-sriov remove` takes out\nwhat an earlier run wrote."
@@ -311,10 +316,12 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/sysfs/qemu-igb-2vfs")
     }
 
-    fn opts(target: &Path, config: Option<PathBuf>, save: Option<PathBuf>) -> ConfigureArgs {
-        ConfigureArgs {
-            sysfs: sample(),
-            target: target.to_owned(),
+    fn opts(target: &Path, config: Option<PathBuf>, save: Option<PathBuf>) -> Options {
+        Options {
+            target: Target {
+                sysfs: sample(),
+                root: target.to_owned(),
+            },
             config,
             save,
             dry_run: false,
@@ -330,8 +337,8 @@ mod tests {
 
     /// Run the wizard into `o.target` (created empty first: the writer
     /// refuses a missing target root).
-    fn go(o: &ConfigureArgs, s: &mut Script) -> (ExitCode, String, String) {
-        std::fs::create_dir_all(&o.target).unwrap_or_else(|e| panic!("{e}"));
+    fn go(o: &Options, s: &mut Script) -> (ExitCode, String, String) {
+        std::fs::create_dir_all(&o.target.root).unwrap_or_else(|e| panic!("{e}"));
         let (mut out, mut err) = (vec![], vec![]);
         let code = run_with(o, s, &mut out, &mut err).unwrap_or_else(|e| panic!("{e:#}"));
         (
@@ -477,7 +484,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(d.path().join("sys/bus/pci/devices")).unwrap_or_else(|e| panic!("{e}"));
         let mut o = opts(&d.path().join("t"), None, None);
-        o.sysfs = d.path().join("sys");
+        o.target.sysfs = d.path().join("sys");
         let mut s = Script::new(&[]);
         let (code, out, _) = go(&o, &mut s);
         assert_eq!(code, ExitCode::Success);

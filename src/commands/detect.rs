@@ -5,14 +5,32 @@ use std::io::Write;
 use anyhow::Context as _;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{DetectArgs, Format};
 use crate::kernel::netlink::{Rtnl, VfState};
 use crate::scan::sysfs::{self, ScanOptions};
 use crate::{ExitCode, report};
 
-pub(crate) fn run(args: &DetectArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `detect`'s options, built once from its flags.
+pub(crate) struct Options {
+    pub(crate) sysfs: PathBuf,
+    pub(crate) format: Format,
+    /// Every PCI function, not only SR-IOV PFs.
+    pub(crate) all: bool,
+}
+
+impl From<&DetectArgs> for Options {
+    fn from(args: &DetectArgs) -> Self {
+        Options {
+            sysfs: args.sysfs.clone(),
+            format: args.format,
+            all: args.all,
+        }
+    }
+}
+
+pub(crate) fn run(args: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let root = &args.sysfs;
     let inv = sysfs::scan(root, ScanOptions { all: args.all })?;
     for w in &inv.warnings {

@@ -117,9 +117,31 @@ fn clash_hint(c: &Clash) -> &'static str {
     }
 }
 
-pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `fleet-check`'s options, built once from its flags: every `NODE` named
+/// and checked (a node or a file given twice is refused here).
+pub(crate) struct Options {
+    pub(crate) config: PathBuf,
+    /// Each node's name and its detect output, in the order given.
+    pub(crate) nodes: Vec<(String, PathBuf)>,
+    pub(crate) format: Format,
+}
+
+impl TryFrom<&FleetCheckArgs> for Options {
+    type Error = anyhow::Error;
+
+    fn try_from(args: &FleetCheckArgs) -> anyhow::Result<Self> {
+        Ok(Options {
+            config: args.config.clone(),
+            nodes: node_specs(&args.nodes)?,
+            format: args.format,
+        })
+    }
+}
+
+/// Every `NODE` argument as (name, file); a name or a file given twice is refused.
+fn node_specs(nodes: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let mut specs: Vec<(String, PathBuf)> = vec![];
-    for spec in &args.nodes {
+    for spec in nodes {
         let (name, file) = node_spec(spec)?;
         if let Some((_, other)) = specs.iter().find(|(n, _)| *n == name) {
             bail!(
@@ -140,8 +162,13 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         specs.push((name, file));
     }
+    Ok(specs)
+}
+
+pub(crate) fn run(args: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let specs = &args.nodes;
     let cfg = crate::intent::config::load(&args.config)?;
-    let Some(sriov) = cfg.sriov.clone() else {
+    let Some(intent) = cfg.intent() else {
         let text = format!("{}: no sriov section: nothing to check", args.config.display());
         match args.format {
             Format::Json => writeln!(
@@ -156,13 +183,13 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
         return Ok(ExitCode::Success);
     };
     let mut nodes = vec![];
-    for (name, file) in &specs {
+    for (name, file) in specs {
         nodes.push(Node {
             name: name.clone(),
             devices: read_detect(file)?,
         });
     }
-    let fleet = fleet::check(&nodes, &cfg, &sriov).map_err(|e| {
+    let fleet = fleet::check(&nodes, &intent).map_err(|e| {
         let file = specs
             .iter()
             .find(|(n, _)| *n == e.node)
@@ -175,11 +202,11 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
         ExitCode::FleetClash
     };
     if args.format == Format::Json {
-        let doc = json_report(&cfg.warnings, &fleet, &specs);
+        let doc = json_report(&intent.warnings, &fleet, specs);
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(code);
     }
-    for w in &cfg.warnings {
+    for w in &intent.warnings {
         writeln!(out, "warning: {w}")?;
     }
     // A warning every node's plan gives is said once.
@@ -194,7 +221,7 @@ pub(crate) fn run(args: &FleetCheckArgs, out: &mut dyn Write) -> anyhow::Result<
     for w in &everywhere {
         writeln!(out, "warning: every node: {w}")?;
     }
-    for ((name, plan), (_, file)) in fleet.plans.iter().zip(&specs) {
+    for ((name, plan), (_, file)) in fleet.plans.iter().zip(specs) {
         let vfs: usize = plan.pfs.iter().map(|p| usize::from(p.num_vfs)).sum();
         let macs = plan
             .pfs

@@ -12,20 +12,33 @@ use std::path::{Path, PathBuf};
 use crate::ExitCode;
 use crate::cli::HandoffArgs;
 use crate::intent::config::Operator;
-use crate::layout::MARKER;
+use crate::layout::{MARKER, skip_path};
 use crate::plan::Plan;
 use crate::render::{self, handoff};
 use crate::write::{self, FileSpec};
 
-pub(crate) fn run(args: &HandoffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let state = match &args.state {
-        Some(f) => f.clone(),
-        // stdout is for kubectl: an older state.yaml is read without a word
-        None => crate::state::default_path(&args.target).0,
-    };
-    let plan = crate::state::load(&state)?;
+/// `handoff`'s options, built once from its flags.
+pub(crate) struct Options {
+    pub(crate) state: crate::state::Source,
+    pub(crate) root: PathBuf,
+    pub(crate) before_rke2_start: bool,
+}
+
+impl From<&HandoffArgs> for Options {
+    fn from(args: &HandoffArgs) -> Self {
+        Options {
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            root: args.target.clone(),
+            before_rke2_start: args.before_rke2_start,
+        }
+    }
+}
+
+pub(crate) fn run(args: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // stdout is for kubectl: an older state.yaml is read without a word
+    let plan = write::state::open(&args.state)?.load()?;
     if args.before_rke2_start {
-        return before_rke2_start(&plan, &args.target, out);
+        return before_rke2_start(&plan, &args.root, out);
     }
     let files = render::manifests(&plan);
     if files.is_empty() {
@@ -50,14 +63,6 @@ fn stamp(file: &FileSpec) -> String {
         file.path.display(),
         handoff::fnv1a(&file.contents)
     )
-}
-
-/// `X.skip` beside a manifest: k3s skips `X` (pkg/deploy/controller.go
-/// `shouldSkipFile`).
-pub(crate) fn skip_path(manifest: &Path) -> PathBuf {
-    let mut s = manifest.as_os_str().to_owned();
-    s.push(".skip");
-    PathBuf::from(s)
 }
 
 fn skip_file(manifest: &Path) -> FileSpec {
@@ -120,8 +125,7 @@ fn before_rke2_start(plan: &Plan, root: &Path, out: &mut dyn Write) -> anyhow::R
             mode: 0o600,
         };
         // An admin's own X.skip (without our marker) is theirs to keep.
-        let ours =
-            write::read_file(root, &skip, 4096)?.is_some_and(|(_, b)| b.starts_with(MARKER.as_bytes()));
+        let ours = write::read_prefix(root, &skip)?.is_some_and(|b| crate::layout::owned(&skip, &b));
         let remove = if ours { vec![skip.clone()] } else { vec![] };
         write::commit(root, &[stamp_spec], &remove, &crate::layout::owned)?;
         writeln!(

@@ -55,7 +55,29 @@ impl Write for Tee<'_> {
     }
 }
 
-pub(crate) fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `hook`'s options, built once from its flags (and the installer's
+/// environment, for the config's URL).
+pub(crate) struct Options {
+    /// Where the install config comes from; `None`: nowhere (no file, no URL).
+    source: Option<Source>,
+    target: Target,
+    strict: bool,
+}
+
+impl From<&HookArgs> for Options {
+    fn from(args: &HookArgs) -> Self {
+        Options {
+            source: source(args),
+            target: Target {
+                sysfs: args.sysfs.clone(),
+                root: args.target.clone(),
+            },
+            strict: args.strict,
+        }
+    }
+}
+
+pub(crate) fn run(args: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut said: Vec<u8> = vec![];
     let result = {
         let mut log_out: Vec<u8> = vec![];
@@ -93,7 +115,7 @@ pub(crate) fn run(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     if !entry.ends_with(b"\n") {
         entry.push(b'\n');
     }
-    if let Err(e) = crate::write::append(&args.target, Path::new(crate::layout::HOOK_LOG_PATH), &entry) {
+    if let Err(e) = crate::write::append(&args.target.root, Path::new(crate::layout::HOOK_LOG_PATH), &entry) {
         // with its cause: "cannot append to" alone does not say why
         writeln!(
             err,
@@ -142,6 +164,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 /// Where the install config comes from.
+#[derive(Clone)]
 enum Source {
     File(PathBuf),
     /// The URL, and where it came from.
@@ -283,12 +306,9 @@ fn fetch(url: &str, shown: &str) -> anyhow::Result<String> {
     })
 }
 
-fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let target = Target {
-        sysfs: args.sysfs.clone(),
-        root: args.target.clone(),
-    };
-    let cfg = match source(args) {
+fn run_inner(args: &Options, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let target = &args.target;
+    let cfg = match args.source.clone() {
         None => {
             writeln!(
                 out,
@@ -308,17 +328,17 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             config::parse(Path::new(&shown), &text)?
         }
     };
-    let Some(sriov) = cfg.sriov.clone() else {
+    let file = cfg.file.clone();
+    let Some(mut cfg) = cfg.intent() else {
         writeln!(
             out,
             "{}: no sriov section: nothing to do, SR-IOV not configured",
-            cfg.file.display()
+            file.display()
         )?;
         return Ok(ExitCode::Success);
     };
-    let mut cfg = cfg;
-    if sriov.enabled && cfg.hostname.is_none() {
-        match installer_hostname(&args.target)? {
+    if cfg.sriov.enabled && cfg.hostname.is_none() {
+        match installer_hostname(&target.root)? {
             Some(h) => {
                 writeln!(
                     out,
@@ -347,15 +367,15 @@ fn run_inner(args: &HookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         }
     }
     writeln!(out, "{}: applying its sriov section", cfg.file.display())?;
-    let p = Pipeline::build(&target, &cfg, &sriov)?;
-    if args.strict && !p.plan.warnings.is_empty() {
-        for w in &p.plan.warnings {
+    let p = Pipeline::build(target, &cfg, false)?;
+    if args.strict && !p.plan().warnings.is_empty() {
+        for w in &p.plan().warnings {
             writeln!(err, "warning: {w}")?;
         }
         writeln!(
             err,
             "error: --strict: {} warning(s), nothing written: SR-IOV not configured",
-            p.plan.warnings.len()
+            p.plan().warnings.len()
         )?;
         return Ok(ExitCode::Error);
     }

@@ -1,6 +1,8 @@
-//! One module per subcommand: wiring from the parsed flags to the library,
-//! and the words a person sees. The work itself lives in scan, intent, plan,
-//! render, write, kernel and console.
+//! One module per subcommand: its options value, built once from the
+//! parsed flags (`From<&cli::…Args>`; nothing past this layer sees clap's
+//! types), the wiring from it to the library, and the words a person sees.
+//! The work itself lives in scan, intent, plan, render, write, kernel and
+//! console.
 
 pub(crate) mod apply;
 pub(crate) mod boot;

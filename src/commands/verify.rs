@@ -3,7 +3,7 @@
 //! one-line summary when all match, 1 with the list of differences.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -149,39 +149,37 @@ fn check_files(plan: &Plan, target: &Path, report: &mut Report) -> anyhow::Resul
     Ok(())
 }
 
-pub(crate) fn run(opts: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = match &opts.state {
-        Some(file) => crate::state::load(file)?,
-        // Inside the target: resolved like the writer resolves it; an older
-        // version's state.yaml is read with a notice.
-        None => {
-            let mut found = None;
-            for logical in [crate::layout::STATE_PATH, crate::layout::OLD_STATE_PATH] {
-                if let Some((host, file)) = write::open_file(&opts.target, Path::new(logical))? {
-                    found = Some((logical, host, file));
-                    break;
-                }
-            }
-            match found {
-                Some((logical, host, file)) => {
-                    if logical == crate::layout::OLD_STATE_PATH && opts.format == Format::Table {
-                        writeln!(
-                            out,
-                            "verify: notice: reading {} written by an older harvester-sriov; run `apply` (or `configure`) again to move to {} and the systemd unit",
-                            host.display(),
-                            crate::layout::STATE_PATH
-                        )?;
-                    }
-                    crate::state::load_from(&host, file)?
-                }
-                None => {
-                    let logical = Path::new(crate::layout::STATE_PATH);
-                    let host = opts.target.join(logical.strip_prefix("/").unwrap_or(logical));
-                    return Err(crate::state::StateError::Missing { file: host }.into());
-                }
-            }
+/// `verify`'s options, built once from its flags.
+pub(crate) struct Options {
+    pub(crate) sysfs: PathBuf,
+    pub(crate) state: crate::state::Source,
+    pub(crate) target: PathBuf,
+    pub(crate) format: Format,
+}
+
+impl From<&VerifyArgs> for Options {
+    fn from(args: &VerifyArgs) -> Self {
+        Options {
+            sysfs: args.sysfs.clone(),
+            state: crate::state::Source::from_flags(args.state.as_deref(), &args.target),
+            target: args.target.clone(),
+            format: args.format,
         }
-    };
+    }
+}
+
+pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // inside the target: found like the writer finds it; an older
+    // version's state.yaml is read with a notice
+    let opened = write::state::open(&opts.state)?;
+    if opened.older && opts.format == Format::Table {
+        writeln!(
+            out,
+            "verify: {}",
+            crate::state::older_notice(&opened.file, Path::new(crate::layout::STATE_PATH))
+        )?;
+    }
+    let plan = opened.load()?;
     let report = compare(&plan, &opts.sysfs, &opts.target)?;
     match opts.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,

@@ -6,7 +6,7 @@
 //! is not ours: exit 0, nothing said.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::ExitCode;
 use crate::cli::VfAddedArgs;
@@ -22,7 +22,28 @@ fn kmsg(line: &str) {
     }
 }
 
-pub(crate) fn run(opts: &VfAddedArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `vf-added`'s options, built once from its flags.
+pub(crate) struct Options {
+    /// The new VF's PCI address.
+    pub(crate) address: String,
+    pub(crate) sysfs: PathBuf,
+    /// `--state FILE`, else the running node's own.
+    pub(crate) state: crate::state::Source,
+    pub(crate) kmsg: bool,
+}
+
+impl From<&VfAddedArgs> for Options {
+    fn from(args: &VfAddedArgs) -> Self {
+        Options {
+            address: args.address.clone(),
+            sysfs: args.sysfs.clone(),
+            state: crate::state::Source::from_flags(args.state.as_deref(), Path::new("/")),
+            kmsg: args.kmsg,
+        }
+    }
+}
+
+pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let result = settle(opts);
     let took = started.elapsed().as_millis();
@@ -43,7 +64,7 @@ pub(crate) fn run(opts: &VfAddedArgs, out: &mut dyn Write) -> anyhow::Result<Exi
 }
 
 /// `Ok(None)`: not a VF of a planned PF with settings.
-fn settle(opts: &VfAddedArgs) -> Result<Option<String>, String> {
+fn settle(opts: &Options) -> Result<Option<String>, String> {
     let root = &opts.sysfs;
     if !crate::scan::pci::is_pci_address(&opts.address) {
         return Err(format!("{:?} is not a PCI address", opts.address));
@@ -52,11 +73,10 @@ fn settle(opts: &VfAddedArgs) -> Result<Option<String>, String> {
     let Some(pf_address) = sysfs::link_name(&vf_dir.join("physfn")).ok().flatten() else {
         return Ok(None);
     };
-    let state = match &opts.state {
-        Some(f) => f.clone(),
-        None => crate::state::default_path(Path::new("/")).0,
-    };
-    let plan = crate::state::load(&state).map_err(|e| format!("{e:#}"))?;
+    let plan = crate::write::state::open(&opts.state)
+        .map_err(|e| format!("{e:#}"))?
+        .load()
+        .map_err(|e| format!("{e:#}"))?;
     if plan.pfs.iter().all(|p| p.vfs.is_empty()) {
         return Ok(None);
     }

@@ -203,7 +203,7 @@ pub(crate) fn wizard(
         enabled: true,
         ..Sriov::default()
     };
-    let probe_plan = plan::build(&inv.devices, cfg, "probe", &probe)?;
+    let probe_plan = plan::build(&inv.devices, &cfg.clone().with_sriov(probe), "probe")?;
     let nics: Vec<Nic> = candidates
         .iter()
         .map(|d| {
@@ -245,7 +245,7 @@ pub(crate) fn wizard(
         // A config whose section does not plan on this node still pre-fills
         // the settings; the per-NIC counts cannot come from it, and the
         // person is told why instead of silently getting the defaults.
-        let counts = match plan::build(&inv.devices, cfg, "probe", &probe) {
+        let counts = match plan::build(&inv.devices, &cfg.clone().with_sriov(probe), "probe") {
             Ok(pl) => Some(pl.pfs.iter().map(|f| (f.address.clone(), f.num_vfs)).collect()),
             Err(e) => {
                 writeln!(

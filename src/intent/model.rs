@@ -68,15 +68,15 @@ impl fmt::Display for DeviceType {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Match {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub interface: Option<String>,
+    pub(crate) interface: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<String>,
+    pub(crate) vendor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub(crate) device: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial: Option<String>,
+    pub(crate) serial: Option<String>,
 }
 
 impl fmt::Display for Match {
@@ -102,59 +102,59 @@ impl fmt::Display for Match {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Rule {
     #[serde(rename = "match")]
-    pub matcher: Match,
+    pub(crate) matcher: Match,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_vfs: Option<u16>,
+    pub(crate) num_vfs: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
+    pub(crate) enabled: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub allow_management: bool,
+    pub(crate) allow_management: bool,
     /// Per-VF settings (`vfs:`); `boot` applies them as the plan resolved
     /// them per PF (`PlannedPf::vfs`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub vfs: Vec<VfEntry>,
+    pub(crate) vfs: Vec<VfEntry>,
 }
 
 /// The validated `sriov` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Sriov {
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// VFs for every selected PF (capped at each PF's kernel total).
-    pub num_vfs: u16,
+    pub(crate) num_vfs: u16,
     /// `num_vfs` was given, not defaulted.
     #[serde(skip)]
-    pub num_vfs_given: bool,
-    pub device_type: DeviceType,
-    pub resource_name: String,
-    pub mtu: Option<u32>,
-    pub operator: Operator,
-    pub label_capable: bool,
+    pub(crate) num_vfs_given: bool,
+    pub(crate) device_type: DeviceType,
+    pub(crate) resource_name: String,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) operator: Operator,
+    pub(crate) label_capable: bool,
     /// Extra node labels.
-    pub labels: BTreeMap<String, String>,
-    pub devices: Vec<Rule>,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) devices: Vec<Rule>,
     /// Namespace of sriov-network-operator's objects (its chart's release namespace).
     #[serde(default = "default_operator_namespace")]
-    pub operator_namespace: String,
+    pub(crate) operator_namespace: String,
     /// The chart's `supportedExtraNICs` lists the models its default list lacks.
     #[serde(default)]
-    pub operator_extra_nics: bool,
+    pub(crate) operator_extra_nics: bool,
     /// An optional `SriovNetwork` for VMs (sriov-network-operator only).
     #[serde(default)]
-    pub network: Option<Network>,
+    pub(crate) network: Option<Network>,
     /// `sriov.vfs`: per-VF defaults for every planned PF; a rule's `vfs:`
     /// overrides them setting by setting.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub vfs: Vec<VfEntry>,
+    pub(crate) vfs: Vec<VfEntry>,
 }
 
 /// `sriov.network`: the `SriovNetwork` VMs attach to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Network {
-    pub name: String,
+    pub(crate) name: String,
     /// Where the NetworkAttachmentDefinition is made (the VMs' namespace).
-    pub namespace: String,
+    pub(crate) namespace: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vlan: Option<u16>,
+    pub(crate) vlan: Option<u16>,
 }
 
 /// The chart's default namespace (k8snetworkplumbingwg/sriov-network-operator:
@@ -194,27 +194,82 @@ impl Default for Sriov {
 /// A management NIC from `install.management_interface.interfaces`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MgmtNic {
-    pub name: Option<String>,
-    pub hw_addr: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) hw_addr: Option<String>,
 }
 
-/// What the tool takes from one install config.
+/// What the tool takes from one install config: the Harvester keys it
+/// reads, and the `sriov` section (`S`). As read from a file, `S` is
+/// `Option<Sriov>` (`None`: no section); what is planned is an [`Intent`],
+/// whose section is there. One value carries both: nothing passes the
+/// config and a section beside it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct InstallConfig {
-    pub file: PathBuf,
-    /// `None`: the file has no `sriov` section (nor `sriov-config`).
-    pub sriov: Option<Sriov>,
-    pub hostname: Option<String>,
-    pub install_mode: Option<String>,
-    pub install_role: Option<String>,
-    pub management: Vec<MgmtNic>,
+pub(crate) struct InstallConfig<S = Option<Sriov>> {
+    pub(crate) file: PathBuf,
+    /// `None` (as read): the file has no `sriov` section (nor `sriov-config`).
+    pub(crate) sriov: S,
+    pub(crate) hostname: Option<String>,
+    pub(crate) install_mode: Option<String>,
+    pub(crate) install_role: Option<String>,
+    pub(crate) management: Vec<MgmtNic>,
     /// `install.addons.harvester_pcidevices_controller.enabled`, when given.
-    pub pcidevices_addon: Option<bool>,
+    pub(crate) pcidevices_addon: Option<bool>,
     /// `os.additional_kernel_arguments`, when given.
-    pub kernel_args: Option<String>,
+    pub(crate) kernel_args: Option<String>,
     /// Soft problems found while reading (a `sriov` key the chosen hand-off
     /// ignores); the plan shows them with its own warnings.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// What a plan is made from: an install config with the `sriov` section to
+/// apply (the file's own, or the console's answers).
+pub(crate) type Intent = InstallConfig<Sriov>;
+
+impl InstallConfig {
+    /// The intent to plan: this config with its `sriov` section; `None`
+    /// when it has none.
+    pub(crate) fn intent(mut self) -> Option<Intent> {
+        let sriov = self.sriov.take()?;
+        Some(self.with_section(sriov))
+    }
+
+    /// The intent to plan `sriov` (the console's answers, or the wizard's
+    /// probe) with this config's Harvester keys: the config's own section,
+    /// and the warnings about it, are not that section's.
+    pub(crate) fn with_sriov(self, sriov: Sriov) -> Intent {
+        InstallConfig {
+            warnings: vec![],
+            ..self.with_section(sriov)
+        }
+    }
+}
+
+impl<S> InstallConfig<S> {
+    /// The same config with `sriov` as its section.
+    fn with_section<T>(self, sriov: T) -> InstallConfig<T> {
+        let InstallConfig {
+            file,
+            sriov: _,
+            hostname,
+            install_mode,
+            install_role,
+            management,
+            pcidevices_addon,
+            kernel_args,
+            warnings,
+        } = self;
+        InstallConfig {
+            file,
+            sriov,
+            hostname,
+            install_mode,
+            install_role,
+            management,
+            pcidevices_addon,
+            kernel_args,
+            warnings,
+        }
+    }
 }
 
 /// The install config key that turns Harvester's pcidevices addon on.

@@ -62,23 +62,23 @@ impl<'de> Deserialize<'de> for MacSpec {
 #[serde(deny_unknown_fields)]
 pub(crate) struct VfSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<MacSpec>,
+    pub(crate) mac_address: Option<MacSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vlan_id: Option<u16>,
+    pub(crate) vlan_id: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub qos: Option<u8>,
+    pub(crate) qos: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vlan_proto: Option<VlanProto>,
+    pub(crate) vlan_proto: Option<VlanProto>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spoof_check: Option<bool>,
+    pub(crate) spoof_check: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trust: Option<bool>,
+    pub(crate) trust: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub link_state: Option<LinkState>,
+    pub(crate) link_state: Option<LinkState>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_tx_rate: Option<u32>,
+    pub(crate) min_tx_rate: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_tx_rate: Option<u32>,
+    pub(crate) max_tx_rate: Option<u32>,
 }
 
 impl VfSettings {
@@ -101,13 +101,13 @@ impl VfSettings {
 /// One entry: the VF indexes it selects (inclusive) and their settings.
 #[derive(Debug, Clone, Eq)]
 pub(crate) struct VfEntry {
-    pub first: u16,
-    pub last: u16,
+    pub(crate) first: u16,
+    pub(crate) last: u16,
     /// No `id`/`ids` (section-wide defaults only): every VF.
-    pub every: bool,
+    pub(crate) every: bool,
     /// Where it was written (`sriov.devices[0].vfs[1]`), for messages.
-    pub key: String,
-    pub settings: VfSettings,
+    pub(crate) key: String,
+    pub(crate) settings: VfSettings,
 }
 
 /// Two entries are the same when they set the same VFs alike, wherever written.
@@ -202,9 +202,9 @@ pub(crate) enum Scope {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{file}: {key}: {message}")]
 pub(crate) struct VfConfigError {
-    pub file: PathBuf,
-    pub key: String,
-    pub message: String,
+    pub(crate) file: PathBuf,
+    pub(crate) key: String,
+    pub(crate) message: String,
 }
 
 impl From<VfConfigError> for super::reader::ConfigError {

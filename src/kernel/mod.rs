@@ -7,13 +7,15 @@
 //! `netlink` sets and reads per-VF settings on a PF with rtnetlink (the plan
 //! resolved them: `crate::plan::vf`).
 
+mod error;
 pub(crate) mod netlink;
 pub(crate) mod vfs;
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+pub(crate) use self::error::*;
 use crate::intent::config::DeviceType;
 use crate::plan::{Method, Plan, PlannedPf};
 use crate::scan::device::Device;
@@ -36,44 +38,42 @@ fn same_card(pf: &PlannedPf, d: &Device) -> bool {
 }
 
 /// Find the planned PF: at its address, or (after an address shift) by
-/// serial number or MAC elsewhere. Returns the device and a note when it moved.
+/// serial number or MAC elsewhere. Returns the device and where it moved from.
 pub(crate) fn locate<'a>(
     pf: &PlannedPf,
     devices: &'a [Device],
-) -> Result<(&'a Device, Option<String>), String> {
+) -> Result<(&'a Device, Option<Moved>), LocateError> {
     let at = devices.iter().find(|d| d.address == pf.address);
     if let Some(d) = at
         && same_card(pf, d)
     {
         return Ok((d, None));
     }
-    let by =
-        |what: &str, key: &dyn Fn(&Device) -> bool| -> Option<Result<(&'a Device, Option<String>), String>> {
-            let found: Vec<&Device> = devices.iter().filter(|d| d.is_sriov_pf() && key(d)).collect();
-            match found.as_slice() {
-                [] => None,
-                [d] => Some(Ok((
-                    *d,
-                    Some(format!(
-                        "moved from {} to {} (same {what})",
-                        pf.address, d.address
-                    )),
-                ))),
-                many => Some(Err(format!(
-                    "{} {what}s match at {}: refusing to guess",
-                    many.len(),
-                    many.iter()
-                        .map(|d| d.address.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            }
-        };
+    let by = |by: Identity,
+              key: &dyn Fn(&Device) -> bool|
+     -> Option<Result<(&'a Device, Option<Moved>), LocateError>> {
+        let found: Vec<&Device> = devices.iter().filter(|d| d.is_sriov_pf() && key(d)).collect();
+        match found.as_slice() {
+            [] => None,
+            [d] => Some(Ok((
+                *d,
+                Some(Moved {
+                    from: pf.address.clone(),
+                    to: d.address.clone(),
+                    by,
+                }),
+            ))),
+            many => Some(Err(LocateError::Ambiguous {
+                by,
+                at: many.iter().map(|d| d.address.clone()).collect(),
+            })),
+        }
+    };
     let moved = match (&pf.serial, &pf.mac) {
-        (Some(serial), _) => by("serial number", &|d| {
+        (Some(serial), _) => by(Identity::Serial, &|d| {
             d.serial_string().as_ref() == Some(serial) && same_card(pf, d)
         }),
-        (None, Some(mac)) => by("MAC", &|d| {
+        (None, Some(mac)) => by(Identity::Mac, &|d| {
             d.mac.as_ref().is_some_and(|m| m.eq_ignore_ascii_case(mac)) && same_card(pf, d)
         }),
         (None, None) => None,
@@ -81,81 +81,43 @@ pub(crate) fn locate<'a>(
     if let Some(found) = moved {
         return found;
     }
-    let here = match at {
+    let name = |d: &Device| format!("{} {}", d.vendor_name(), d.device_name());
+    let here = Box::new(match at {
         // Same model, but not the recorded card: say which identity differs.
         Some(d) if hex(d.vendor_id) == pf.vendor_id && hex(d.device_id) == pf.device_id => {
-            let (what, now, recorded) = match (&pf.serial, d.serial_string()) {
-                (Some(s), Some(now)) => ("serial number", now, s.clone()),
+            let (by, now, recorded) = match (&pf.serial, d.serial_string()) {
+                (Some(s), Some(now)) => (Identity::Serial, now, s.clone()),
                 _ => (
-                    "MAC",
+                    Identity::Mac,
                     d.mac.clone().unwrap_or_else(|| "none".into()),
                     pf.mac.clone().unwrap_or_default(),
                 ),
             };
-            format!(
-                "{} holds another {}:{} ({} {}) with {what} {now}, not the recorded {recorded}",
-                pf.address,
-                pf.vendor_id,
-                pf.device_id,
-                d.vendor_name(),
-                d.device_name()
-            )
+            AtAddress::AnotherCard {
+                address: pf.address.clone(),
+                model: format!("{}:{}", pf.vendor_id, pf.device_id),
+                name: name(d),
+                by,
+                now,
+                recorded,
+            }
         }
-        Some(d) => format!(
-            "{} now holds {}:{} ({} {}), not the planned {}:{}",
-            pf.address,
-            hex(d.vendor_id),
-            hex(d.device_id),
-            d.vendor_name(),
-            d.device_name(),
-            pf.vendor_id,
-            pf.device_id
-        ),
-        None => format!("no PCI function at {}", pf.address),
+        Some(d) => AtAddress::AnotherModel {
+            address: pf.address.clone(),
+            now: format!("{}:{}", hex(d.vendor_id), hex(d.device_id)),
+            planned: format!("{}:{}", pf.vendor_id, pf.device_id),
+            name: name(d),
+        },
+        None => AtAddress::Nothing {
+            address: pf.address.clone(),
+        },
+    });
+    let looked_for = match (&pf.serial, &pf.mac) {
+        (Some(s), _) => Some((Identity::Serial, s.clone())),
+        (None, Some(m)) => Some((Identity::Mac, m.clone())),
+        (None, None) => None,
     };
-    let how = match (&pf.serial, &pf.mac) {
-        (Some(s), _) => format!("no SR-IOV function has serial number {s}"),
-        (None, Some(m)) => format!("no SR-IOV function has MAC {m}"),
-        (None, None) => "the state records no serial number or MAC to find the card elsewhere".into(),
-    };
-    Err(format!(
-        "{here}; {how}: refusing to touch anything (re-run `harvester-sriov apply` if the hardware changed)"
-    ))
-}
-
-/// What a failed write to `sriov_numvfs` means, and what to do.
-pub(crate) fn explain_errno(err: &io::Error, pf: &PlannedPf, n: u16) -> String {
-    use io::ErrorKind as K;
-    let raw = err.raw_os_error();
-    match raw {
-        Some(34) => format!("ERANGE: {n} is more than this PF allows (sriov_totalvfs)"),
-        Some(16) => "EBUSY: VFs are enabled with another count; 0 must be written first".into(),
-        Some(2) => format!(
-            "ENOENT: no driver bound, or the {} driver cannot create VFs through sysfs (load the driver; mlx4_core needs the num_vfs module parameter)",
-            pf.driver
-        ),
-        Some(12) => {
-            "ENOMEM: no room for the VF BARs: turn on SR-IOV in the BIOS, or boot with pci=realloc".into()
-        }
-        Some(22) => format!("EINVAL: the kernel did not accept {n:?} as a VF count"),
-        // Removing VFs: the driver keeps VFs a VM holds (igb_disable_sriov,
-        // ixgbe_disable_sriov: pci_vfs_assigned). Creating them: the driver
-        // refused the count or the port (igb_enable_sriov: no MSI-X, or more
-        // than 7 VFs; torvalds/linux:drivers/net/ethernet/intel/igb/igb_main.c).
-        Some(1) if n == 0 => "EPERM: VFs are in use (assigned to VMs): stop those VMs first".into(),
-        Some(1) if pf.driver == "igb" => format!(
-            "EPERM: igb refused {n} VFs: it enables SR-IOV only with MSI-X interrupts and at most 7 VFs (igb_enable_sriov; `dmesg` says which)"
-        ),
-        Some(1) => format!(
-            "EPERM: the {} driver refused to create {n} VFs on this port (`dmesg` has its reason: firmware or BIOS settings for SR-IOV, or the count)",
-            pf.driver
-        ),
-        Some(28) => {
-            "ENOSPC: the device ran out of interrupt vectors (MSI-X) for this many VFs: ask for fewer".into()
-        }
-        _ if err.kind() == K::PermissionDenied => "permission denied: run as root".into(),
-        _ => err.to_string(),
-    }
+    Err(LocateError::Gone { here, looked_for })
 }
 
 pub(crate) fn write_attr(path: &Path, value: &str) -> io::Result<()> {
@@ -163,37 +125,55 @@ pub(crate) fn write_attr(path: &Path, value: &str) -> io::Result<()> {
     f.write_all(value.as_bytes())
 }
 
-fn read_count(path: &Path) -> Result<u16, String> {
+/// [`write_attr`], its error naming the file.
+fn write_named(path: &Path, value: &str) -> Result<(), KernelError> {
+    write_attr(path, value).map_err(|source| KernelError::AttrWrite {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A sysfs attribute's text, which must be there.
+fn read_present(path: &Path) -> Result<String, KernelError> {
     match sysfs::read_attr(path) {
-        Ok(Some(s)) => {
-            sysfs::parse_dec_u16(&s).ok_or_else(|| format!("{}: {s:?} is not a count", path.display()))
-        }
-        Ok(None) => Err(format!("{}: missing", path.display())),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(KernelError::AttrMissing {
+            path: path.to_owned(),
+        }),
+        Err(source) => Err(KernelError::AttrRead {
+            path: path.to_owned(),
+            source,
+        }),
     }
+}
+
+fn read_count(path: &Path) -> Result<u16, KernelError> {
+    let s = read_present(path)?;
+    sysfs::parse_dec_u16(&s).ok_or_else(|| KernelError::NotACount {
+        path: path.to_owned(),
+        text: s,
+    })
 }
 
 /// Set the PF's MTU when the plan has one: with `externallyManaged`, the
 /// sriov-network-operator refuses a policy whose MTU is above the PF's.
 /// Returns the log line's part, empty when nothing changed.
-pub(crate) fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, String> {
+pub(crate) fn set_mtu(dir: &Path, d: &Device, mtu: Option<u32>) -> Result<String, KernelError> {
     let Some(mtu) = mtu else { return Ok(String::new()) };
     let Some(ifname) = d.interfaces.first() else {
-        return Err(format!(
-            "MTU {mtu} planned, but the PF has no network interface to set it on"
-        ));
+        return Err(KernelError::NoNetdevForMtu { mtu });
     };
     let path = dir.join("net").join(ifname).join("mtu");
-    let now = match sysfs::read_attr(&path) {
-        Ok(Some(v)) => v,
-        Ok(None) => return Err(format!("{}: missing", path.display())),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
+    let now = read_present(&path)?;
     if now == mtu.to_string() {
         return Ok(String::new());
     }
-    write_attr(&path, &mtu.to_string())
-        .map_err(|e| format!("setting MTU {mtu} on {ifname} ({}): {e}", path.display()))?;
+    write_attr(&path, &mtu.to_string()).map_err(|source| KernelError::SetMtu {
+        mtu,
+        ifname: ifname.clone(),
+        path: path.clone(),
+        source,
+    })?;
     Ok(format!("; MTU {mtu} on {ifname} (was {now})"))
 }
 
@@ -219,16 +199,14 @@ pub(crate) fn owned_by_pcidevices(pf: &PlannedPf, d: &Device, plan: &Plan) -> St
 }
 
 /// Make one PF's VF count right. Returns the log line's tail.
-pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, String> {
+pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> Result<String, KernelError> {
     let device_type = plan.device_type;
     let dir = root.join("bus/pci/devices").join(&d.address);
     let numvfs = dir.join("sriov_numvfs");
     let n = pf.num_vfs;
     let total = read_count(&dir.join("sriov_totalvfs"))?;
     if n > total {
-        return Err(format!(
-            "refused: {n} VFs planned, but the kernel allows at most {total} (sriov_totalvfs); nothing written"
-        ));
+        return Err(KernelError::AboveTotal { planned: n, total });
     }
     let mtu_line = set_mtu(&dir, d, plan.mtu)?;
     let current = read_count(&numvfs)?;
@@ -239,31 +217,32 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
                 pf.driver
             ))
         } else {
-            Err(format!(
-                "{current} VFs, {n} planned: {} creates VFs only from its num_vfs module parameter; reboot to apply /etc/modprobe.d/harvester-sriov.conf",
-                pf.driver
-            ))
+            Err(KernelError::ModuleParameter {
+                now: current,
+                planned: n,
+                driver: pf.driver.clone(),
+            })
         };
     }
+    let write_count = |value: u16| {
+        write_attr(&numvfs, &value.to_string()).map_err(|e| KernelError::NumVfs {
+            value,
+            path: numvfs.clone(),
+            refusal: NumVfsRefusal::of(e, pf, value),
+        })
+    };
     let mut steps = vec![];
     if current != n {
         if current != 0 {
-            write_attr(&numvfs, "0")
-                .map_err(|e| format!("writing 0 to {}: {}", numvfs.display(), explain_errno(&e, pf, 0)))?;
+            write_count(0)?;
             steps.push("0".to_owned());
         }
-        write_attr(&numvfs, &n.to_string()).map_err(|e| {
-            format!(
-                "writing {n} to {}: {}",
-                numvfs.display(),
-                explain_errno(&e, pf, n)
-            )
-        })?;
+        write_count(n)?;
         steps.push(n.to_string());
     }
     let now = read_count(&numvfs)?;
     if now != n {
-        return Err(format!("wrote {n}, but sriov_numvfs reads {now}"));
+        return Err(KernelError::ReadBack { wrote: n, reads: now });
     }
     let mut line = match steps.as_slice() {
         [] => format!("{n} VFs, already as planned, nothing written"),
@@ -280,7 +259,11 @@ pub(crate) fn enforce(root: &Path, pf: &PlannedPf, d: &Device, plan: &Plan) -> R
     };
     match settings {
         Ok(part) => Ok(line + &part + &bound),
-        Err(e) => Err(format!("{line}; {e}{bound}")),
+        Err(error) => Err(KernelError::Settings {
+            done: line,
+            error,
+            bound,
+        }),
     }
 }
 
@@ -303,26 +286,29 @@ pub(crate) fn virtfns(pf_dir: &Path) -> io::Result<Vec<(u16, String)>> {
 /// Bind every VF of the PF to vfio-pci through `driver_override`, when
 /// vfio-pci is loaded (otherwise modprobe.d's softdep does it when the VF
 /// driver loads).
-fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, String> {
+fn bind_vfio(root: &Path, pf_dir: &Path) -> Result<String, KernelError> {
     if !root.join("bus/pci/drivers/vfio-pci").is_dir() {
         return Ok("; vfio-pci not loaded yet: modprobe.d binds the VFs when it loads".into());
     }
     let mut bound = 0;
-    let vfs = virtfns(pf_dir).map_err(|e| format!("{}: {e}", pf_dir.display()))?;
+    let vfs = virtfns(pf_dir).map_err(|source| KernelError::ListVfs {
+        dir: pf_dir.to_owned(),
+        source,
+    })?;
     for (index, addr) in vfs {
         let vf_dir = pf_dir.join(format!("virtfn{index}"));
         let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
         if driver.as_deref() == Some("vfio-pci") {
             continue;
         }
-        let io = |what: &str, p: PathBuf, v: &str| {
-            write_attr(&p, v).map_err(|e| format!("{what} {}: {e}", p.display()))
+        let step = |step: BindStep, path: std::path::PathBuf, v: &str| {
+            write_attr(&path, v).map_err(|source| KernelError::Bind { step, path, source })
         };
-        io("setting", vf_dir.join("driver_override"), "vfio-pci")?;
+        step(BindStep::Override, vf_dir.join("driver_override"), "vfio-pci")?;
         if driver.is_some() {
-            io("unbinding via", vf_dir.join("driver/unbind"), &addr)?;
+            step(BindStep::Unbind, vf_dir.join("driver/unbind"), &addr)?;
         }
-        io("probing via", root.join("bus/pci/drivers_probe"), &addr)?;
+        step(BindStep::Probe, root.join("bus/pci/drivers_probe"), &addr)?;
         bound += 1;
     }
     Ok(if bound > 0 {
@@ -359,17 +345,18 @@ mod tests {
     /// more than 7).
     #[test]
     fn eperm_is_explained_by_what_was_written() {
-        let eperm = io::Error::from_raw_os_error(1);
+        let eperm = || io::Error::from(rustix::io::Errno::PERM);
+        let explain_errno = |e: io::Error, pf: &PlannedPf, n| NumVfsRefusal::of(e, pf, n).to_string();
         assert_eq!(
-            explain_errno(&eperm, &pf("igb"), 0),
+            explain_errno(eperm(), &pf("igb"), 0),
             "EPERM: VFs are in use (assigned to VMs): stop those VMs first"
         );
         assert_eq!(
-            explain_errno(&eperm, &pf("igb"), 4),
+            explain_errno(eperm(), &pf("igb"), 4),
             "EPERM: igb refused 4 VFs: it enables SR-IOV only with MSI-X interrupts and at most 7 VFs (igb_enable_sriov; `dmesg` says which)"
         );
         assert_eq!(
-            explain_errno(&eperm, &pf("ixgbe"), 8),
+            explain_errno(eperm(), &pf("ixgbe"), 8),
             "EPERM: the ixgbe driver refused to create 8 VFs on this port (`dmesg` has its reason: firmware or BIOS settings for SR-IOV, or the count)"
         );
     }

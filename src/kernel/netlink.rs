@@ -16,12 +16,15 @@
 //! the reply's `IFLA_VFINFO_LIST` has each VF's MAC, VLAN (and proto through
 //! `IFLA_VF_VLAN_LIST`), rates, spoof check, trust and link state.
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    DecodeError, NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     LinkAttribute, LinkExtentMask, LinkMessage, LinkVfInfo, VfInfo, VfInfoLinkState, VfInfoMac, VfInfoRate,
     VfInfoSpoofCheck, VfInfoTrust, VfLinkState, VfVlan, VfVlanInfo, VlanProtocol,
 };
+use rustix::io::Errno;
 
 use crate::plan::vf::Mac;
 #[cfg(any(test, feature = "vfproof"))]
@@ -34,15 +37,15 @@ pub(crate) use crate::intent::vf::{LinkState, VlanProto as Proto};
 /// What one VF should get; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct VfRequest {
-    pub vf: u32,
-    pub mac: Option<Mac>,
+    pub(crate) vf: u32,
+    pub(crate) mac: Option<Mac>,
     /// VLAN id, QoS, protocol.
-    pub vlan: Option<(u16, u8, Proto)>,
-    pub spoof_check: Option<bool>,
-    pub trust: Option<bool>,
-    pub link_state: Option<LinkState>,
+    pub(crate) vlan: Option<(u16, u8, Proto)>,
+    pub(crate) spoof_check: Option<bool>,
+    pub(crate) trust: Option<bool>,
+    pub(crate) link_state: Option<LinkState>,
     /// Min and max TX rate in Mbit/s (0 = no limit).
-    pub rate: Option<(u32, u32)>,
+    pub(crate) rate: Option<(u32, u32)>,
 }
 
 /// One VF as the kernel reports it; `None` where the driver reports nothing.
@@ -51,17 +54,17 @@ pub(crate) struct VfRequest {
 /// `crate::plan::vf` fills both.) Serialised for `detect --format json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct VfState {
-    pub vf: u32,
+    pub(crate) vf: u32,
     #[serde(serialize_with = "mac_text")]
-    pub mac: Option<Mac>,
-    pub vlan_id: Option<u16>,
-    pub qos: Option<u8>,
-    pub vlan_proto: Option<Proto>,
-    pub spoof_check: Option<bool>,
-    pub trust: Option<bool>,
-    pub link_state: Option<LinkState>,
-    pub min_tx_rate: Option<u32>,
-    pub max_tx_rate: Option<u32>,
+    pub(crate) mac: Option<Mac>,
+    pub(crate) vlan_id: Option<u16>,
+    pub(crate) qos: Option<u8>,
+    pub(crate) vlan_proto: Option<Proto>,
+    pub(crate) spoof_check: Option<bool>,
+    pub(crate) trust: Option<bool>,
+    pub(crate) link_state: Option<LinkState>,
+    pub(crate) min_tx_rate: Option<u32>,
+    pub(crate) max_tx_rate: Option<u32>,
 }
 
 fn mac_text<S: serde::Serializer>(m: &Option<Mac>, s: S) -> Result<S::Ok, S::Error> {
@@ -80,6 +83,7 @@ pub(crate) enum NetlinkError {
         pf: String,
         vf: u32,
         setting: &'static str,
+        /// As the kernel sent it (any value: a reply is not trusted).
         errno: i32,
     },
     #[error("{pf}: the kernel refused {what}: {}", errno_text(*errno))]
@@ -88,23 +92,28 @@ pub(crate) enum NetlinkError {
         what: &'static str,
         errno: i32,
     },
-    #[error("{pf}: cannot decode the kernel's reply: {message}")]
-    Decode { pf: String, message: String },
+    #[error("{pf}: cannot decode the kernel's reply: {source}")]
+    Decode { pf: String, source: DecodeError },
     #[error("{pf}: no reply from the kernel")]
     NoReply { pf: String },
 }
 
-/// An errno in words, as the rest of the tool says them.
+/// An errno in words, as the rest of the tool says them (its number when
+/// it is none of these, or no errno at all).
 pub(crate) fn errno_text(errno: i32) -> String {
-    let name = match errno {
-        1 => "EPERM (operation not permitted)",
-        11 => "EAGAIN (try again)",
-        16 => "EBUSY (device busy)",
-        19 => "ENODEV (no such device)",
-        22 => "EINVAL (invalid argument: the driver refused the value)",
-        34 => "ERANGE (out of range)",
-        93 => "EPROTONOSUPPORT (protocol not supported by the driver)",
-        95 => "EOPNOTSUPP (the driver has no such operation)",
+    let name = match Errno::from_io_error(&std::io::Error::from_raw_os_error(errno)) {
+        None => return format!("errno {errno}"),
+        Some(known) => known,
+    };
+    let name = match name {
+        Errno::PERM => "EPERM (operation not permitted)",
+        Errno::AGAIN => "EAGAIN (try again)",
+        Errno::BUSY => "EBUSY (device busy)",
+        Errno::NODEV => "ENODEV (no such device)",
+        Errno::INVAL => "EINVAL (invalid argument: the driver refused the value)",
+        Errno::RANGE => "ERANGE (out of range)",
+        Errno::PROTONOSUPPORT => "EPROTONOSUPPORT (protocol not supported by the driver)",
+        Errno::OPNOTSUPP => "EOPNOTSUPP (the driver has no such operation)",
         _ => return format!("errno {errno}"),
     };
     name.to_owned()
@@ -193,18 +202,20 @@ pub(crate) fn encode_getlink(ifname: &str, seq: u32) -> Vec<u8> {
 #[derive(Debug)]
 pub(crate) enum Reply {
     Ack,
+    /// The errno of an `nlmsgerr`, as the kernel sent it.
     Errno(i32),
     Link(Vec<VfState>),
     Other,
 }
 
 /// Decode the first message of one reply datagram.
-pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, String> {
-    let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(bytes).map_err(|e| e.to_string())?;
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Reply, DecodeError> {
+    let msg = <NetlinkMessage<RouteNetlinkMessage>>::deserialize(bytes)?;
     Ok(match msg.payload {
         NetlinkPayload::Error(e) => match e.code {
             None => Reply::Ack,
-            Some(code) => Reply::Errno(-code.get()),
+            // nlmsgerr carries the negated errno
+            Some(code) => Reply::Errno(code.get().wrapping_neg()),
         },
         NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => Reply::Link(vf_states(&link)),
         _ => Reply::Other,
@@ -272,9 +283,11 @@ pub(crate) struct Rtnl {
     socket: netlink_sys::Socket,
     seq: u32,
     /// Messages sent (round trips), for the benchmark.
-    pub round_trips: u32,
-    /// Every reply datagram, when capturing fixtures.
-    pub capture: Option<Vec<Vec<u8>>>,
+    pub(crate) round_trips: u32,
+    /// Every reply datagram, when capturing fixtures (the vfproof example
+    /// only: no other build has this hook).
+    #[cfg(feature = "vfproof")]
+    pub(crate) capture: Option<Vec<Vec<u8>>>,
 }
 
 impl Rtnl {
@@ -289,6 +302,7 @@ impl Rtnl {
             socket,
             seq: 1,
             round_trips: 0,
+            #[cfg(feature = "vfproof")]
             capture: None,
         })
     }
@@ -306,12 +320,13 @@ impl Rtnl {
         if n == 0 {
             return Err(NetlinkError::NoReply { pf: pf.to_owned() });
         }
+        #[cfg(feature = "vfproof")]
         if let Some(c) = &mut self.capture {
             c.push(buf[..n].to_vec());
         }
-        decode_reply(&buf[..n]).map_err(|message| NetlinkError::Decode {
+        decode_reply(&buf[..n]).map_err(|source| NetlinkError::Decode {
             pf: pf.to_owned(),
-            message,
+            source,
         })
     }
 
@@ -534,11 +549,11 @@ mod tests {
         b.extend_from_slice(&0u16.to_ne_bytes());
         b.extend_from_slice(&7u32.to_ne_bytes());
         b.extend_from_slice(&0u32.to_ne_bytes());
-        b.extend_from_slice(&(-95i32).to_ne_bytes());
+        b.extend_from_slice(&(-Errno::OPNOTSUPP.raw_os_error()).to_ne_bytes());
         b.extend_from_slice(&[0u8; 16]);
-        assert!(matches!(decode_reply(&b), Ok(Reply::Errno(95))));
+        assert!(matches!(decode_reply(&b), Ok(Reply::Errno(e)) if e == Errno::OPNOTSUPP.raw_os_error()));
         assert!(decode_reply(&b[..10]).is_err());
-        assert!(errno_text(95).starts_with("EOPNOTSUPP"));
+        assert!(errno_text(Errno::OPNOTSUPP.raw_os_error()).starts_with("EOPNOTSUPP"));
         assert_eq!(errno_text(4242), "errno 4242");
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::intent::vf::parse_mac;
 use crate::kernel::netlink::{Proto, Rtnl, VfRequest, VfState};
+use crate::kernel::{KernelError, VfError, VfProblem};
 use crate::plan::PlannedPf;
 use crate::plan::vf::{PlannedVf, format_mac};
 use crate::scan::device::Device;
@@ -122,7 +123,7 @@ pub(crate) fn differences(want: &PlannedVf, now: Option<&VfState>) -> Vec<String
 /// Re-probe the VF at `vf_dir` (`address`) when a kernel network driver holds
 /// it and its netdev has another MAC than `mac`: the driver takes the PF's
 /// MAC when it binds. Returns whether it was re-probed.
-fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Result<bool, String> {
+fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Result<bool, KernelError> {
     let driver = sysfs::link_name(&vf_dir.join("driver")).ok().flatten();
     let Some(driver) = driver else { return Ok(false) };
     if driver == "vfio-pci" {
@@ -144,9 +145,8 @@ fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Resu
     if now.eq_ignore_ascii_case(mac) {
         return Ok(false);
     }
-    let write = |p: &Path, v: &str| super::write_attr(p, v).map_err(|e| format!("{}: {e}", p.display()));
-    write(&vf_dir.join("driver/unbind"), address)?;
-    write(&root.join("bus/pci/drivers_probe"), address)?;
+    super::write_named(&vf_dir.join("driver/unbind"), address)?;
+    super::write_named(&root.join("bus/pci/drivers_probe"), address)?;
     Ok(true)
 }
 
@@ -162,12 +162,12 @@ pub(crate) fn apply(
     d: &Device,
     only: Option<u16>,
     reprobe: bool,
-) -> Result<String, String> {
+) -> Result<String, VfError> {
     if pf.vfs.is_empty() {
         return Ok(String::new());
     }
     let Some(ifname) = d.interfaces.first() else {
-        return Err("per-VF settings are set through the PF's netdev, and it has none now".into());
+        return Err(VfError::NoNetdev);
     };
     let dir = root.join("bus/pci/devices").join(&d.address);
     let present = super::virtfns(&dir).unwrap_or_default();
@@ -191,7 +191,7 @@ pub(crate) fn apply(
             "; per-VF settings of {waiting} VFs: set when those VFs appear (udev rule)"
         ));
     }
-    let failed = |e: crate::kernel::netlink::NetlinkError| format!("per-VF settings: {e}");
+    let failed = VfError::Netlink;
     let mut rtnl = Rtnl::open().map_err(failed)?;
     let before = rtnl.get_vfs(ifname).map_err(failed)?;
     let find = |states: &[VfState], id: u16| states.iter().find(|s| s.vf == u32::from(id)).cloned();
@@ -200,17 +200,17 @@ pub(crate) fn apply(
         .map(|v| request(v, find(&before, v.id).as_ref()))
         .filter(|r| !is_empty(r))
         .collect();
-    let mut errors: Vec<String> = vec![];
+    let mut errors: Vec<VfProblem> = vec![];
     let reads = rtnl.round_trips;
     if let Err(es) = rtnl.set_vfs(ifname, &requests) {
-        errors.extend(es.iter().map(ToString::to_string));
+        errors.extend(es.into_iter().map(VfProblem::Refused));
     }
     let setlinks = rtnl.round_trips - reads;
     let after = rtnl.get_vfs(ifname).map_err(failed)?;
     for v in &planned {
         let diffs = differences(v, find(&after, v.id).as_ref());
         if errors.is_empty() {
-            errors.extend(diffs);
+            errors.extend(diffs.into_iter().map(VfProblem::Differs));
         }
     }
     let mut reprobed = 0;
@@ -221,7 +221,10 @@ pub(crate) fn apply(
         match reprobe_for_mac(root, &dir.join(format!("virtfn{}", v.id)), addr, mac) {
             Ok(true) => reprobed += 1,
             Ok(false) => {}
-            Err(e) => errors.push(format!("VF {}: re-probing it to take its MAC: {e}", v.id)),
+            Err(e) => errors.push(VfProblem::Reprobe {
+                vf: v.id,
+                error: Box::new(e),
+            }),
         }
     }
     let set = requests.len();
@@ -241,11 +244,10 @@ pub(crate) fn apply(
     if errors.is_empty() {
         Ok(line)
     } else {
-        Err(format!(
-            "{}; NOT as planned: {}",
-            line.trim_start_matches("; "),
-            errors.join("; ")
-        ))
+        Err(VfError::NotAsPlanned {
+            done: line.trim_start_matches("; ").to_owned(),
+            problems: errors,
+        })
     }
 }
 

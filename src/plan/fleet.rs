@@ -6,7 +6,7 @@
 //! `mac_address` in a rule that matches on several nodes, or cloned serial
 //! numbers (the same stable MACs), are found only here. Pure.
 
-use crate::intent::config::{InstallConfig, Sriov};
+use crate::intent::config::Intent;
 use crate::intent::vf::{Mac, format_mac, parse_mac};
 use crate::scan::device::Device;
 
@@ -14,8 +14,8 @@ use super::{Plan, PlanError};
 
 /// One node of the fleet: its name and what its detect output lists.
 pub(crate) struct Node {
-    pub name: String,
-    pub devices: Vec<Device>,
+    pub(crate) name: String,
+    pub(crate) devices: Vec<Device>,
 }
 
 /// What holds a MAC.
@@ -31,22 +31,22 @@ pub(crate) enum Role {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Holder {
     /// The node's place in the order given (holders sort by it).
-    pub node_index: usize,
-    pub node: String,
-    pub pf_address: String,
-    pub pf_interface: Option<String>,
-    pub role: Role,
+    pub(crate) node_index: usize,
+    pub(crate) node: String,
+    pub(crate) pf_address: String,
+    pub(crate) pf_interface: Option<String>,
+    pub(crate) role: Role,
     /// What a stable MAC derives from (`vf::pf_identity`: serial, else MAC).
-    pub pf_identity: Option<String>,
+    pub(crate) pf_identity: Option<String>,
 }
 
 /// A MAC that two or more functions of the fleet would have, at least one
 /// of them a VF this config gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Clash {
-    pub mac: String,
+    pub(crate) mac: String,
     /// In the nodes' order, then PF address and role.
-    pub holders: Vec<Holder>,
+    pub(crate) holders: Vec<Holder>,
 }
 
 /// Where a MAC of the fleet is: by index, so that the whole fleet's MACs
@@ -63,37 +63,37 @@ enum Ref {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unmatched {
     /// Its index in `sriov.devices`.
-    pub rule: usize,
+    pub(crate) rule: usize,
     /// Its `match`, in words.
-    pub matcher: String,
+    pub(crate) matcher: String,
     /// The nodes where it matches nothing, in the order given.
-    pub nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
 }
 
 /// The fleet's plans and what they share.
 #[derive(Debug)]
 pub(crate) struct Fleet {
     /// Each node's plan, in the order given.
-    pub plans: Vec<(String, Plan)>,
-    pub clashes: Vec<Clash>,
-    pub unmatched: Vec<Unmatched>,
+    pub(crate) plans: Vec<(String, Plan)>,
+    pub(crate) clashes: Vec<Clash>,
+    pub(crate) unmatched: Vec<Unmatched>,
     /// Every MAC a VF gets, over the fleet.
-    pub vf_macs: usize,
+    pub(crate) vf_macs: usize,
 }
 
 /// A node's plan failed: which node, and the plan's own error.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("node {node}: {source}")]
 pub(crate) struct FleetError {
-    pub node: String,
-    pub source: PlanError,
+    pub(crate) node: String,
+    pub(crate) source: PlanError,
 }
 
-/// Plan `sriov` on every node and find what they share.
-pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Result<Fleet, FleetError> {
+/// Plan `intent` on every node and find what they share.
+pub(crate) fn check(nodes: &[Node], intent: &Intent) -> Result<Fleet, FleetError> {
     let mut plans = vec![];
     for node in nodes {
-        let plan = super::build(&node.devices, cfg, &node.name, sriov).map_err(|source| FleetError {
+        let plan = super::build(&node.devices, intent, &node.name).map_err(|source| FleetError {
             node: node.name.clone(),
             source,
         })?;
@@ -172,7 +172,8 @@ pub(crate) fn check(nodes: &[Node], cfg: &InstallConfig, sriov: &Sriov) -> Resul
             }
         })
         .collect();
-    let unmatched = sriov
+    let unmatched = intent
+        .sriov
         .devices
         .iter()
         .enumerate()

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::intent::config::{DeviceType, InstallConfig, Network, Operator, Rule, Sriov};
+use crate::intent::config::{DeviceType, Intent, Network, Operator, Rule, Sriov};
 use crate::scan::device::{Device, Status};
 use crate::scan::pci::hex16;
 
@@ -34,37 +34,37 @@ pub(crate) enum Method {
 /// One PF this node will have VFs on, with its stable identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PlannedPf {
-    pub address: String,
-    pub vendor_id: String,
-    pub device_id: String,
+    pub(crate) address: String,
+    pub(crate) vendor_id: String,
+    pub(crate) device_id: String,
     /// PCIe Device Serial Number, when the card has one.
     #[serde(default)]
-    pub serial: Option<String>,
+    pub(crate) serial: Option<String>,
     /// MAC address of its interface at install time.
     #[serde(default)]
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
     #[serde(default)]
-    pub interface: Option<String>,
-    pub driver: String,
-    pub num_vfs: u16,
-    pub total_vfs: u16,
-    pub vf_device_id: String,
+    pub(crate) interface: Option<String>,
+    pub(crate) driver: String,
+    pub(crate) num_vfs: u16,
+    pub(crate) total_vfs: u16,
+    pub(crate) vf_device_id: String,
     #[serde(default)]
-    pub vf_driver: Option<String>,
-    pub method: Method,
+    pub(crate) vf_driver: Option<String>,
+    pub(crate) method: Method,
     /// Per-VF settings, resolved (only VFs that get any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub vfs: Vec<vf::PlannedVf>,
+    pub(crate) vfs: Vec<vf::PlannedVf>,
 }
 
 /// An SR-IOV function the plan leaves alone, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Skipped {
-    pub address: String,
-    pub name: String,
+    pub(crate) address: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub interface: Option<String>,
-    pub reason: SkipReason,
+    pub(crate) interface: Option<String>,
+    pub(crate) reason: SkipReason,
 }
 
 /// Why the plan leaves an SR-IOV function alone. The state file keeps the
@@ -142,42 +142,42 @@ impl<'de> Deserialize<'de> for SkipReason {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Plan {
-    pub version: u32,
+    pub(crate) version: u32,
     /// The harvester-sriov version that wrote the state, so that an older
     /// binary can say which one it needs.
-    pub written_by: String,
-    pub node: String,
-    pub enabled: bool,
-    pub device_type: DeviceType,
-    pub operator: Operator,
-    pub resource_name: String,
+    pub(crate) written_by: String,
+    pub(crate) node: String,
+    pub(crate) enabled: bool,
+    pub(crate) device_type: DeviceType,
+    pub(crate) operator: Operator,
+    pub(crate) resource_name: String,
     /// Namespace of sriov-network-operator's objects.
     #[serde(default = "default_namespace")]
-    pub operator_namespace: String,
+    pub(crate) operator_namespace: String,
     /// The optional `SriovNetwork`.
     #[serde(default)]
-    pub network: Option<Network>,
+    pub(crate) network: Option<Network>,
     #[serde(default)]
-    pub mtu: Option<u32>,
+    pub(crate) mtu: Option<u32>,
     /// Node labels to write (empty: no label file).
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    pub pfs: Vec<PlannedPf>,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) pfs: Vec<PlannedPf>,
     #[serde(default)]
-    pub skipped: Vec<Skipped>,
+    pub(crate) skipped: Vec<Skipped>,
     /// The rules as configured, kept for the record.
     #[serde(default)]
-    pub rules: Vec<Rule>,
+    pub(crate) rules: Vec<Rule>,
     /// Informational lines (a count capped at the kernel's limit).
     #[serde(skip)]
-    pub notices: Vec<String>,
+    pub(crate) notices: Vec<String>,
     /// Soft problems: a rule that matches nothing, no usable NIC.
     #[serde(skip)]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The state version this plan was read from when it was older than
     /// [`STATE_VERSION`] (and migrated forward); `None` for a current one.
     #[serde(skip)]
-    pub migrated_from: Option<u32>,
+    pub(crate) migrated_from: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -347,7 +347,7 @@ pub(crate) fn rule_matches_any(rule: &Rule, devices: &[Device]) -> bool {
         .any(|d| d.is_sriov_pf() && d.physfn.is_none() && rule_matches(rule, d))
 }
 
-fn is_management(cfg: &InstallConfig, d: &Device) -> bool {
+fn is_management(cfg: &Intent, d: &Device) -> bool {
     cfg.management.iter().any(|m| {
         m.name.as_ref().is_some_and(|n| d.interfaces.contains(n))
             || m.hw_addr
@@ -444,14 +444,10 @@ fn unusable_reason(d: &Device, sriov: &Sriov) -> Option<SkipReason> {
     None
 }
 
-/// Build the plan. Pure: the inventory, the config and the node name in,
-/// the plan out.
-pub(crate) fn build(
-    devices: &[Device],
-    cfg: &InstallConfig,
-    node: &str,
-    sriov: &Sriov,
-) -> Result<Plan, PlanError> {
+/// Build the plan. Pure: the inventory, the intent (the config and its
+/// `sriov` section) and the node name in, the plan out.
+pub(crate) fn build(devices: &[Device], intent: &Intent, node: &str) -> Result<Plan, PlanError> {
+    let (cfg, sriov) = (intent, &intent.sriov);
     let file = cfg.file.display().to_string();
     // An os.hostname the installer refuses is refused alike (its validator:
     // harvester/harvester-installer:pkg/console/validator.go, the host name

@@ -36,16 +36,16 @@ use crate::plan::PlannedPf;
 /// The VLAN the host sets on the VFs the `SriovNetwork` serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HostVlan {
-    pub vlan: u16,
-    pub qos: u8,
-    pub proto: VlanProto,
+    pub(crate) vlan: u16,
+    pub(crate) qos: u8,
+    pub(crate) proto: VlanProto,
 }
 
 /// A `SriovNetwork` the plan refuses: the config key and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NetworkError {
-    pub key: &'static str,
-    pub message: String,
+    pub(crate) key: &'static str,
+    pub(crate) message: String,
 }
 
 fn vf_name(pf: &PlannedPf, id: u16) -> String {

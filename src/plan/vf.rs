@@ -262,11 +262,11 @@ pub(crate) fn stable_mac(identity: &str, salt: u32, vf: u16) -> Mac {
 #[derive(Debug, Clone)]
 pub(crate) struct PfMacs<'a> {
     /// From [`pf_identity`].
-    pub identity: &'a str,
+    pub(crate) identity: &'a str,
     /// The PF's own MAC, when known: no VF may take it.
-    pub pf_mac: Option<Mac>,
+    pub(crate) pf_mac: Option<Mac>,
     /// Its VF indexes that want a stable MAC.
-    pub vfs: &'a [u16],
+    pub(crate) vfs: &'a [u16],
 }
 
 /// The stable MACs of every PF of one node, in PF order: `result[i][j]` is
@@ -307,28 +307,28 @@ pub(crate) fn node_macs(pfs: &[PfMacs<'_>], taken: &BTreeSet<Mac>) -> Vec<Vec<Ma
 /// setting to the driver.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PlannedVf {
-    pub id: u16,
+    pub(crate) id: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
     /// The MAC was derived (`mac_address: stable`), not written in the config.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub stable_mac: bool,
+    pub(crate) stable_mac: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vlan_id: Option<u16>,
+    pub(crate) vlan_id: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qos: Option<u8>,
+    pub(crate) qos: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vlan_proto: Option<VlanProto>,
+    pub(crate) vlan_proto: Option<VlanProto>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spoof_check: Option<bool>,
+    pub(crate) spoof_check: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust: Option<bool>,
+    pub(crate) trust: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_state: Option<LinkState>,
+    pub(crate) link_state: Option<LinkState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_tx_rate: Option<u32>,
+    pub(crate) min_tx_rate: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tx_rate: Option<u32>,
+    pub(crate) max_tx_rate: Option<u32>,
 }
 
 impl PlannedVf {
@@ -380,23 +380,23 @@ impl PlannedVf {
 /// A per-VF setting the plan cannot give: the key where it was written and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VfPlanError {
-    pub key: String,
-    pub message: String,
+    pub(crate) key: String,
+    pub(crate) message: String,
 }
 
 /// One planned PF, as the per-VF resolution sees it.
 pub(crate) struct PfInput<'a> {
     /// `0000:03:00.0 (ens1f0)`, for messages.
-    pub name: String,
-    pub driver: &'a str,
-    pub device_id: Option<u16>,
-    pub num_vfs: u16,
+    pub(crate) name: String,
+    pub(crate) driver: &'a str,
+    pub(crate) device_id: Option<u16>,
+    pub(crate) num_vfs: u16,
     /// From [`pf_identity`].
-    pub identity: Option<String>,
-    pub mac: Option<Mac>,
+    pub(crate) identity: Option<String>,
+    pub(crate) mac: Option<Mac>,
     /// The section-wide entries, then the PF's rule's.
-    pub section: &'a [VfEntry],
-    pub rule: &'a [VfEntry],
+    pub(crate) section: &'a [VfEntry],
+    pub(crate) rule: &'a [VfEntry],
 }
 
 fn setting_of(s: &VfSettings) -> Vec<(Setting, &'static str)> {

@@ -21,12 +21,9 @@ use serde_json::{Value, json};
 
 use crate::intent::config::Operator;
 use crate::intent::vf::VlanProto;
+use crate::layout::{MANIFEST_DIR, MANIFEST_PREFIX};
 use crate::plan::{Plan, PlannedPf};
 
-/// The directory rke2 servers apply.
-pub(crate) const MANIFEST_DIR: &str = "/var/lib/rancher/rke2/server/manifests";
-/// Every manifest file of this tool starts with this (what `remove` looks for).
-pub(crate) const MANIFEST_PREFIX: &str = "harvester-sriov-";
 /// pcidevices' label naming the node (v1beta1.NodeKeyName).
 pub(crate) const PCIDEVICES_NODE_LABEL: &str = "nodename";
 /// pcidevices' interface annotation (sic: "harvesterhi").
@@ -94,9 +91,9 @@ fn pcidevices_object(plan: &Plan, p: &PlannedPf, nic: &str) -> Value {
 
 /// One policy: its content hash, the node label it selects, the object.
 pub(crate) struct Policy {
-    pub hash: String,
-    pub label: String,
-    pub object: Value,
+    pub(crate) hash: String,
+    pub(crate) label: String,
+    pub(crate) object: Value,
 }
 
 /// One policy per group of identical PFs on this node, identical on every

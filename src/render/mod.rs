@@ -33,10 +33,10 @@ use crate::plan::{Method, Plan};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileSpec {
     /// Absolute path inside the target, e.g. `/oem/95_harvester-sriov.yaml`.
-    pub path: PathBuf,
-    pub contents: Vec<u8>,
+    pub(crate) path: PathBuf,
+    pub(crate) contents: Vec<u8>,
     /// Permission bits (at most `0o7777`), e.g. `0o644`, `0o755`.
-    pub mode: u32,
+    pub(crate) mode: u32,
 }
 
 pub(crate) fn header() -> String {
@@ -248,7 +248,10 @@ pub(crate) fn materialised(plan: &Plan) -> Vec<FileSpec> {
     if !plan.pfs.is_empty() {
         out.push(spec(UNIT_PATH, unit(), 0o644));
     }
-    if plan.operator == Operator::Pcidevices && out.iter().any(|f| f.path.starts_with(handoff::MANIFEST_DIR))
+    if plan.operator == Operator::Pcidevices
+        && out
+            .iter()
+            .any(|f| f.path.starts_with(crate::layout::MANIFEST_DIR))
     {
         out.push(spec(RKE2_DROPIN_PATH, rke2_dropin(), 0o644));
     }
@@ -366,7 +369,7 @@ mod tests {
         assert!(
             paths[2..paths.len() - 1]
                 .iter()
-                .all(|p| p.starts_with(handoff::MANIFEST_DIR)),
+                .all(|p| p.starts_with(crate::layout::MANIFEST_DIR)),
             "{paths:?}"
         );
         assert_eq!(

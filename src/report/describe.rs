@@ -1,7 +1,8 @@
 //! The plan and the file changes in words, for a person.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::plan::{self, Plan};
 use crate::write::{Change, FileSpec, Outcome};
@@ -87,15 +88,19 @@ pub(crate) fn change_word(c: Change) -> &'static str {
     }
 }
 
-/// The largest old version `plan` reads to show a diff.
-const OLD_VERSION_LIMIT: u64 = 4 * 1024 * 1024;
+/// The versions now in the target of the files a plan changes, by logical
+/// path, for [`describe_changes`]'s diff: read at the edge
+/// (`pipeline::old_versions`), as the writer finds them. An absent file is
+/// empty; one that cannot be read says why.
+pub(crate) type OldVersions = BTreeMap<PathBuf, Result<Vec<u8>, String>>;
 
-/// The file list with a line diff of every text file that changes.
+/// The file list; with `old` (the versions now in the target), a line diff
+/// of every text file that changes. Pure: `root` only names the files.
 pub(crate) fn describe_changes(
     root: &Path,
     files: &[FileSpec],
     outcome: &Outcome,
-    with_diff: bool,
+    old: Option<&OldVersions>,
 ) -> String {
     let mut s = String::new();
     for (path, change) in &outcome.changes {
@@ -105,7 +110,8 @@ pub(crate) fn describe_changes(
             change_word(*change),
             root.join(path.strip_prefix("/").unwrap_or(path)).display()
         );
-        if !with_diff || matches!(change, Change::Unchanged) {
+        let Some(olds) = old else { continue };
+        if matches!(change, Change::Unchanged) {
             continue;
         }
         let Some(new) = files.iter().find(|f| f.path == *path) else {
@@ -115,20 +121,15 @@ pub(crate) fn describe_changes(
             let _ = writeln!(s, "      (binary, {} bytes)", new.contents.len());
             continue;
         };
-        // The old version, found the way the writer finds it.
-        let old = match crate::write::read_file(root, path, OLD_VERSION_LIMIT) {
-            Ok(Some((_, bytes))) => bytes,
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                let _ = writeln!(
-                    s,
-                    "      (no diff: {})",
-                    crate::error_message(&anyhow::Error::from(e))
-                );
+        let old = match olds.get(path) {
+            Some(Ok(bytes)) => bytes.as_slice(),
+            None => &[],
+            Some(Err(why)) => {
+                let _ = writeln!(s, "      (no diff: {why})");
                 continue;
             }
         };
-        match std::str::from_utf8(&old) {
+        match std::str::from_utf8(old) {
             Ok(o) => s.push_str(&crate::report::diff::lines(o, new_text, "      ")),
             Err(_) => {
                 let _ = writeln!(s, "      (binary, {} bytes)", new.contents.len());

@@ -86,33 +86,33 @@ fn fetch<const N: usize, R: ConfigRead + ?Sized>(src: &R, offset: u64) -> io::Re
 /// The fields of the type 0 header the tool uses (first 64 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
-    pub vendor_id: u16,
-    pub device_id: u16,
+    pub(crate) vendor_id: u16,
+    pub(crate) device_id: u16,
     /// Class, subclass, prog-if as one 24-bit value (`0x020000`).
-    pub class: u32,
-    pub header_type: u8,
-    pub status: u16,
-    pub cap_ptr: u8,
+    pub(crate) class: u32,
+    pub(crate) header_type: u8,
+    pub(crate) status: u16,
+    pub(crate) cap_ptr: u8,
 }
 
 /// The decoded SR-IOV extended capability (PCIe base spec 9.3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct SriovCapability {
     /// Offset of the capability header in config space.
-    pub offset: u16,
-    pub version: u8,
-    pub initial_vfs: u16,
-    pub total_vfs: u16,
-    pub num_vfs: u16,
-    pub vf_enabled: bool,
-    pub vf_offset: u16,
-    pub vf_stride: u16,
+    pub(crate) offset: u16,
+    pub(crate) version: u8,
+    pub(crate) initial_vfs: u16,
+    pub(crate) total_vfs: u16,
+    pub(crate) num_vfs: u16,
+    pub(crate) vf_enabled: bool,
+    pub(crate) vf_offset: u16,
+    pub(crate) vf_stride: u16,
     #[serde(serialize_with = "crate::scan::pci::ser_u16")]
-    pub vf_device_id: u16,
+    pub(crate) vf_device_id: u16,
     /// False when lspci reaches it only through a `next` pointer below
     /// 0x100, where the kernel's own walk stops.
     #[serde(skip)]
-    pub kernel_reachable: bool,
+    pub(crate) kernel_reachable: bool,
 }
 
 /// What the walk over one function's config space found.
@@ -120,21 +120,21 @@ pub(crate) struct SriovCapability {
 pub(crate) struct CapabilityScan {
     /// Bytes the config space offered: 64 (unprivileged), 256, or 4096.
     /// `None` when even the header could not be read.
-    pub header: Option<Header>,
+    pub(crate) header: Option<Header>,
     /// The standard list holds a PCIe or PCI-X capability (lspci's
     /// condition to look at extended capabilities).
-    pub has_express: bool,
+    pub(crate) has_express: bool,
     /// Whether offset 0x100 could be read at all.
-    pub extended_readable: bool,
+    pub(crate) extended_readable: bool,
     /// The standard list could not be read past the 64-byte header.
-    pub caps_unreadable: bool,
-    pub sriov: Option<SriovCapability>,
+    pub(crate) caps_unreadable: bool,
+    pub(crate) sriov: Option<SriovCapability>,
     /// SR-IOV header found, but its body is cut short.
-    pub sriov_truncated: bool,
+    pub(crate) sriov_truncated: bool,
     /// PCIe Device Serial Number (extended capability 0x0003).
-    pub serial: Option<u64>,
+    pub(crate) serial: Option<u64>,
     /// The extended chain revisited an offset (`<chain looped>`).
-    pub chain_looped: bool,
+    pub(crate) chain_looped: bool,
 }
 
 /// Read the 64-byte header. `None` when fewer than 64 bytes are readable.

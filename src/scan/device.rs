@@ -11,44 +11,44 @@ use crate::scan::configspace::{SriovCapability, format_serial};
 /// is missing or unparsable (a warning names it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct KernelSriov {
-    pub total_vfs: Option<u16>,
-    pub num_vfs: Option<u16>,
-    pub vf_offset: Option<u16>,
-    pub vf_stride: Option<u16>,
+    pub(crate) total_vfs: Option<u16>,
+    pub(crate) num_vfs: Option<u16>,
+    pub(crate) vf_offset: Option<u16>,
+    pub(crate) vf_stride: Option<u16>,
     #[serde(serialize_with = "crate::scan::pci::ser_opt_u16")]
-    pub vf_device_id: Option<u16>,
-    pub drivers_autoprobe: Option<bool>,
+    pub(crate) vf_device_id: Option<u16>,
+    pub(crate) drivers_autoprobe: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Device {
-    pub address: String,
-    pub vendor_id: Option<u16>,
-    pub device_id: Option<u16>,
-    pub class: Option<u32>,
-    pub driver: Option<String>,
-    pub interfaces: Vec<String>,
-    pub numa_node: Option<u32>,
-    pub iommu_group: Option<u32>,
-    pub physfn: Option<String>,
+    pub(crate) address: String,
+    pub(crate) vendor_id: Option<u16>,
+    pub(crate) device_id: Option<u16>,
+    pub(crate) class: Option<u32>,
+    pub(crate) driver: Option<String>,
+    pub(crate) interfaces: Vec<String>,
+    pub(crate) numa_node: Option<u32>,
+    pub(crate) iommu_group: Option<u32>,
+    pub(crate) physfn: Option<String>,
     /// MAC address of the PF's first interface (`net/<if>/address`).
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
     /// Link speed in Mb/s (`net/<if>/speed`), when the link is up.
-    pub speed_mbps: Option<u32>,
+    pub(crate) speed_mbps: Option<u32>,
     /// Size of the `config` file: 4096, 256, or 64 for an unprivileged reader.
-    pub config_size: Option<u64>,
-    pub capability: Option<SriovCapability>,
+    pub(crate) config_size: Option<u64>,
+    pub(crate) capability: Option<SriovCapability>,
     /// The SR-IOV header is there but its body is cut short.
-    pub capability_truncated: bool,
+    pub(crate) capability_truncated: bool,
     /// lspci reaches the capability only through a `next` below 0x100.
-    pub capability_kernel_unreachable: bool,
-    pub chain_looped: bool,
+    pub(crate) capability_kernel_unreachable: bool,
+    pub(crate) chain_looped: bool,
     /// The capability lists could be read (more than the 64-byte header).
-    pub config_readable: bool,
+    pub(crate) config_readable: bool,
     /// PCIe Device Serial Number.
-    pub serial: Option<u64>,
-    pub kernel: Option<KernelSriov>,
-    pub vfs: Vec<String>,
+    pub(crate) serial: Option<u64>,
+    pub(crate) kernel: Option<KernelSriov>,
+    pub(crate) vfs: Vec<String>,
 }
 
 /// What a person can do with a function. The README lists each value.
@@ -538,7 +538,7 @@ impl<'de> Deserialize<'de> for Device {
 /// The whole of `detect --format json`: `{"devices": [...]}`.
 #[derive(Deserialize)]
 pub(crate) struct Detected {
-    pub devices: Vec<Device>,
+    pub(crate) devices: Vec<Device>,
 }
 
 #[cfg(test)]

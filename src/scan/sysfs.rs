@@ -40,21 +40,21 @@ pub(crate) enum ScanError {
 /// What a scan found, and what it had to leave out.
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
-    pub devices: Vec<Device>,
+    pub(crate) devices: Vec<Device>,
     /// One line per file or function that could not be read, naming the path.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Every network interface in `ROOT/class/net` (PCI or not), as Go's
     /// `net.Interfaces()` lists them for the installer; `None` when that
     /// directory cannot be listed (nothing is then known about them).
-    pub net: Option<Vec<NetInterface>>,
+    pub(crate) net: Option<Vec<NetInterface>>,
 }
 
 /// One entry of `ROOT/class/net`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NetInterface {
-    pub name: String,
+    pub(crate) name: String,
     /// `address`, lower case, when readable.
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
 }
 
 /// `ROOT/class/net/*` with their `address`, sorted by name.
@@ -83,7 +83,7 @@ fn net_interfaces(root: &Path) -> Option<Vec<NetInterface>> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ScanOptions {
     /// Read every function in full, not only the SR-IOV physical functions.
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// Read a small attribute file; `Ok(None)` when it does not exist.

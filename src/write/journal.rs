@@ -1,35 +1,58 @@
 //! Phases 2-4: stage, switch, clean up, and the rollback journal.
 
+#[cfg(test)]
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+#[cfg(test)]
+use std::path::Path;
+use std::path::PathBuf;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::*;
 
-/// Mutating file-system steps, numbered for fault injection. Every one
-/// acts on a directory handle; the path is only for messages.
-pub(super) struct Ops<'f> {
-    pub(super) fail: &'f [usize],
+/// The mutating file-system steps. Every one acts on a directory handle;
+/// the path is only for messages.
+///
+/// In unit tests every step is a numbered fail point ([`Faults`]); in every
+/// other build `Ops` is empty and the steps have no fail points at all.
+#[derive(Default)]
+pub(super) struct Ops {
+    #[cfg(test)]
+    pub(super) faults: Faults,
+}
+
+/// Fault injection, for the unit tests only: the steps listed in `fail`
+/// (numbered from 0 in the order they run) fail with an injected I/O error.
+#[cfg(test)]
+#[derive(Default)]
+pub(super) struct Faults {
+    pub(super) fail: Vec<usize>,
     pub(super) step: Cell<usize>,
 }
 
-/// A step that failed, and whether it left something of ours behind
-/// (a directory made before its chmod failed, a temp file created before
-/// its write failed) that the rollback must take away.
-pub(super) type Step<T> = Result<T, (io::Error, bool)>;
+#[cfg(test)]
+impl Ops {
+    /// Fail every step listed.
+    pub(super) fn failing(fail: &[usize]) -> Ops {
+        Ops {
+            faults: Faults {
+                fail: fail.to_vec(),
+                step: Cell::new(0),
+            },
+        }
+    }
 
-impl Ops<'_> {
-    pub(super) fn tick(&self, op: &str, path: &Path) -> io::Result<()> {
-        let n = self.step.get();
-        self.step.set(n + 1);
-        if self.fail.contains(&n) {
+    /// One fail point: count the step, and fail it when listed.
+    fn tick(&self, op: &str, path: &Path) -> io::Result<()> {
+        let n = self.faults.step.get();
+        self.faults.step.set(n + 1);
+        if self.faults.fail.contains(&n) {
             return Err(io::Error::other(format!(
                 "injected fault at step {n} ({op} {})",
                 path.display()
@@ -37,13 +60,21 @@ impl Ops<'_> {
         }
         Ok(())
     }
+}
 
+/// A step that failed, and whether it left something of ours behind
+/// (a directory made before its chmod failed, a temp file created before
+/// its write failed) that the rollback must take away.
+pub(super) type Step<T> = Result<T, (io::Error, bool)>;
+
+impl Ops {
     /// `mkdirat` + `fchmod` 0755 (the umask may have cleared bits).
     pub(super) fn create_dir(&self, parent: &Dir, name: &OsStr) -> Step<Dir> {
-        let path = parent.path(name);
-        self.tick("mkdir", &path).map_err(|e| (e, false))?;
+        #[cfg(test)]
+        self.tick("mkdir", &parent.path(name)).map_err(|e| (e, false))?;
         rustix::fs::mkdirat(&*parent.fd, name, Mode::from_raw_mode(0o755)).map_err(|e| (e.into(), false))?;
-        self.tick("chmod", &path).map_err(|e| (e, true))?;
+        #[cfg(test)]
+        self.tick("chmod", &parent.path(name)).map_err(|e| (e, true))?;
         let dir = parent
             .open_child(name)
             .map_err(|e| (io::Error::other(e.to_string()), true))?;
@@ -52,8 +83,8 @@ impl Ops<'_> {
     }
 
     pub(super) fn write_temp(&self, dir: &Dir, name: &OsStr, data: &[u8], mode: u32) -> Step<()> {
-        let path = dir.path(name);
-        self.tick("create", &path).map_err(|e| (e, false))?;
+        #[cfg(test)]
+        self.tick("create", &dir.path(name)).map_err(|e| (e, false))?;
         let fd = rustix::fs::openat(
             &*dir.fd,
             name,
@@ -63,17 +94,21 @@ impl Ops<'_> {
         .map_err(|e| (e.into(), false))?;
         let mut f = File::from(fd);
         let created = |e| (e, true);
-        self.tick("write", &path).map_err(created)?;
+        #[cfg(test)]
+        self.tick("write", &dir.path(name)).map_err(created)?;
         f.write_all(data).map_err(created)?;
-        self.tick("chmod", &path).map_err(created)?;
+        #[cfg(test)]
+        self.tick("chmod", &dir.path(name)).map_err(created)?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(created)?;
-        self.tick("fsync", &path).map_err(created)?;
+        #[cfg(test)]
+        self.tick("fsync", &dir.path(name)).map_err(created)?;
         f.sync_all().map_err(created)
     }
 
     /// Hard link, or a synced copy where the file system has no hard links.
     pub(super) fn backup(&self, dir: &Dir, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        #[cfg(test)]
         self.tick("link", &dir.path(to))?;
         let fd = &*dir.fd;
         match rustix::fs::linkat(fd, from, fd, to, AtFlags::empty()) {
@@ -102,21 +137,25 @@ impl Ops<'_> {
     }
 
     pub(super) fn rename(&self, dir: &Dir, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        #[cfg(test)]
         self.tick("rename", &dir.path(to))?;
         Ok(rustix::fs::renameat(&*dir.fd, from, &*dir.fd, to)?)
     }
 
     pub(super) fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        #[cfg(test)]
         self.tick("unlink", &dir.path(name))?;
         Ok(rustix::fs::unlinkat(&*dir.fd, name, AtFlags::empty())?)
     }
 
     pub(super) fn remove_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<()> {
+        #[cfg(test)]
         self.tick("rmdir", &parent.path(name))?;
         Ok(rustix::fs::unlinkat(&*parent.fd, name, AtFlags::REMOVEDIR)?)
     }
 
     pub(super) fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        #[cfg(test)]
         self.tick("fsync directory", &dir.display)?;
         Ok(rustix::fs::fsync(&*dir.fd)?)
     }

@@ -69,9 +69,7 @@ pub(crate) fn remove_link(
         });
     };
     let root = Root::open(target)?;
-    // A name that never exists, to get the directory's handle from the resolver.
-    let probe = resolve(&root, &parent.join(".harvester-sriov.probe"))?;
-    let Some(dir) = probe.parent() else {
+    let Some(dir) = resolve_dir(&root, parent)? else {
         return Ok(LinkState::Absent);
     };
     let host = dir.path(name);
@@ -97,8 +95,7 @@ pub(crate) fn remove_empty_dir(target: &Path, logical: &Path, dry_run: bool) -> 
         return Ok(false);
     };
     let root = Root::open(target)?;
-    let probe = resolve(&root, &parent.join(".harvester-sriov.probe"))?;
-    let Some(dir) = probe.parent() else {
+    let Some(dir) = resolve_dir(&root, parent)? else {
         return Ok(false);
     };
     let host = dir.path(name);

@@ -36,7 +36,7 @@
 //! `mkdirat`), and files are opened with `O_NOFOLLOW`: a directory swapped
 //! for a symlink by another process after resolution is not followed.
 //!
-//! //! # Transaction
+//! # Transaction
 //!
 //! [`commit`] takes an exclusive `flock` on the target root directory
 //! (non-blocking, so a second run fails fast with [`FsError::Locked`]; no lock
@@ -85,8 +85,9 @@
 //!
 //! # Testing hook
 //!
-//! The unit tests' `commit_with` takes `fail_at: Option<usize>`: every
-//! mutating step of phases 2–4 (create directory, create temp, write,
+//! In the unit tests (and only there: the fail points are `#[cfg(test)]`,
+//! so no other build has them), `commit_with` takes `fail_at: Option<usize>`:
+//! every mutating step of phases 2–4 (create directory, create temp, write,
 //! chmod, fsync, link, rename, unlink, fsync directory) is numbered from 0
 //! and step `fail_at` fails with an injected I/O error. Rollback steps
 //! count too but run after the fault, so they succeed (the tests also fail
@@ -101,6 +102,7 @@ mod lock;
 mod read;
 mod resolve;
 mod stale;
+pub(crate) mod state;
 mod transaction;
 mod types;
 
@@ -118,7 +120,6 @@ pub(crate) use self::types::*;
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
     use std::collections::{BTreeMap, BTreeSet};
     use std::ffi::OsString;
 
@@ -724,11 +725,7 @@ mod tests {
         let planned = plan(&root, &files, &[], &ours).unwrap();
         fs::rename(target.join("oem"), target.join("moved")).unwrap();
         symlink(&outside, target.join("oem")).unwrap();
-        let ops = Ops {
-            fail: &[],
-            step: Cell::new(0),
-        };
-        execute(&ops, &planned).unwrap();
+        execute(&Ops::default(), &planned).unwrap();
         assert_canary_alone(&outside);
         assert_eq!(fs::read(target.join("moved/old.yaml")).unwrap(), body("new"));
         assert_eq!(fs::read(target.join("moved/new.yaml")).unwrap(), body("n"));

@@ -74,6 +74,43 @@ pub(crate) fn open_file(target: &Path, logical: &Path) -> Result<Option<(PathBuf
     }
 }
 
+/// The names in the directory at `logical` inside `target` (resolved as
+/// the writer resolves it), sorted; empty when it does not exist. Only
+/// names valid as UTF-8: every name the tool looks for is.
+pub(crate) fn list_dir(target: &Path, logical: &Path) -> Result<Vec<String>, FsError> {
+    let root = Root::open(target)?;
+    let Some(dir) = resolve_dir(&root, logical)? else {
+        return Ok(Vec::new());
+    };
+    let entries = rustix::fs::Dir::read_from(&*dir.fd).map_err(errno_err(&dir.display, "list"))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(errno_err(&dir.display, "list"))?;
+        if let Ok(name) = entry.file_name().to_str()
+            && name != "."
+            && name != ".."
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The first [`OWNED_PREFIX`] bytes of the regular file at `logical` inside
+/// `target` (resolved as the writer resolves it), as the writer's `owned`
+/// check sees them; `Ok(None)` when it does not exist.
+pub(crate) fn read_prefix(target: &Path, logical: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    let Some((host, file)) = open_file(target, logical)? else {
+        return Ok(None);
+    };
+    let mut prefix = Vec::new();
+    file.take(OWNED_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(io_err(&host, "read"))?;
+    Ok(Some(prefix))
+}
+
 /// [`open_file`] and read it whole when it holds at most `limit` bytes.
 pub(crate) fn read_file(
     target: &Path,

@@ -262,3 +262,11 @@ pub(super) fn walk(root: &Root, logical: &Path, host: PathBuf) -> Result<Resolve
         exists,
     })
 }
+
+/// The directory at `logical` inside the target, resolved as every managed
+/// path is (through a name in it that never exists): `None` when it (or a
+/// directory on the way) does not exist.
+pub(super) fn resolve_dir(root: &Root, logical: &Path) -> Result<Option<Dir>, FsError> {
+    let probe = resolve(root, &logical.join(".harvester-sriov.probe"))?;
+    Ok(probe.parent().cloned())
+}

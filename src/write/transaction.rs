@@ -1,6 +1,5 @@
 //! Phase 1 (validate) and the entry points `preview` and `commit`.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -130,7 +129,7 @@ pub(crate) fn commit(
     remove: &[PathBuf],
     owned: &dyn Fn(&Path, &[u8]) -> bool,
 ) -> Result<Outcome, FsError> {
-    commit_faults(target, files, remove, owned, &[])
+    commit_ops(target, files, remove, owned, &Ops::default())
 }
 
 /// [`commit`] with fault injection for tests: mutating step number
@@ -148,6 +147,7 @@ pub(super) fn commit_with(
 }
 
 /// [`commit`] failing every step listed (to fail a rollback too).
+#[cfg(test)]
 pub(super) fn commit_faults(
     target: &Path,
     files: &[FileSpec],
@@ -155,14 +155,20 @@ pub(super) fn commit_faults(
     owned: Owned<'_>,
     fail: &[usize],
 ) -> Result<Outcome, FsError> {
+    commit_ops(target, files, remove, owned, &Ops::failing(fail))
+}
+
+fn commit_ops(
+    target: &Path,
+    files: &[FileSpec],
+    remove: &[PathBuf],
+    owned: Owned<'_>,
+    ops: &Ops,
+) -> Result<Outcome, FsError> {
     let root = Root::open(target)?;
     let _lock = lock_root(&root)?;
     let mut warnings = clean_stale(&root, files, remove)?;
     let plan = plan(&root, files, remove, owned)?;
-    let ops = Ops {
-        fail,
-        step: Cell::new(0),
-    };
-    warnings.extend(execute(&ops, &plan)?);
+    warnings.extend(execute(ops, &plan)?);
     Ok(outcome(&plan, warnings))
 }

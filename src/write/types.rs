@@ -51,10 +51,10 @@ pub(crate) struct Outcome {
     /// One entry per file in `files` and per *existing* path in `remove`
     /// (a path to remove that is already absent is left out), sorted by
     /// path. Paths are the logical ones (`/oem/...`), not host paths.
-    pub changes: Vec<(PathBuf, Change)>,
+    pub(crate) changes: Vec<(PathBuf, Change)>,
     /// Things repaired or left behind that did not stop the run, one line
     /// each, naming the path.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::hardware::{self, Nic, igb, mgmt, x710};
-use crate::support::space::{Space, SriovFields};
-use crate::support::tree::{Function, KernelSriov, Tree};
-use crate::support::{bin, plan_json, repo, sample_sysfs};
+use crate::support::hardware::{igb, mgmt, x710};
+use crate::support::tree::Tree;
+use crate::support::{bin, plan_json};
 
 /// `detect --format json` of `tree` (with `--all` when asked), by the real binary.
 fn detect_json(sysfs: &Path, all: bool) -> String {
@@ -432,86 +431,6 @@ fn bad_files_and_names_are_refused_with_one_message_naming_them() {
     );
 }
 
-/// Functions whose detect JSON carries what no field says: a capability cut
-/// short, a looping chain, config space of 64 bytes, a PF without a driver.
-fn odd_functions() -> Tree {
-    let fields = SriovFields {
-        initial_vfs: 8,
-        total_vfs: 8,
-        num_vfs: 0,
-        vf_enabled: false,
-        vf_offset: 128,
-        vf_stride: 2,
-        vf_device: 0x10ca,
-    };
-    let pf = |address: &str, config: Vec<u8>| {
-        Function::new(address, config)
-            .driver("igb")
-            .kernel_sriov(KernelSriov::new(7, 0, 128, 2, 0x10ca))
-    };
-    Tree::new()
-        .function(Function::new(
-            "0000:05:00.0",
-            Space::pcie(0x8086, 0x10c9, 0x020000)
-                .sriov(0x100, 0, fields)
-                .truncate(0x110)
-                .bytes(),
-        ))
-        .function(pf(
-            "0000:06:00.0",
-            Space::pcie(0x8086, 0x10c9, 0x020000)
-                .ext(0x100, 0x0001, 1, 0x100)
-                .bytes(),
-        ))
-        .function(pf(
-            "0000:07:00.0",
-            Space::pcie(0x8086, 0x10c9, 0x020000).truncate(64).bytes(),
-        ))
-        .function(
-            Function::new(
-                "0000:08:00.0",
-                Space::pcie(0x8086, 0x10c9, 0x020000)
-                    .sriov(0x100, 0, fields)
-                    .bytes(),
-            )
-            .kernel_sriov(KernelSriov::new(7, 0, 128, 2, 0x10ca)),
-        )
-        .function(
-            Nic {
-                num_vfs: 2,
-                ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
-            }
-            .function(),
-        )
-}
-
-#[test]
-fn detect_json_reads_back_byte_for_byte() {
-    let mut roots: Vec<(String, tempfile::TempDir)> = vec![];
-    for case in crate::support::cases::all() {
-        let name = case.strip_prefix(repo()).unwrap().display().to_string();
-        let tree = hardware::load(&case.join("in/hardware.yaml")).unwrap_or_else(|e| panic!("{e}"));
-        roots.push((name, tree.build()));
-    }
-    roots.push(("odd functions".into(), odd_functions().build()));
-    let mut checked = vec![(sample_sysfs(), "samples/sysfs/qemu-igb-2vfs".to_owned())];
-    checked.extend(roots.iter().map(|(n, t)| (t.path().to_owned(), n.clone())));
-    let mut statuses = std::collections::BTreeSet::new();
-    for (root, name) in &checked {
-        for all in [false, true] {
-            let json = detect_json(root, all);
-            let back = harvester_sriov::fuzzing::detect_json_round_trip(&json);
-            assert_eq!(back.as_deref(), Ok(json.as_str()), "{name} (--all: {all})");
-            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-            for d in v["devices"].as_array().unwrap() {
-                statuses.insert(d["status"].as_str().unwrap().to_owned());
-            }
-        }
-    }
-    // the trees give every status detect can give a fake tree but firmware-limited
-    assert!(statuses.len() >= 7, "{statuses:?}");
-}
-
 #[test]
 fn two_pf_identities_that_derive_the_same_stable_macs_are_a_clash() {
     // Found by search: 30 bits of a stable MAC come from the PF's identity,
@@ -583,4 +502,98 @@ fn json_says_the_same_for_a_program() {
         );
     }
     assert_eq!(v["unmatched"], serde_json::json!([]));
+}
+
+/// detect's JSON read back as `fleet-check` reads it, byte for byte. The
+/// read-back is the fuzz harness's (`harvester_sriov::fuzzing`), so this
+/// runs with the `fuzzing` feature only: scripts/test-all.sh runs it
+/// (`cargo test --features fuzzing ... fleet::round_trip`), while the plain
+/// `cargo test` tests the library as it ships, without the harness.
+#[cfg(feature = "fuzzing")]
+mod round_trip {
+    use super::*;
+    use crate::support::hardware::{self, Nic};
+    use crate::support::space::{Space, SriovFields};
+    use crate::support::tree::{Function, KernelSriov};
+    use crate::support::{repo, sample_sysfs};
+
+    /// Functions whose detect JSON carries what no field says: a capability cut
+    /// short, a looping chain, config space of 64 bytes, a PF without a driver.
+    fn odd_functions() -> Tree {
+        let fields = SriovFields {
+            initial_vfs: 8,
+            total_vfs: 8,
+            num_vfs: 0,
+            vf_enabled: false,
+            vf_offset: 128,
+            vf_stride: 2,
+            vf_device: 0x10ca,
+        };
+        let pf = |address: &str, config: Vec<u8>| {
+            Function::new(address, config)
+                .driver("igb")
+                .kernel_sriov(KernelSriov::new(7, 0, 128, 2, 0x10ca))
+        };
+        Tree::new()
+            .function(Function::new(
+                "0000:05:00.0",
+                Space::pcie(0x8086, 0x10c9, 0x020000)
+                    .sriov(0x100, 0, fields)
+                    .truncate(0x110)
+                    .bytes(),
+            ))
+            .function(pf(
+                "0000:06:00.0",
+                Space::pcie(0x8086, 0x10c9, 0x020000)
+                    .ext(0x100, 0x0001, 1, 0x100)
+                    .bytes(),
+            ))
+            .function(pf(
+                "0000:07:00.0",
+                Space::pcie(0x8086, 0x10c9, 0x020000).truncate(64).bytes(),
+            ))
+            .function(
+                Function::new(
+                    "0000:08:00.0",
+                    Space::pcie(0x8086, 0x10c9, 0x020000)
+                        .sriov(0x100, 0, fields)
+                        .bytes(),
+                )
+                .kernel_sriov(KernelSriov::new(7, 0, 128, 2, 0x10ca)),
+            )
+            .function(
+                Nic {
+                    num_vfs: 2,
+                    ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+                }
+                .function(),
+            )
+    }
+
+    #[test]
+    fn detect_json_reads_back_byte_for_byte() {
+        let mut roots: Vec<(String, tempfile::TempDir)> = vec![];
+        for case in crate::support::cases::all() {
+            let name = case.strip_prefix(repo()).unwrap().display().to_string();
+            let tree = hardware::load(&case.join("in/hardware.yaml")).unwrap_or_else(|e| panic!("{e}"));
+            roots.push((name, tree.build()));
+        }
+        roots.push(("odd functions".into(), odd_functions().build()));
+        let mut checked = vec![(sample_sysfs(), "samples/sysfs/qemu-igb-2vfs".to_owned())];
+        checked.extend(roots.iter().map(|(n, t)| (t.path().to_owned(), n.clone())));
+        let mut statuses = std::collections::BTreeSet::new();
+        for (root, name) in &checked {
+            for all in [false, true] {
+                let json = detect_json(root, all);
+                let back = harvester_sriov::fuzzing::detect_json_round_trip(&json);
+                assert_eq!(back.as_deref(), Ok(json.as_str()), "{name} (--all: {all})");
+                let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+                for d in v["devices"].as_array().unwrap() {
+                    statuses.insert(d["status"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        // the trees give every status detect can give a fake tree but firmware-limited
+        assert!(statuses.len() >= 7, "{statuses:?}");
+    }
 }

@@ -13,7 +13,6 @@ mod detect;
 mod docs;
 mod e2e;
 mod fleet;
-mod fuzz_replay;
 mod handoff;
 mod handoff_vf;
 mod hook;

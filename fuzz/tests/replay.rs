@@ -1,19 +1,23 @@
-//! Replays every committed fuzz corpus (`fuzz/corpus/<target>/`) through the
-//! same bodies the `cargo fuzz` targets run (`harvester_sriov::fuzzing`), on
+//! Replays every committed fuzz corpus (`corpus/<target>/`) through the same
+//! bodies the `cargo fuzz` targets run (`harvester_sriov::fuzzing`), on
 //! stable Rust: the inputs the fuzzers found interesting, and every crash
-//! they ever found (kept as `regression-*` files), stay checked by
-//! `cargo test`.
+//! they ever found (kept as `regression-*` files), stay checked on every CI
+//! run (`cargo test --manifest-path fuzz/Cargo.toml`, scripts/test-all.sh).
+//!
+//! It lives here, in the crate that enables the library's `fuzzing` feature,
+//! so that the main crate's own tests run the library as it ships.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
+use std::path::Path;
 
 use harvester_sriov::fuzzing::TARGETS;
 
-use crate::support::repo;
-
 #[test]
 fn every_committed_corpus_replays_without_a_panic() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     for (name, body) in TARGETS {
-        let dir = repo().join("fuzz/corpus").join(name);
+        let dir = corpus.join(name);
         let mut files: Vec<_> = fs::read_dir(&dir)
             .unwrap_or_else(|e| {
                 panic!(
@@ -31,5 +35,13 @@ fn every_committed_corpus_replays_without_a_panic() {
                 panic!("fuzz target {name} panics on {}", file.display());
             }
         }
+    }
+}
+
+/// Every target takes the empty input.
+#[test]
+fn empty_inputs() {
+    for (_, body) in TARGETS {
+        body(&[]);
     }
 }
