@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Format {
     /// For people.
     Table,
-    /// The stable JSON contract (see README).
+    /// The stable JSON contract (docs/commands.md, "JSON output").
     Json,
 }
 

@@ -1,8 +1,8 @@
-//! Process exit codes, shared by every subcommand (README: "Exit codes").
+//! Process exit codes, shared by every subcommand (docs/commands.md, "Exit codes").
 //!
 //! Four different outcomes share the value 1, as `grep` and `diff` use it
 //! for "ran fine, but the answer is no": each has its own name so that a
-//! reader of the code (and of the README) never confuses them.
+//! reader of the code (and of docs/commands.md) never confuses them.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {

@@ -1,7 +1,7 @@
 //! The node's layout: every path the tool may leave on a node, the marker
 //! its text files carry, and the rule that says which files are ours
 //! ([`owned`]). Every later stage takes its paths and that rule from here
-//! (README: "On the node, file by file"); `pipeline::ours_outside_oem`
+//! (docs/node-files.md); `pipeline::ours_outside_oem`
 //! finds the ones in a target through the resolver.
 
 use std::path::{Path, PathBuf};

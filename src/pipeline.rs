@@ -386,7 +386,7 @@ pub(crate) fn warn(err: &mut dyn Write, p: &Pipeline) -> std::io::Result<()> {
     if !render::handoff::files(plan).is_empty() && p.install_mode.as_deref() != Some("create") {
         writeln!(
             err,
-            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (README: \"Hand-off to the cluster\")",
+            "note: rke2 applies {}/ on server nodes only; on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or wait for its promotion (harvester-sriov docs/handoff.md)",
             crate::layout::MANIFEST_DIR,
             crate::shell::command([crate::layout::BINARY_PATH, "handoff"])
         )?;

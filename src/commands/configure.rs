@@ -199,7 +199,7 @@ pub(crate) fn run_with(
 /// the last question. They are written on purpose: on a node configured
 /// before, the disabled state replaces the earlier plan (else its VFs would
 /// still be made at every boot); the capability label is what
-/// `sriov.enabled: false` gives (README: the label file); the answers
+/// `sriov.enabled: false` gives (docs/node-files.md: the label file); the answers
 /// pre-fill the next `configure`. The last question still writes nothing
 /// on "no".
 fn still_written(pl: &Pipeline) -> String {

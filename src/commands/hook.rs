@@ -3,7 +3,7 @@
 //! applies its `sriov` section into the installed system through the same
 //! [`Pipeline`] as `apply`.
 //!
-//! Where the config comes from (README: "Using it with Harvester's installer"): during the hook
+//! Where the config comes from (docs/install.md): during the hook
 //! the installer has not yet saved its config to `/oem/harvester.config`
 //! (harvester/harvester-installer:`package/harvester-os/files/usr/sbin/harv-install`:
 //! `elemental install`, then `save_configs`), and that copy is the parsed

@@ -1,7 +1,7 @@
 //! The hand-off to the cluster's SR-IOV owner: which objects, under which
 //! manifest file names. Pure: the plan in, a list of (path, bytes) out.
 //!
-//! The rules it rests on (design: README "Hand-off to the cluster"):
+//! The rules it rests on (design: docs/handoff.md):
 //! - rke2's deploy controller turns each file of the manifests directory into
 //!   an `Addon` named after the file name up to its first period, and prunes
 //!   what an earlier apply of that Addon made and the file lacks

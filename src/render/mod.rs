@@ -5,7 +5,7 @@
 //! ([`materialised`]: modprobe.d, the rke2 label file, the hand-off
 //! manifests, the systemd unit) is written at every boot by the yip file's
 //! `initramfs` stage, so nothing lands in the OS image (which the installer's
-//! chroot is) and `remove` really removes. README: "On the node, file by file".
+//! chroot is) and `remove` really removes. docs/node-files.md.
 //! The hand-off files' names and objects come from [`handoff`] (per-node and
 //! content-addressed names under the manifests directory); NetworkManager's
 //! drop-in, and the check of its profiles, from [`networkmanager`].

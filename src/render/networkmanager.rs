@@ -1,6 +1,6 @@
 //! NetworkManager, the host's network stack from Harvester v1.7 on (wicked
 //! before): the drop-in that keeps it off the VFs, and the check of its
-//! profiles for one that would own a planned PF's SR-IOV. Pure. README:
+//! profiles for one that would own a planned PF's SR-IOV. Pure. docs/node-files.md,
 //! "NetworkManager (Harvester v1.7 and later)".
 //!
 //! What Harvester gives NM (harvester/harvester-installer, v1.7.0 on):
@@ -84,7 +84,7 @@ pub(crate) fn conf(plan: &Plan) -> Option<String> {
     Some(format!(
         "{}\
 # NetworkManager leaves the VFs of the planned PFs alone: no profile, no DHCP, no default
-# \"Wired connection\" (Harvester v1.7 and later; README: \"NetworkManager\"). Matched by the VF
+# \"Wired connection\" (Harvester v1.7 and later; harvester-sriov docs/node-files.md). Matched by the VF
 # driver, which no PF has. Read when NetworkManager starts.
 [{SECTION}]
 match-device={spec}

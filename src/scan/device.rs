@@ -51,7 +51,7 @@ pub(crate) struct Device {
     pub(crate) vfs: Vec<String>,
 }
 
-/// What a person can do with a function. The README lists each value.
+/// What a person can do with a function. docs/commands.md ("Status values") lists each value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Status {
@@ -290,7 +290,7 @@ impl Device {
     }
 }
 
-/// The stable JSON contract (README: "JSON output").
+/// The stable JSON contract (docs/commands.md, "JSON output").
 impl Serialize for Device {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Device", 20)?;
@@ -358,7 +358,7 @@ struct RecordedKernel {
     drivers_autoprobe: Option<bool>,
 }
 
-/// One entry of `devices` as detect writes it (README: "JSON output"):
+/// One entry of `devices` as detect writes it (docs/commands.md, "JSON output"):
 /// every field is required, as every version from 0.1 on writes it; fields
 /// added later (`vf_settings`, 0.3.0) are ignored.
 #[derive(Deserialize)]
@@ -525,7 +525,7 @@ impl TryFrom<Recorded> for Device {
     }
 }
 
-/// Reads one entry of detect's `devices` (README: "JSON output"); an error
+/// Reads one entry of detect's `devices` (docs/commands.md, "JSON output"); an error
 /// names the function's address and the field.
 impl<'de> Deserialize<'de> for Device {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -1,6 +1,5 @@
 //! The hand-off across a cluster installed from one config: what each node
-//! writes, and the rules the cluster applies it by (README "Hand-off to the
-//! cluster"): rke2 makes one `Addon` per manifest file, named after the file
+//! writes, and the rules the cluster applies it by (docs/handoff.md): rke2 makes one `Addon` per manifest file, named after the file
 //! name up to its first period, and prunes what that Addon applied before
 //! (k3s-io/k3s:pkg/deploy/controller.go). So two nodes must never write
 //! different bytes under one Addon name, and nodes with the same NICs must

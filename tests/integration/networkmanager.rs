@@ -1,6 +1,6 @@
 //! NetworkManager (Harvester v1.7 on): the drop-in that keeps NM off the VFs
 //! of a `netdevice` plan, its removal, and the warning for an NM profile
-//! that would own a planned PF's SR-IOV (README: "NetworkManager").
+//! that would own a planned PF's SR-IOV (docs/node-files.md, "NetworkManager").
 //! The drop-in's exact bytes are also in tests/cases/apply/netdevice-i40e/out.
 
 use std::path::Path;
@@ -147,7 +147,7 @@ fn an_nm_profile_with_sriov_on_a_planned_pf_is_a_warning_and_harvesters_own_are_
     );
 
     // `hook --strict` and friends see it as any warning: apply --strict is not a
-    // flag, but `hook --strict` refuses a partial setup (README)
+    // flag, but `hook --strict` refuses a partial setup (docs/install.md)
     let hook = bin()
         .args(["hook", "--strict", "--config"])
         .arg(&config)
