@@ -313,6 +313,15 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
                 os("0"),
             ])
         };
+        // Before `boot` runs on the renamed node, `verify` says that the hand-off names the old
+        // interface (it used to pass: the rename was no difference to it).
+        let verify = |sysfs: &Path| run(&[os("verify"), os("--target"), t, os("--sysfs"), sysfs.as_os_str()]);
+        let (code, stdout, _) = verify(after.path());
+        assert_eq!(code, 1, "{operator}: {stdout}");
+        assert!(
+            stdout.contains("  0000:01:00.0 (ens1f0): named ens1f0np0 now: the state and the hand-off still say 0000:01:00.0 (ens1f0); `harvester-sriov boot` (at every boot) rewrites them\n"),
+            "{operator}: {stdout}"
+        );
         let (code, stdout, stderr) = boot(after.path());
         assert_eq!((code, stderr.as_str()), (0, ""), "{operator}: {stdout}");
         assert!(
