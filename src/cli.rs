@@ -138,7 +138,8 @@ pub struct BootArgs {
     /// version's state.yaml there is read with a notice].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Seconds to wait for a PF's driver to appear.
+    /// Seconds to wait for a PF's driver to appear, and for udev to name its interface (where
+    /// udev runs: it may rename the interface after the driver registered it).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BOOT_WAIT_SECS)]
     pub wait: u64,
     /// The node's root: when a planned PF has another name or PCI address at this boot (an

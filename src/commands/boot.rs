@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use crate::ExitCode;
 use crate::cli::BootArgs;
 use crate::intent::config::Operator;
-use crate::kernel::{KernelError, enforce, locate, owned_by_pcidevices, set_mtu};
+use crate::kernel::{KernelError, enforce, locate, owned_by_pcidevices, set_mtu, settling};
 use crate::scan::sysfs::{self, ScanOptions};
 
 /// `boot`'s options, built once from its flags (or for `--now`).
@@ -70,17 +70,35 @@ pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCod
     // A wait too long for the clock (`--wait 18446744073709551615`) has no
     // deadline: it waits until the drivers appear. Never an overflow panic.
     let deadline = Instant::now().checked_add(wait);
-    // Wait (bounded) until every planned PF that is present has a driver.
+    // Wait (bounded) until every planned PF that is present has its driver
+    // bound, its interface registered and named by udev: the hand-off names
+    // it, and udev may rename it after the driver registered it (an
+    // upgrade's new naming, a .link file), so a name read before is not
+    // the node's ([`settling`]).
     loop {
-        let waiting = plan
-            .pfs
-            .iter()
-            .any(|pf| locate(pf, &inv.devices).is_ok_and(|(d, _)| d.driver.is_none()));
+        let waiting = plan.pfs.iter().any(|pf| {
+            locate(pf, &inv.devices).is_ok_and(|(d, _)| settling(&opts.sysfs, &opts.target, pf, d).is_some())
+        });
         if !waiting || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         std::thread::sleep(Duration::from_millis(250));
         inv = scan()?;
+    }
+    for pf in &plan.pfs {
+        if let Ok((d, _)) = locate(pf, &inv.devices)
+            && d.driver.is_some()
+            && let Some(why) = settling(&opts.sysfs, &opts.target, pf, d)
+        {
+            // (no driver at all is the PF's own line below)
+            writeln!(
+                out,
+                "harvester-sriov boot: {} ({}): {why} after {}s: the hand-off follows the name it has now, which may still change",
+                d.address,
+                pf.interface.as_deref().unwrap_or(&pf.driver),
+                opts.wait.as_secs()
+            )?;
+        }
     }
     let mut ok = true;
     // Where each planned PF is now, and what it is called: an upgrade may

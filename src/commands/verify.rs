@@ -31,7 +31,26 @@ fn check_node(plan: &Plan, root: &Path, report: &mut Report) -> anyhow::Result<(
     let inv = sysfs::scan(root, ScanOptions { all: true })?;
     for pf in &plan.pfs {
         let d = match locate(pf, &inv.devices) {
-            Ok((d, _)) => d,
+            Ok((d, moved)) => {
+                // The state and the hand-off name the PF as it was: `boot`
+                // follows a rename or a move (and rewrites them) when it runs.
+                let renamed = match (&pf.interface, d.interfaces.first()) {
+                    (Some(was), Some(now)) if was != now => Some(format!("named {now} now")),
+                    _ => None,
+                };
+                let what: Vec<String> = moved.map(|m| m.to_string()).into_iter().chain(renamed).collect();
+                if !what.is_empty() {
+                    report.differences.push(format!(
+                        "{} ({}): {}: the state and the hand-off still say {} ({}); `harvester-sriov boot` (at every boot) rewrites them",
+                        pf.address,
+                        pf.interface.as_deref().unwrap_or(&pf.driver),
+                        what.join(", "),
+                        pf.address,
+                        pf.interface.as_deref().unwrap_or("no interface"),
+                    ));
+                }
+                d
+            }
             Err(e) => {
                 report.differences.push(format!("{}: {e}", pf.address));
                 continue;

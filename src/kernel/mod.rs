@@ -37,6 +37,68 @@ fn same_card(pf: &PlannedPf, d: &Device) -> bool {
     }
 }
 
+/// Why the planned PF `pf`, found as `d`, is not ready for `boot` yet, or
+/// `None` when it is: its driver bound, its network interface registered,
+/// and named by udev. The kernel links `driver` before it calls the
+/// driver's probe, and a probe registers the interface (as `ethN`) only
+/// near its end: an interface the plan knew (`pf.interface`), while the
+/// planned driver is bound, is still to come. udev then names it while it
+/// processes the interface's `add` event (a `.link` file's `Name=`, its
+/// `NamePolicy=`: how Harvester v1.7 renamed Intel ports, `enp6s0f0` ->
+/// `enp6s0f0np0`), and the hand-off names the PF by that name. udev keeps
+/// each interface's entry at `run/udev/data/n<ifindex>`; it writes it
+/// before it renames the interface, with `ID_RENAMING=1` (dropped when it
+/// processes the rename's `move` event) and, while it works, with
+/// `ID_PROCESSING=1`, and marks it processed with an `I:` line (systemd:
+/// src/udev/udev-event.c `rename_netif`, `udev_event_execute_rules`;
+/// systemd-networkd and NetworkManager wait for the same). Only where udev
+/// runs: its socket `run/udev/control` under `target`.
+pub(crate) fn settling(sysfs: &Path, target: &Path, pf: &PlannedPf, d: &Device) -> Option<String> {
+    let Some(driver) = &d.driver else {
+        return Some("no driver bound".into());
+    };
+    if d.interfaces.is_empty() && pf.interface.is_some() && *driver == pf.driver {
+        return Some(format!("{driver} has not registered its network interface"));
+    }
+    let run = target.join("run/udev");
+    if !run.join("control").exists() {
+        return None;
+    }
+    let net = sysfs.join("bus/pci/devices").join(&d.address).join("net");
+    let unnamed: Vec<&str> = d
+        .interfaces
+        .iter()
+        .filter(
+            |ifname| match sysfs::read_attr(&net.join(ifname).join("ifindex")) {
+                Ok(Some(index)) if index.parse::<u32>().is_ok() => {
+                    !udev_processed(&run.join("data").join(format!("n{index}")))
+                }
+                // gone, or no index to look for: nothing to wait for
+                _ => false,
+            },
+        )
+        .map(String::as_str)
+        .collect();
+    (!unnamed.is_empty()).then(|| format!("udev has not named {}", unnamed.join(", ")))
+}
+
+/// Whether udev's database entry `file` says the device is processed: it
+/// exists, has its `I:` line, and is neither being renamed nor processed.
+fn udev_processed(file: &Path) -> bool {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let Ok(f) = fs::File::open(file) else {
+        return false;
+    };
+    if f.take(64 * 1024).read_to_string(&mut text).is_err() {
+        return false;
+    }
+    text.lines().any(|l| l.starts_with("I:"))
+        && !text
+            .lines()
+            .any(|l| l == "E:ID_RENAMING=1" || l == "E:ID_PROCESSING=1")
+}
+
 /// Find the planned PF: at its address, or (after an address shift) by
 /// serial number or MAC elsewhere. Returns the device and where it moved from.
 pub(crate) fn locate<'a>(

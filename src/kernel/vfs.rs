@@ -145,7 +145,22 @@ fn reprobe_for_mac(root: &Path, vf_dir: &Path, address: &str, mac: &str) -> Resu
     if now.eq_ignore_ascii_case(mac) {
         return Ok(false);
     }
-    super::write_named(&vf_dir.join("driver/unbind"), address)?;
+    let unbind = vf_dir.join("driver/unbind");
+    match super::write_attr(&unbind, address) {
+        Ok(()) => {}
+        // Unbound between the look and the write (ENOENT: its `driver` link is
+        // gone; ENODEV: bound elsewhere meanwhile): another writer re-probes it
+        // too, the udev rule's `vf-added` for the VF `boot` just created, or
+        // `boot` for the VF `vf-added` runs on. The MAC was set before either
+        // unbound it: whichever probe comes next takes it. Probed below in
+        // case this one is first.
+        Err(e)
+            if matches!(
+                rustix::io::Errno::from_io_error(&e),
+                Some(rustix::io::Errno::NOENT | rustix::io::Errno::NODEV)
+            ) => {}
+        Err(source) => return Err(KernelError::AttrWrite { path: unbind, source }),
+    }
     super::write_named(&root.join("bus/pci/drivers_probe"), address)?;
     Ok(true)
 }
@@ -282,4 +297,51 @@ pub(crate) fn check(root: &Path, pf: &PlannedPf, d: &Device) -> Vec<String> {
         .flat_map(|v| differences(v, states.iter().find(|s| s.vf == u32::from(v.id))))
         .map(|d| format!("{name}: {d}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake VF on igbvf whose netdev has another MAC; `unbind` is left out
+    /// of the driver's directory when `unbind_gone` (as when another writer
+    /// unbound the VF between the look at its driver and the write).
+    fn vf_tree(unbind_gone: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        let drivers = root.path().join("bus/pci/drivers/igbvf");
+        std::fs::create_dir_all(&drivers).unwrap();
+        if !unbind_gone {
+            std::fs::write(drivers.join("unbind"), "").unwrap();
+        }
+        std::fs::write(root.path().join("bus/pci/drivers_probe"), "").unwrap();
+        let vf = root.path().join("devices/0000:01:10.0");
+        std::fs::create_dir_all(vf.join("net/eth4")).unwrap();
+        std::fs::write(vf.join("net/eth4/address"), "66:f1:43:04:9b:0e\n").unwrap();
+        std::os::unix::fs::symlink(&drivers, vf.join("driver")).unwrap();
+        (root, vf)
+    }
+
+    #[test]
+    fn a_vf_unbound_by_another_writer_meanwhile_is_probed_not_failed() {
+        for unbind_gone in [false, true] {
+            let (root, vf) = vf_tree(unbind_gone);
+            let got = reprobe_for_mac(root.path(), &vf, "0000:01:10.0", "02:00:5e:10:00:40");
+            assert!(matches!(got, Ok(true)), "unbind gone: {unbind_gone}: {got:?}");
+            let probed = std::fs::read_to_string(root.path().join("bus/pci/drivers_probe")).unwrap();
+            assert_eq!(probed, "0000:01:10.0", "unbind gone: {unbind_gone}");
+        }
+    }
+
+    #[test]
+    fn another_unbind_error_is_still_said() {
+        let (root, vf) = vf_tree(false);
+        let unbind = root.path().join("bus/pci/drivers/igbvf/unbind");
+        std::fs::remove_file(&unbind).unwrap();
+        std::fs::create_dir(&unbind).unwrap(); // EISDIR: not another writer's doing
+        let got = reprobe_for_mac(root.path(), &vf, "0000:01:10.0", "02:00:5e:10:00:40");
+        assert!(
+            got.as_ref().is_err_and(|e| e.to_string().contains("unbind")),
+            "{got:?}"
+        );
+    }
 }

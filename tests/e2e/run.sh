@@ -24,6 +24,8 @@
 #                               DPDK layer: tests/e2e/dpdk/build-rootfs.sh, cache/dpdk-rootfs.cpio)
 #   E2E_APPEND                  more kernel command line arguments
 #   E2E_MEM                     guest memory in MiB (default 512)
+#   E2E_RETRY_RESTORE           "SAVED:FILE ..." copied over FILE before the retry (a disk the failed
+#                               attempt may have changed goes back to how it was: run-systemd.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -139,6 +141,10 @@ if [ -z "$rc" ]; then
     log "$name: the guest died without reporting a result (total ${total}s); console tail:"
     tail -n 30 "$work/console.log" >&2
     log "$name: retrying once"
+    for pair in ${E2E_RETRY_RESTORE:-}; do
+        log "$name: restoring ${pair#*:} as it was before the failed attempt"
+        cp --sparse=always "${pair%%:*}" "${pair#*:}"
+    done
     boot
     rc=$(result)
 fi

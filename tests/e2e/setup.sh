@@ -10,7 +10,10 @@
 #   - mmdebstrap, and with it a Debian bookworm root file system (minbase + systemd, udev, kmod),
 #     packed as tests/e2e/cache/systemd-rootfs.cpio by systemd/build-rootfs.sh;
 #   - the yip binary, built with the local Go toolchain from the Go module proxy at the version
-#     pinned in tests/e2e/yip/go.mod, into tests/e2e/cache/yip.
+#     pinned in tests/e2e/yip/go.mod, into tests/e2e/cache/yip;
+#   - e2fsprogs (mkfs.ext4, debugfs) for the upgrade boots' disks (nothing cached: each run
+#     makes its own, and both OS images are the cached root file systems plus systemd/image-a,
+#     systemd/image-b).
 # For the DPDK scenario (datapath-dpdk):
 #   - Debian bookworm's dpdk-testpmd and only the libraries it loads, unpacked by mmdebstrap
 #     (variant extract) and packed as tests/e2e/cache/dpdk-rootfs.cpio by dpdk/build-rootfs.sh.
@@ -70,6 +73,8 @@ command -v xz >/dev/null 2>&1 || need_pkg+=(xz-utils)
 command -v file >/dev/null 2>&1 || need_pkg+=(file)
 command -v mmdebstrap >/dev/null 2>&1 || need_pkg+=(mmdebstrap)
 command -v readelf >/dev/null 2>&1 || need_pkg+=(binutils)
+# the systemd guest's upgrade boots make the node's disks with mkfs.ext4 -d and read them with debugfs
+{ command -v mkfs.ext4 && command -v debugfs; } >/dev/null 2>&1 || need_pkg+=(e2fsprogs)
 if [ "${#need_pkg[@]}" -gt 0 ]; then
     as_root "${need_pkg[*]}"
     apt_update

@@ -381,6 +381,12 @@ fn systemd_boot(config: Option<&str>) -> Boot {
 
 /// [`systemd_boot`] on another base root file system of tests/e2e/cache (E2E_SYSTEMD_ROOTFS).
 fn systemd_boot_on(config: Option<&str>, rootfs: &str) -> Boot {
+    systemd_boot_with(config, rootfs, &[])
+}
+
+/// [`systemd_boot_on`] with more of run-systemd.sh's environment (the upgrade boots: the OS
+/// image's files, E2E_SYSTEMD_IMAGE, and the node's disks, E2E_SYSTEMD_DISKS).
+fn systemd_boot_with(config: Option<&str>, rootfs: &str, env: &[(&str, &std::path::Path)]) -> Boot {
     let _one_at_a_time = serial();
     preflight();
     let cache = repo().join("tests/e2e/cache");
@@ -398,7 +404,12 @@ fn systemd_boot_on(config: Option<&str>, rootfs: &str) -> Boot {
         // The committed test boots the tool's own output, never a development override.
         .env_remove("E2E_OEM_FILES")
         .env_remove("E2E_SYSTEMD_CONFIG")
+        .env_remove("E2E_SYSTEMD_IMAGE")
+        .env_remove("E2E_SYSTEMD_DISKS")
         .env("E2E_SYSTEMD_ROOTFS", cache.join(rootfs));
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
     if let Some(config) = config {
         cmd.env("E2E_SYSTEMD_CONFIG", repo().join(config));
     }
@@ -1328,4 +1339,261 @@ fn e2e_systemd_networkmanager_leaves_the_vfs_unmanaged() {
         ]);
     }
     nm.assert_lines(&["ok: nmcli: the PF eth0 (igb) is managed: state"]);
+}
+
+/// The `[   12.345678]` stamp (seconds since boot) of the first line containing `needle`.
+fn stamp_of(boot: &Boot, needle: &str) -> Option<f64> {
+    let line = boot.stdout.lines().find(|l| l.contains(needle))?;
+    line.strip_prefix('[')?.split(']').next()?.trim().parse().ok()
+}
+
+/// The report's `vf-config:` lines of the planned VFs (0 and 1): what iproute2 reads of them
+/// from the PF. VFs 2 and 3 have no settings: igbvf makes up a MAC for them at each boot.
+fn planned_vf_lines(boot: &Boot) -> Vec<String> {
+    boot.section("vf-settings")
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("vf-config: vf 0 ") || l.starts_with("vf-config: vf 1 "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Issue 17 "How it is proven", first bullet, and item 3: an upgrade, in the systemd guest.
+/// Boot 1: image A (`systemd/image-a`: the cached root file system, Harvester v1.6's persistent
+/// paths, no NetworkManager) with the node's two disks made from `apply`'s output (OEM, and an
+/// empty persistent partition). Boot 2 on the same disks: image B (`systemd/image-b`: the
+/// NetworkManager root file system, another os-release, Harvester's NetworkManager drop-in,
+/// v1.7's persistent paths, and a `.link` file that renames the PF `eth0` -> `enp1s0f0np0`).
+/// The guest's /init lays the disks out as `elemental mount` does (README "The upgrade boots").
+/// Returns both boots; boot 1 must pass whole before boot 2 runs.
+fn systemd_upgrade(config: &str) -> (Boot, Boot) {
+    let disks = tempfile::tempdir().unwrap();
+    let image = |name: &str| repo().join("tests/e2e/systemd").join(name);
+    let (a, b) = (image("image-a"), image("image-b"));
+    let first = systemd_boot_with(
+        Some(config),
+        "systemd-rootfs.cpio",
+        &[("E2E_SYSTEMD_IMAGE", &a), ("E2E_SYSTEMD_DISKS", disks.path())],
+    );
+    first.assert_code(0).assert_no_failed_check();
+    let second = systemd_boot_with(
+        Some(config),
+        "systemd-nm-rootfs.cpio",
+        &[("E2E_SYSTEMD_IMAGE", &b), ("E2E_SYSTEMD_DISKS", disks.path())],
+    );
+    (first, second)
+}
+
+/// What both hand-offs' upgrade boots must show. `mode` is the state's operator.
+fn assert_upgrade(first: &Boot, second: &Boot, mode: &str) {
+    const A: &str = "e2e image A (Debian GNU/Linux 12, no NetworkManager)";
+    const B: &str = "e2e image B (Debian GNU/Linux 12, NetworkManager)";
+    // Boot 1, image A: the disks laid out, the first OS version recorded, the PF is eth0.
+    first.assert_lines(&[
+        &format!("e2e-report: mode {mode}"),
+        "e2e-report: node e2e-systemd, device type",
+        "the PF 0000:01:00.0 is eth0 now",
+        "e2e: all checks passed",
+    ]);
+    first.section("disks").assert_no_failed_check().assert_lines(&[
+        "ok: the node's disks mounted and the persistent paths bound (/init) = '0'",
+        "e2e-init: LABEL=COS_OEM (/dev/vda) on /oem, LABEL=COS_PERSISTENT (/dev/vdb) .state on /usr/local/.state",
+        "e2e-init: persistent /etc/systemd: copied from the image into /usr/local/.state/etc-systemd.bind (nothing deleted), bound",
+        "e2e-init: persistent /var/lib/rancher: copied from the image into /usr/local/.state/var-lib-rancher.bind (nothing deleted), bound",
+        "boot on these disks: 1",
+        &format!("os-release: {A}"),
+        "probe: /etc/systemd/e2e-image: image A: ",
+        "probe: /etc/rancher/e2e-image-a-only: image A only",
+        "probe: /etc/e2e-image-a-only: image A only",
+    ]);
+    first.section("journal").assert_lines(&[&format!(
+        "harvester-sriov boot: running on {A}: recorded; the first boot on another OS version runs verify's checks"
+    )]);
+    assert!(!first.stdout.contains(" renamed from "), "{}", first.stdout);
+    first.section("pf-name").assert_lines(&[
+        "ok: the state names the PF as it is named now = 'eth0'",
+        "ok: the interfaces the hand-off names = 'eth0 '",
+    ]);
+
+    // Boot 2, image B on the same disks.
+    second.assert_code(0).assert_no_failed_check().assert_lines(&[
+        &format!("e2e-report: mode {mode}"),
+        "the PF 0000:01:00.0 is enp1s0f0np0 now",
+        "e2e: all checks passed",
+    ]);
+    // What Harvester's layout does with image A's tree: a file both images have under a
+    // persistent path is image B's (copied over at every boot); a file only image A had there
+    // stays (rsync without --delete); outside the persistent paths nothing of image A is left.
+    second.section("disks").assert_no_failed_check().assert_lines(&[
+        "e2e-init: persistent /etc/NetworkManager: copied from the image into /usr/local/.state/etc-NetworkManager.bind (nothing deleted), bound",
+        "e2e-init: persistent /var/lib/NetworkManager: copied from the image into /usr/local/.state/var-lib-NetworkManager.bind (nothing deleted), bound",
+        "boot on these disks: 2",
+        &format!("os-release: {B}"),
+        "probe: /etc/systemd/e2e-image: image B: ",
+        "probe: /etc/rancher/e2e-image-a-only: image A only, under a persistent path (/etc/rancher)",
+        "probe: /etc/e2e-image-a-only: absent",
+    ]);
+    // The tool: boot followed the rename before rke2 started (item 1), and the first boot on
+    // image B ran verify's checks and said so in one line (item 5).
+    let rename = "harvester-sriov boot: 8086:10c9 renamed from eth0 to enp1s0f0np0 (same vendor:device at its address): rewrote the state and the hand-off for it, before rke2 starts";
+    let journal = second.section("journal");
+    journal.assert_lines(&[rename]);
+    let first_boot =
+        format!("harvester-sriov boot: first boot on {B} (was {A}): verify: node e2e-systemd as planned");
+    assert_eq!(
+        journal
+            .stdout
+            .lines()
+            .filter(|l| l.contains("harvester-sriov boot: first boot on"))
+            .count(),
+        1,
+        "one line for the first boot on image B\n{}",
+        journal.stdout
+    );
+    journal.assert_lines(&[&first_boot]);
+    assert!(!journal.stdout.contains("running on"), "{}", journal.stdout);
+    assert!(!second.stdout.contains("udev has not named"), "{}", second.stdout);
+    assert!(
+        !second.stdout.contains("has not registered its network interface"),
+        "{}",
+        second.stdout
+    );
+    let (renamed, server) = (
+        stamp_of(&journal, rename),
+        stamp_of(&journal, "rke2-server started:"),
+    );
+    assert!(
+        renamed.zip(server).is_some_and(|(r, s)| r < s),
+        "the rename is followed before rke2-server starts: {renamed:?} vs {server:?}\n{}",
+        journal.stdout
+    );
+    eprintln!(
+        "e2e upgrade ({mode}): boot's rename line at {renamed:?} s, rke2-server's start at {server:?} s"
+    );
+    let pf_name = second.section("pf-name");
+    pf_name.assert_no_failed_check().assert_lines(&[
+        "ok: the state names the PF as it is named now = 'enp1s0f0np0'",
+        "ok: the interfaces the hand-off names = 'enp1s0f0np0 '",
+        "igb 0000:01:00.0 enp1s0f0np0: renamed from eth0",
+    ]);
+    for line in pf_name.stdout.lines().filter(|l| l.contains("renamed from")) {
+        eprintln!("e2e upgrade ({mode}): {line}");
+    }
+    // The per-VF settings of boot 1, read back by iproute2, again.
+    let (before, after) = (planned_vf_lines(first), planned_vf_lines(second));
+    assert_eq!(before.len(), 2, "{}", first.stdout);
+    assert_eq!(
+        before, after,
+        "the planned VFs' settings differ between the boots"
+    );
+    // NetworkManager (image B): no profile on the PF or the VFs, the VFs unmanaged.
+    let nm = second.section("networkmanager");
+    nm.assert_no_failed_check().assert_lines(&[
+        "ok: NetworkManager.service active = 'active'",
+        "ok: no NetworkManager profile names a VF",
+        "ok: nmcli: the PF enp1s0f0np0 (igb) is managed: state",
+        "ok: nmcli: the PF enp1s0f0np0 has no profile (Harvester's no-auto-default=*) = ''",
+        "ok: no NetworkManager profile names the PF enp1s0f0np0",
+    ]);
+    assert_eq!(
+        nm.stdout
+            .lines()
+            .filter(|l| l.ends_with("(igbvf) state = '10 (unmanaged)'"))
+            .count(),
+        4,
+        "{}",
+        nm.stdout
+    );
+    // Every file of the plan, /oem's and the copies yip and boot wrote, as planned now.
+    second.section("verify").assert_no_failed_check().assert_lines(&[
+        "ok: verify exit code = '0'",
+        "verify: node e2e-systemd as planned",
+    ]);
+}
+
+/// Issue 17, the pcidevices hand-off (the default): at the upgrade boot the node's
+/// SRIOVNetworkDevice is the one pcidevices' agent generates for the new name, with the planned
+/// count, and rke2-server's drop-in hands it over once more (its content changed: boot 1's
+/// `.skip` is taken out before rke2 starts); the count is written as the agent writes it and the
+/// udev rule gives VFs 0 and 1 their settings again.
+#[test]
+fn e2e_systemd_upgrade_new_image_renamed_pf_pcidevices_hand_off_follows() {
+    let (first, second) = systemd_upgrade("tests/e2e/systemd/config-pcidevices.yaml");
+    assert_upgrade(&first, &second, "pcidevices");
+    first.section("pf-name").assert_lines(&[
+        "ok: the node's SRIOVNetworkDevice is e2e-systemd-eth0 (the name pcidevices' agent gives it)",
+    ]);
+    assert_eq!(
+        planned_vf_lines(&second),
+        [
+            "vf-config: vf 0 link/ether 02:00:5e:10:00:30 brd ff:ff:ff:ff:ff:ff, vlan 100, qos 3, spoof checking on, link-state auto, trust on",
+            "vf-config: vf 1 link/ether 02:00:5e:10:00:31 brd ff:ff:ff:ff:ff:ff, spoof checking off, link-state auto, trust off",
+        ]
+    );
+    second.section("pf-name").assert_lines(&[
+        "  name: \"e2e-systemd-enp1s0f0np0\"",
+        "    sriov.devices.harvesterhi.io/interface-name: \"enp1s0f0np0\"",
+        "ok: the node's SRIOVNetworkDevice is e2e-systemd-enp1s0f0np0 (the name pcidevices' agent gives it)",
+        "ok: the node's SRIOVNetworkDevice has numVFs: 4",
+    ]);
+    assert!(!second.section("pf-name").stdout.contains("e2e-systemd-eth0"));
+    second.section("journal").assert_lines(&[
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 0 VFs now; the count is pcidevices' (SRIOVNetworkDevice e2e-systemd-enp1s0f0np0, 4 in the hand-off): nothing written",
+    ]);
+    second.section("handoff").assert_no_failed_check().assert_lines(&[
+        "ok: the journal has the tool's first-start line: harvester-sriov handoff: first rke2 start with",
+        "ok: the handoff line is before the stand-in's start in the journal",
+        "ok: no /var/lib/rancher/rke2/server/manifests/harvester-sriov-node-e2e-systemd.yaml.skip after the first start",
+    ]);
+    second
+        .section("vf-settings")
+        .assert_no_failed_check()
+        .assert_lines(&[
+            "harvester-sriov vf-added: 0000:01:10.0: VF 0 of 0000:01:00.0 (enp1s0f0np0): per-VF settings:",
+            "ok: verify exit code with the VFs = '0'",
+        ]);
+    second.section("rke2").assert_no_failed_check().assert_lines(&[
+        "ok: rke2-server saw sriov_numvfs = '0'",
+        "ok: harvester-sriov.service finished before rke2-server started",
+    ]);
+}
+
+/// Issue 17, the sriov-network-operator hand-off with netdevice VFs: at the upgrade boot `boot`
+/// creates the VFs before the rke2 stand-ins start, with the settings of boot 1, on a PF that
+/// has another name now; the policy selects `pfNames: [enp1s0f0np0]` (one policy file: boot 1's
+/// is taken out).
+#[test]
+fn e2e_systemd_upgrade_new_image_renamed_pf_sriov_network_operator_policy_follows() {
+    let (first, second) = systemd_upgrade("tests/e2e/systemd/config-netdevice.yaml");
+    assert_upgrade(&first, &second, "sriov-network-operator");
+    first
+        .section("pf-name")
+        .assert_lines(&["ok: policy files = '1'", "      - \"eth0\""]);
+    assert_eq!(
+        planned_vf_lines(&second),
+        [
+            "vf-config: vf 0 link/ether 02:00:5e:10:00:40 brd ff:ff:ff:ff:ff:ff, vlan 200, qos 2, spoof checking on, link-state auto, trust on",
+            "vf-config: vf 1 link/ether 02:00:5e:10:00:41 brd ff:ff:ff:ff:ff:ff, spoof checking off, link-state auto, trust off",
+        ]
+    );
+    second
+        .section("pf-name")
+        .assert_lines(&["ok: policy files = '1'", "      - \"enp1s0f0np0\""]);
+    for boot in [&first, &second] {
+        boot.section("vfs").assert_no_failed_check().assert_lines(&[
+            "ok: sriov_numvfs = '4'",
+            "ok: virtfn0 driver = 'igbvf'",
+            "ok: virtfn3 driver = 'igbvf'",
+        ]);
+        boot.section("rke2").assert_no_failed_check().assert_lines(&[
+            "ok: rke2-server saw sriov_numvfs = '4'",
+            "ok: rke2-agent saw virtfns = '4'",
+            "ok: harvester-sriov.service finished before rke2-server started",
+            "ok: harvester-sriov.service finished before rke2-agent started",
+        ]);
+    }
+    second.section("journal").assert_lines(&[
+        // (set by boot, or by the udev rule's vf-added first: "already as planned")
+        "harvester-sriov boot: 0000:01:00.0 (eth0): 4 VFs (was 0: wrote 4); per-VF settings",
+    ]);
 }

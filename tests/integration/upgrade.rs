@@ -313,6 +313,15 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
                 os("0"),
             ])
         };
+        // Before `boot` runs on the renamed node, `verify` says that the hand-off names the old
+        // interface (it used to pass: the rename was no difference to it).
+        let verify = |sysfs: &Path| run(&[os("verify"), os("--target"), t, os("--sysfs"), sysfs.as_os_str()]);
+        let (code, stdout, _) = verify(after.path());
+        assert_eq!(code, 1, "{operator}: {stdout}");
+        assert!(
+            stdout.contains("  0000:01:00.0 (ens1f0): named ens1f0np0 now: the state and the hand-off still say 0000:01:00.0 (ens1f0); `harvester-sriov boot` (at every boot) rewrites them\n"),
+            "{operator}: {stdout}"
+        );
         let (code, stdout, stderr) = boot(after.path());
         assert_eq!((code, stderr.as_str()), (0, ""), "{operator}: {stdout}");
         assert!(
@@ -373,6 +382,119 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
             "{operator}: {stdout}"
         );
     }
+}
+
+/// Issue 17 item 3, found by the systemd guest's two boots (tests/e2e/README.md, "The upgrade
+/// boots"): `boot` read the PF's name before udev had renamed it, and followed nothing (the
+/// hand-off kept the old name). On a real boot, in this order: the kernel links the PF's driver
+/// before the driver's probe runs; the probe registers the interface (`ens1f0`) near its end;
+/// udev writes its database entry with `ID_RENAMING=1`, renames the interface (a `.link` file,
+/// v1.7's naming) and, once it has processed the rename, drops `ID_RENAMING`. Now `boot` waits
+/// (within `--wait`) for all of it where udev runs (`run/udev/control` in the target), then
+/// follows the name the PF has. When udev never gets to it, `boot` says so and goes on.
+#[test]
+fn boot_waits_for_the_pfs_interface_and_udevs_name_before_it_follows_a_rename() {
+    use crate::support::hardware::{Nic, igb};
+    use crate::support::tree::Tree;
+    use std::time::{Duration, Instant};
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "os:\n  hostname: node-u\nsriov:\n  enabled: true\n  num_vfs: 2\n  operator: pcidevices\n",
+    )
+    .unwrap();
+    let before = Tree::new()
+        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
+        .build();
+    let target = tempfile::tempdir().unwrap();
+    let out = apply(config.path(), before.path(), target.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The new image's first boot: igb is bound (its probe is running), no interface yet; udev
+    // runs (its control socket).
+    let sysfs = Tree::new()
+        .function(
+            Nic {
+                ifname: None,
+                ..igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01")
+            }
+            .function(),
+        )
+        .build();
+    let udev = target.path().join("run/udev");
+    std::fs::create_dir_all(udev.join("data")).unwrap();
+    std::fs::write(udev.join("control"), "").unwrap();
+    let net = sysfs.path().join("devices/pci0000:00/0000:01:00.0/net");
+    let kernel_and_udev = {
+        let (net, entry) = (net.clone(), udev.join("data/n2"));
+        std::thread::spawn(move || {
+            let at = |ms: u64| std::thread::sleep(Duration::from_millis(ms));
+            at(600); // the probe registers ens1f0 (interface index 2)
+            std::fs::create_dir_all(net.join("ens1f0")).unwrap();
+            std::fs::write(net.join("ens1f0/address"), "52:54:00:12:34:01\n").unwrap();
+            std::fs::write(net.join("ens1f0/ifindex"), "2\n").unwrap();
+            at(400); // udev's entry, written before it renames
+            std::fs::write(&entry, "E:ID_RENAMING=1\nE:ID_PROCESSING=1\n").unwrap();
+            at(400); // the rename; the add event's entry still says renaming
+            std::fs::rename(net.join("ens1f0"), net.join("ens1f0np0")).unwrap();
+            std::fs::write(&entry, "I:1000\nE:ID_NET_NAME=ens1f0np0\nE:ID_RENAMING=1\n").unwrap();
+            at(400); // the move event: processed
+            std::fs::write(&entry, "I:1000\nE:ID_NET_NAME=ens1f0np0\n").unwrap();
+        })
+    };
+    let t = target.path().as_os_str();
+    let boot = |wait: &str| {
+        run(&[
+            os("boot"),
+            os("--target"),
+            t,
+            os("--sysfs"),
+            sysfs.path().as_os_str(),
+            os("--wait"),
+            os(wait),
+        ])
+    };
+    let started = Instant::now();
+    let (code, stdout, stderr) = boot("20");
+    let took = started.elapsed();
+    kernel_and_udev.join().unwrap();
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(
+        stdout.contains("harvester-sriov boot: 8086:10c9 renamed from ens1f0 to ens1f0np0 (same MAC): rewrote the state and the hand-off for it, before rke2 starts\n"),
+        "boot did not wait for the interface and udev's name ({took:?}):\n{stdout}"
+    );
+    assert!(took >= Duration::from_millis(1800), "{took:?}");
+    assert!(!stdout.contains("after 20s"), "{stdout}");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(target.path().join("oem/harvester-sriov/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["pfs"][0]["interface"], "ens1f0np0");
+    let manifest = std::fs::read_to_string(
+        target
+            .path()
+            .join("var/lib/rancher/rke2/server/manifests/harvester-sriov-node-node-u.yaml"),
+    )
+    .unwrap();
+    assert!(manifest.contains("  name: \"node-u-ens1f0np0\"\n"), "{manifest}");
+
+    // udev never gets to it (index 3 has no entry): the wait ends at --wait, and boot says that
+    // the name may still change.
+    std::fs::rename(net.join("ens1f0np0"), net.join("eth7")).unwrap();
+    std::fs::write(net.join("eth7/ifindex"), "3\n").unwrap();
+    let started = Instant::now();
+    let (code, stdout, stderr) = boot("1");
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(
+        stdout.contains("harvester-sriov boot: 0000:01:00.0 (ens1f0np0): udev has not named eth7 after 1s: the hand-off follows the name it has now, which may still change\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("renamed from ens1f0np0 to eth7"), "{stdout}");
+    // Where udev does not run, nothing of it is waited for.
+    std::fs::remove_file(udev.join("control")).unwrap();
+    let (code, stdout, _) = boot("20");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("udev"), "{stdout}");
 }
 
 /// Issue 17 item 5: told, not guessed. The first boot records the OS version (os-release's

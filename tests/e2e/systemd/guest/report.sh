@@ -7,6 +7,10 @@
 # /usr/local/lib/e2e/mode): with sriov-network-operator `boot` creates 4 VFs before rke2; with
 # pcidevices (the default hand-off) `boot` writes no count, and rke2-server's drop-in runs
 # `handoff --before-rke2-start` before each start (section handoff, which restarts rke2-server).
+# Section pf-name checks that the state and the hand-off name the PF as it is named now (an
+# image may rename it); with the node's disks (run-systemd.sh E2E_SYSTEMD_DISKS), section disks
+# prints how /init laid them out, the image's os-release and probe files, and the disks are
+# synced before the power-off.
 # The hardware of this guest (read by tests/e2e/run.sh):
 # e2e-qemu: -machine q35 -device intel-iommu,intremap=off
 # e2e-qemu: -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1
@@ -15,6 +19,10 @@
 export SYSTEMD_COLORS=0 SYSTEMD_PAGER=
 unit=harvester-sriov.service
 prop() { systemctl show -P "$2" "$1"; }
+# vf_config TEXT: the per-VF lines of `ip -d link show PF` (iproute2 reads the PF's VF table from
+# the kernel: our reader is not involved), one `vf-config: vf N ...` line each, spaces squeezed:
+# the same settings print the same line at every boot.
+vf_config() { echo "$1" | sed -n 's/^ *vf \([0-9]*\) \{1,\}\(.*\)$/vf-config: vf \1 \2/p' | tr -s ' '; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) / 1000 }'; }
 
 echo "e2e-report: multi-user.target reached (uptime $(cut -d' ' -f1 /proc/uptime))"
@@ -28,6 +36,29 @@ pcidevices) want_vfs=0 ;;
     ;;
 esac
 echo "e2e-report: mode $mode (the hand-off apply planned): sriov_numvfs $want_vfs expected"
+state=/oem/harvester-sriov/state.json
+node=$(sed -n 's/^  "node": "\([^"]*\)",$/\1/p' $state)
+device_type=$(sed -n 's/^  "device_type": "\([^"]*\)",$/\1/p' $state)
+# The 82576 PF and its interface as it is named now (an image may rename it: a .link file).
+pf=$(pci_find 0x8086 0x10c9 | head -n1)
+sys=/sys/bus/pci/devices/$pf
+pfif=$(ls "$sys/net" 2>/dev/null | head -n1)
+echo "e2e-report: node $node, device type $device_type; the PF $pf is $pfif now"
+
+# The node's disks (run-systemd.sh E2E_SYSTEMD_DISKS): what /init did as elemental mount does,
+# the image booted, and the files that tell what came from where.
+if [ -f /run/e2e/disks.rc ]; then
+    section disks
+    cat /run/e2e/disks.log
+    expect_eq "the node's disks mounted and the persistent paths bound (/init)" "$(cat /run/e2e/disks.rc)" 0
+    echo "boot on these disks: $(cat /run/e2e/persistent/e2e-boots 2>/dev/null)"
+    echo "os-release: $(. /etc/os-release && echo "$PRETTY_NAME")"
+    findmnt -n -o TARGET,SOURCE /oem
+    findmnt -n -o TARGET,SOURCE /etc/systemd
+    for f in /etc/systemd/e2e-image /etc/rancher/e2e-image-a-only /etc/e2e-image-a-only; do
+        if [ -f "$f" ]; then echo "probe: $f: $(cat "$f")"; else echo "probe: $f: absent"; fi
+    done
+fi
 
 section yip-initramfs
 cat /run/e2e/yip-initramfs.log
@@ -63,24 +94,63 @@ section kernel
 dmesg | grep -E ' (igb|igbvf|vfio-pci) [0-9a-f]{4}:| pci 0000:01:1[0-9a-f]\.[0-7]: \[' || true
 
 section vfs
-pf=$(pci_find 0x8086 0x10c9 | head -n1)
-sys=/sys/bus/pci/devices/$pf
 echo "pf: $pf ($(ls "$sys/net" 2>/dev/null))"
 expect_eq "sriov_numvfs" "$(cat "$sys/sriov_numvfs")" "$want_vfs"
 if [ "$mode" = pcidevices ]; then
     # The pcidevices controller is the one writer of the count: boot only logs it.
     check "no virtfn0 (boot wrote no VF count)" test ! -e "$sys/virtfn0"
-    line=$(journalctl -b -o cat --no-pager -u $unit | grep '^harvester-sriov boot: ' | head -n1)
+    line=$(journalctl -b -o cat --no-pager -u $unit | grep "^harvester-sriov boot: $pf (" | head -n1)
     echo "boot's line: $line"
     expect_contains "boot's journal line says the count is pcidevices'" "$line" \
         "0 VFs now; the count is pcidevices' ("
     expect_contains "boot's journal line says nothing was written" "$line" ": nothing written"
 else
+    # The device type's driver: vfio-pci, or the VF's network driver (igbvf) with netdevice.
+    vf_driver=vfio-pci
+    [ "$device_type" = netdevice ] && vf_driver=igbvf
     for i in 0 1 2 3; do
-        expect_eq "virtfn$i driver" "$(basename "$(readlink "$sys/virtfn$i/driver")")" vfio-pci
+        expect_eq "virtfn$i driver" "$(basename "$(readlink "$sys/virtfn$i/driver")")" "$vf_driver"
     done
     check "no virtfn4" test ! -e "$sys/virtfn4"
 fi
+
+# The per-VF settings `boot` gave the VFs it created (with pcidevices: section vf-settings below,
+# once the count is written as the agent writes it).
+if [ "$mode" != pcidevices ]; then
+    section vf-settings
+    shown=$(ip -d link show "$pfif")
+    echo "$shown"
+    vf_config "$shown"
+fi
+
+# The hand-off names the PF as it is named now (issue 17: a renamed PF, and the follow by `boot`
+# before rke2 starts): the state, and every interface name in our manifests.
+section pf-name
+manifests=/var/lib/rancher/rke2/server/manifests
+expect_eq "the state names the PF as it is named now" \
+    "$(sed -n 's/^      "interface": "\([^"]*\)",$/\1/p' $state)" "$pfif"
+ls $manifests/harvester-sriov-* 2>/dev/null
+named=$(awk '
+    /interface-name: "/ { v = $0; sub(/^[^"]*"/, "", v); sub(/".*$/, "", v); print v }
+    /^ *pfNames:/ { list = 1; next }
+    list && /^ *- "/ { v = $0; sub(/^[^"]*"/, "", v); sub(/".*$/, "", v); print v; next }
+    { list = 0 }' $manifests/harvester-sriov-*.yaml 2>/dev/null | sort -u | tr '\n' ' ')
+echo "interfaces named by the hand-off: $named"
+# udev's rename as the kernel logged it, and boot's line that followed it (if any).
+dmesg | grep -E "^\[ *[0-9.]+\] igb $pf [^ ]+: renamed from " || true
+journalctl -b -o short-monotonic --no-pager -u $unit | grep -F ' renamed from ' || true
+if [ "$mode" = pcidevices ]; then
+    nodefile=$manifests/harvester-sriov-node-$node.yaml
+    grep -E '^  name: |interface-name:|numVFs:' "$nodefile" 2>/dev/null
+    check "the node's SRIOVNetworkDevice is $node-$pfif (the name pcidevices' agent gives it)" \
+        grep -qx "  name: \"$node-$pfif\"" "$nodefile"
+    check "the node's SRIOVNetworkDevice has numVFs: 4" grep -qx '  numVFs: 4' "$nodefile"
+else
+    policies=$(ls $manifests/harvester-sriov-policy-*.yaml 2>/dev/null)
+    expect_eq "policy files" "$(echo "$policies" | grep -c .)" 1
+    grep -A2 'pfNames:' $policies 2>/dev/null
+fi
+expect_eq "the interfaces the hand-off names" "$named" "$pfif "
 
 section rke2
 cat /run/e2e/rke2.log 2>/dev/null
@@ -237,26 +307,27 @@ if [ "$mode" = pcidevices ]; then
     mac0=$(echo "$macs" | sed -n 1p) mac1=$(echo "$macs" | sed -n 2p)
     echo "planned: vf 0 $mac0, vf 1 $mac1"
     # igb answers its VFs' mailbox (where igbvf asks for its MAC) only while the PF is up.
-    ip link set eth0 up
+    ip link set "$pfif" up
     t0=$(now_ns)
     echo 4 >"$sys/sriov_numvfs"
     t_written=$(now_ns)
-    # Bounded: at most 3000 polls each, 10 ms apart (30 s and more under load: the bound only
-    # ends a hang; the time it took is printed below, not asserted).
-    i=0
-    while [ $i -lt 3000 ] && [ ! -e "$sys/virtfn1" ]; do
+    # Bounded: 30 s of the guest's clock each, polled every 10 ms (the bound only ends a hang;
+    # the time it took is printed below, not asserted). A count of polls was no bound: one
+    # poll of `ip` takes 30-50 ms under TCG, so 3000 of them outlasted run.sh's timeout.
+    uptime_s() { cut -d. -f1 /proc/uptime; }
+    deadline=$(($(uptime_s) + 30))
+    while [ "$(uptime_s)" -lt $deadline ] && [ ! -e "$sys/virtfn1" ]; do
         sleep 0.01
-        i=$((i + 1))
     done
     t_vf=$(now_ns)
-    i=0
-    while [ $i -lt 3000 ] && ! ip -d link show eth0 | grep -q "vf 1 .*link/ether $mac1 .*spoof checking off"; do
+    deadline=$(($(uptime_s) + 30))
+    while [ "$(uptime_s)" -lt $deadline ] && ! ip -d link show "$pfif" | grep -q "vf 1 .*link/ether $mac1 .*spoof checking off"; do
         sleep 0.01
-        i=$((i + 1))
     done
     t1=$(now_ns)
-    ip -d link show eth0
-    shown=$(ip -d link show eth0)
+    ip -d link show "$pfif"
+    shown=$(ip -d link show "$pfif")
+    vf_config "$shown"
     expect_contains "ip: vf 0 has its MAC, VLAN 100, QoS 3, trust" "$shown" "vf 0     link/ether $mac0 brd ff:ff:ff:ff:ff:ff, vlan 100, qos 3, spoof checking on, link-state auto, trust on"
     expect_contains "ip: vf 1 has its MAC, spoof check off" "$shown" "vf 1     link/ether $mac1 brd ff:ff:ff:ff:ff:ff, spoof checking off, link-state auto, trust off"
     msn() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) / 1000000 }'; }
@@ -287,7 +358,7 @@ fi
 # NetworkManager (Harvester v1.7 on), in a root file system that has it (E2E_SYSTEMD_ROOTFS, built
 # with network-manager): the yip file wrote the drop-in before NetworkManager started, so the VFs'
 # igbvf netdevs are unmanaged and have no profile, while the PF (igb) stays managed.
-if [ "$mode" = pcidevices ] && command -v NetworkManager >/dev/null 2>&1; then
+if { [ "$mode" = pcidevices ] || [ "$device_type" = netdevice ]; } && command -v NetworkManager >/dev/null 2>&1; then
     section networkmanager
     conf=/etc/NetworkManager/conf.d/95-harvester-sriov.conf
     cat "$conf" 2>/dev/null
@@ -310,13 +381,20 @@ if [ "$mode" = pcidevices ] && command -v NetworkManager >/dev/null 2>&1; then
         expect_eq "nmcli: $vf driver" "$(nmcli -g GENERAL.DRIVER device show "$vf" 2>&1)" igbvf
         expect_eq "nmcli: $vf has no profile" "$(nmcli -g GENERAL.CONNECTION device show "$vf" 2>&1)" ""
     done
-    pf_state=$(nmcli -g GENERAL.STATE device show eth0 2>&1)
+    pf_state=$(nmcli -g GENERAL.STATE device show "$pfif" 2>&1)
     case "$pf_state" in
-    "10 (unmanaged)" | "") fail "nmcli: the PF eth0 (igb) is managed: state '$pf_state'" ;;
-    *) pass "nmcli: the PF eth0 (igb) is managed: state '$pf_state'" ;;
+    "10 (unmanaged)" | "") fail "nmcli: the PF $pfif (igb) is managed: state '$pf_state'" ;;
+    *) pass "nmcli: the PF $pfif (igb) is managed: state '$pf_state'" ;;
     esac
     nmcli --colors no -t -f NAME,DEVICE connection show
     check "no NetworkManager profile names a VF" sh -c "! nmcli -t -f DEVICE connection show | grep -qxE '$(echo $vfs | tr ' ' '|')'"
+    # With Harvester's own drop-in (no-auto-default=*: image B) the PF gets no default profile
+    # either (Debian's NetworkManager alone gives it "Wired connection 1").
+    if grep -qsx 'no-auto-default=\*' /etc/NetworkManager/conf.d/harvester.conf; then
+        expect_eq "nmcli: the PF $pfif has no profile (Harvester's no-auto-default=*)" \
+            "$(nmcli -g GENERAL.CONNECTION device show "$pfif" 2>&1)" ""
+        check "no NetworkManager profile names the PF $pfif" sh -c "! nmcli -t -f DEVICE connection show | grep -qx '$pfif'"
+    fi
 fi
 
 echo "e2e-report: done (uptime $(cut -d' ' -f1 /proc/uptime); yip exit $yip_rc)"
@@ -329,5 +407,7 @@ else
     echo "e2e: all checks passed"
     rc=0
 fi
+# The node's disks: written through before the forced power-off (which unmounts nothing).
+[ -f /run/e2e/disks.rc ] && sync
 echo "@@E2E-RESULT@@ exit=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
 systemctl poweroff --force --force
