@@ -114,15 +114,21 @@ pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCod
         })
         .collect();
     let (next, changes) = crate::plan::followed(&plan, &found);
+    // The plan the node's hand-off says now: the followed one once rewritten.
+    let mut handed = &plan;
     if !changes.is_empty() {
-        ok &= follow(opts, &state, &own_state, next.clone(), &changes.join("; "), out)?;
+        match follow(opts, &state, &own_state, next.clone(), &changes.join("; "), out)? {
+            Followed::Rewritten => handed = &next,
+            Followed::NotOwn => {}
+            Followed::Failed => ok = false,
+        }
     }
     if plan.pfs.is_empty() {
         writeln!(out, "harvester-sriov boot: the state plans no VFs; nothing to do")?;
     }
     // Each PF's line names it as the state did (and says where it moved);
     // the hand-off's words are for its name now.
-    for (pf, now) in plan.pfs.iter().zip(&next.pfs) {
+    for (pf, now) in plan.pfs.iter().zip(&handed.pfs) {
         let name = format!(
             "{} ({})",
             pf.address,
@@ -139,7 +145,7 @@ pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCod
                 }
                 let line = if plan.operator == Operator::Pcidevices {
                     let dir = opts.sysfs.join("bus/pci/devices").join(&d.address);
-                    let line = owned_by_pcidevices(now, d, &next) + &set_mtu(&dir, d, plan.mtu)?;
+                    let line = owned_by_pcidevices(now, d, handed) + &set_mtu(&dir, d, plan.mtu)?;
                     match crate::kernel::vfs::apply(&opts.sysfs, pf, d, None, true) {
                         Ok(part) => line + &part,
                         Err(error) => {
@@ -177,9 +183,21 @@ pub(crate) fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<ExitCod
     })
 }
 
+/// What became of the node's files when a planned PF moved or was renamed.
+enum Followed {
+    /// The state, yip file and hand-off now name it as it is now.
+    Rewritten,
+    /// The state read is not the target's own: nothing rewritten.
+    NotOwn,
+    /// Rewriting failed: the node's files are as they were.
+    Failed,
+}
+
 /// A planned PF has another name or address now: rewrite the node's files
-/// for it (only when the state read is the target's own). Returns whether
-/// that went as it should; says what it did in one line.
+/// for it (only when the state read is the target's own), and say what was
+/// done in one line. rke2 applies the rewritten hand-off on a server only:
+/// a second line says what an agent (join) node needs, or the renamed PF's
+/// count never reaches the cluster (the cluster model's join-node story).
 fn follow(
     opts: &Options,
     state: &std::path::Path,
@@ -187,7 +205,7 @@ fn follow(
     next: crate::plan::Plan,
     what: &str,
     out: &mut dyn Write,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Followed> {
     if state != own_state {
         writeln!(
             out,
@@ -195,15 +213,23 @@ fn follow(
             state.display(),
             opts.target.display()
         )?;
-        return Ok(true);
+        return Ok(Followed::NotOwn);
     }
+    let hands_off = !crate::render::handoff::files(&next).is_empty();
     match crate::pipeline::rewrite_installed(next, &opts.target) {
         Ok(_) => {
             writeln!(
                 out,
                 "harvester-sriov boot: {what}: rewrote the state and the hand-off for it, before rke2 starts"
             )?;
-            Ok(true)
+            if hands_off {
+                writeln!(
+                    out,
+                    "harvester-sriov boot: rke2 applies the rewritten hand-off on a server node only: on a join (agent) node run `{} | kubectl apply -f -` with cluster access, or the renamed PF gets no count",
+                    crate::shell::command([crate::layout::BINARY_PATH, "handoff"])
+                )?;
+            }
+            Ok(Followed::Rewritten)
         }
         Err(e) => {
             writeln!(
@@ -211,7 +237,7 @@ fn follow(
                 "harvester-sriov boot: {what}: FAILED to rewrite the state and the hand-off: {}",
                 crate::error_message(&e)
             )?;
-            Ok(false)
+            Ok(Followed::Failed)
         }
     }
 }

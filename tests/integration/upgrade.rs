@@ -322,12 +322,52 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
             stdout.contains("  0000:01:00.0 (ens1f0): named ens1f0np0 now: the state and the hand-off still say 0000:01:00.0 (ens1f0); `harvester-sriov boot` (at every boot) rewrites them\n"),
             "{operator}: {stdout}"
         );
+        // `boot` with the state given elsewhere (`--state`) rewrites nothing, and its line
+        // names the object the node's hand-off really holds: the old name's.
+        let elsewhere = tempfile::NamedTempFile::new().unwrap();
+        std::fs::copy(&state_file, elsewhere.path()).unwrap();
+        let snap = snapshot(target.path());
+        let (code, stdout, _) = run(&[
+            os("boot"),
+            os("--target"),
+            t,
+            os("--state"),
+            elsewhere.path().as_os_str(),
+            os("--sysfs"),
+            after.path().as_os_str(),
+            os("--wait"),
+            os("0"),
+        ]);
+        assert_eq!(code, 0, "{operator}: {stdout}");
+        assert!(stdout.contains("not rewritten\n"), "{operator}: {stdout}");
+        assert!(
+            snap == snapshot(target.path()),
+            "{operator}: --state elsewhere changed the target"
+        );
+        if operator == "pcidevices" {
+            assert!(
+                stdout.contains("(SRIOVNetworkDevice node-r-ens1f0, 4 in the hand-off)"),
+                "{operator}: {stdout}"
+            );
+        }
         let (code, stdout, stderr) = boot(after.path());
         assert_eq!((code, stderr.as_str()), (0, ""), "{operator}: {stdout}");
         assert!(
             stdout.contains("harvester-sriov boot: 8086:10c9 renamed from ens1f0 to ens1f0np0 (same MAC): rewrote the state and the hand-off for it, before rke2 starts\n"),
             "{operator}: {stdout}"
         );
+        // rke2 applies the rewritten file on a server only: an agent (join) node is told what
+        // to run, or its renamed PF gets no count (the cluster model's join-node story).
+        assert!(
+            stdout.contains("harvester-sriov boot: rke2 applies the rewritten hand-off on a server node only: on a join (agent) node run `/oem/harvester-sriov/harvester-sriov handoff | kubectl apply -f -` with cluster access, or the renamed PF gets no count\n"),
+            "{operator}: {stdout}"
+        );
+        if operator == "pcidevices" {
+            assert!(
+                stdout.contains("(SRIOVNetworkDevice node-r-ens1f0np0, 4 in the hand-off)"),
+                "{operator}: {stdout}"
+            );
+        }
         let new: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
         assert_eq!(new["pfs"][0]["interface"], "ens1f0np0");
