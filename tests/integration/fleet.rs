@@ -520,15 +520,7 @@ mod round_trip {
     /// Functions whose detect JSON carries what no field says: a capability cut
     /// short, a looping chain, config space of 64 bytes, a PF without a driver.
     fn odd_functions() -> Tree {
-        let fields = SriovFields {
-            initial_vfs: 8,
-            total_vfs: 8,
-            num_vfs: 0,
-            vf_enabled: false,
-            vf_offset: 128,
-            vf_stride: 2,
-            vf_device: 0x10ca,
-        };
+        let fields = SriovFields::igb();
         let pf = |address: &str, config: Vec<u8>| {
             Function::new(address, config)
                 .driver("igb")

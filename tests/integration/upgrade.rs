@@ -59,6 +59,26 @@ fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
+/// `boot --target TARGET --sysfs SYSFS --wait WAIT` (and `--state STATE` when given).
+fn boot_on(target: &Path, sysfs: &Path, wait: &str, state: Option<&Path>) -> (i32, String, String) {
+    let mut args = vec![os("boot"), os("--target"), target.as_os_str()];
+    if let Some(state) = state {
+        args.extend([os("--state"), state.as_os_str()]);
+    }
+    args.extend([os("--sysfs"), sysfs.as_os_str(), os("--wait"), os(wait)]);
+    run(&args)
+}
+
+/// An install config with `text`, and a node with one igb PF named `interface`.
+fn config_and_igb(text: &str, interface: &'static str) -> (tempfile::NamedTempFile, tempfile::TempDir) {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), text).unwrap();
+    let sysfs = crate::support::tree::Tree::new()
+        .function(crate::support::hardware::igb("0000:01:00.0", interface, "52:54:00:12:34:01").function())
+        .build();
+    (config, sysfs)
+}
+
 #[test]
 fn the_landed_releases_states_say_the_same_as_this_ones() {
     let (target, state) = applied();
@@ -281,17 +301,12 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
         ("pcidevices", "name: \"node-r-ens1f0np0\""),
         ("sriov-network-operator", "\"ens1f0np0\""),
     ] {
-        let config = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(
-            config.path(),
-            format!(
+        let (config, before) = config_and_igb(
+            &format!(
                 "os:\n  hostname: node-r\nsriov:\n  enabled: true\n  num_vfs: 4\n  operator: {operator}\n  device_type: netdevice\n  vfs:\n    - {{mac_address: stable}}\n"
             ),
-        )
-        .unwrap();
-        let before = Tree::new()
-            .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
-            .build();
+            "ens1f0",
+        );
         let target = tempfile::tempdir().unwrap();
         let out = apply(config.path(), before.path(), target.path());
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -302,17 +317,7 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
             .function(igb("0000:01:00.0", "ens1f0np0", "52:54:00:12:34:01").function())
             .build();
         let t = target.path().as_os_str();
-        let boot = |sysfs: &Path| {
-            run(&[
-                os("boot"),
-                os("--target"),
-                t,
-                os("--sysfs"),
-                sysfs.as_os_str(),
-                os("--wait"),
-                os("0"),
-            ])
-        };
+        let boot = |sysfs: &Path| boot_on(target.path(), sysfs, "0", None);
         // Before `boot` runs on the renamed node, `verify` says that the hand-off names the old
         // interface (it used to pass: the rename was no difference to it).
         let verify = |sysfs: &Path| run(&[os("verify"), os("--target"), t, os("--sysfs"), sysfs.as_os_str()]);
@@ -327,17 +332,7 @@ fn a_renamed_pf_keeps_its_plan_and_the_hand_off_follows_the_new_name() {
         let elsewhere = tempfile::NamedTempFile::new().unwrap();
         std::fs::copy(&state_file, elsewhere.path()).unwrap();
         let snap = snapshot(target.path());
-        let (code, stdout, _) = run(&[
-            os("boot"),
-            os("--target"),
-            t,
-            os("--state"),
-            elsewhere.path().as_os_str(),
-            os("--sysfs"),
-            after.path().as_os_str(),
-            os("--wait"),
-            os("0"),
-        ]);
+        let (code, stdout, _) = boot_on(target.path(), after.path(), "0", Some(elsewhere.path()));
         assert_eq!(code, 0, "{operator}: {stdout}");
         assert!(stdout.contains("not rewritten\n"), "{operator}: {stdout}");
         assert!(
@@ -437,15 +432,10 @@ fn boot_waits_for_the_pfs_interface_and_udevs_name_before_it_follows_a_rename() 
     use crate::support::hardware::{Nic, igb};
     use crate::support::tree::Tree;
     use std::time::{Duration, Instant};
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
+    let (config, before) = config_and_igb(
         "os:\n  hostname: node-u\nsriov:\n  enabled: true\n  num_vfs: 2\n  operator: pcidevices\n",
-    )
-    .unwrap();
-    let before = Tree::new()
-        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
-        .build();
+        "ens1f0",
+    );
     let target = tempfile::tempdir().unwrap();
     let out = apply(config.path(), before.path(), target.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -481,18 +471,7 @@ fn boot_waits_for_the_pfs_interface_and_udevs_name_before_it_follows_a_rename() 
             std::fs::write(&entry, "I:1000\nE:ID_NET_NAME=ens1f0np0\n").unwrap();
         })
     };
-    let t = target.path().as_os_str();
-    let boot = |wait: &str| {
-        run(&[
-            os("boot"),
-            os("--target"),
-            t,
-            os("--sysfs"),
-            sysfs.path().as_os_str(),
-            os("--wait"),
-            os(wait),
-        ])
-    };
+    let boot = |wait: &str| boot_on(target.path(), sysfs.path(), wait, None);
     let started = Instant::now();
     let (code, stdout, stderr) = boot("20");
     let took = started.elapsed();
@@ -543,17 +522,10 @@ fn boot_waits_for_the_pfs_interface_and_udevs_name_before_it_follows_a_rename() 
 /// A `remove` takes the record out; an `apply` keeps it (it is the node's, not the plan's).
 #[test]
 fn the_first_boot_on_a_new_os_version_runs_verify_and_says_so_in_one_line() {
-    use crate::support::hardware::igb;
-    use crate::support::tree::Tree;
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
+    let (config, sysfs) = config_and_igb(
         "os:\n  hostname: node-o\nsriov:\n  enabled: true\n  num_vfs: 2\n  operator: none\n  device_type: netdevice\n",
-    )
-    .unwrap();
-    let sysfs = Tree::new()
-        .function(igb("0000:01:00.0", "ens1f0", "52:54:00:12:34:01").function())
-        .build();
+        "ens1f0",
+    );
     let target = tempfile::tempdir().unwrap();
     let os_release = target.path().join("etc/os-release");
     std::fs::create_dir_all(os_release.parent().unwrap()).unwrap();
@@ -565,15 +537,7 @@ fn the_first_boot_on_a_new_os_version_runs_verify_and_says_so_in_one_line() {
     assert!(apply(config.path(), sysfs.path(), target.path()).status.success());
     let t = target.path().as_os_str();
     let boot = || {
-        let (code, stdout, stderr) = run(&[
-            os("boot"),
-            os("--target"),
-            t,
-            os("--sysfs"),
-            sysfs.path().as_os_str(),
-            os("--wait"),
-            os("0"),
-        ]);
+        let (code, stdout, stderr) = boot_on(target.path(), sysfs.path(), "0", None);
         assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
         stdout
     };
