@@ -20,6 +20,16 @@ pub(crate) struct Target {
     pub(crate) root: PathBuf,
 }
 
+impl Target {
+    /// From a command's `--sysfs` and `--target`.
+    pub(crate) fn new(sysfs: &Path, root: &Path) -> Target {
+        Target {
+            sysfs: sysfs.to_owned(),
+            root: root.to_owned(),
+        }
+    }
+}
+
 /// The node name: `os.hostname`, else this machine's hostname.
 fn node_name(cfg: &Intent) -> anyhow::Result<String> {
     if let Some(h) = &cfg.hostname {

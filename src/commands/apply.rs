@@ -23,10 +23,7 @@ impl From<&PlanArgs> for PlanOptions {
     fn from(args: &PlanArgs) -> Self {
         PlanOptions {
             config: args.config.clone(),
-            target: Target {
-                sysfs: args.sysfs.clone(),
-                root: args.target.clone(),
-            },
+            target: Target::new(&args.sysfs, &args.target),
             format: args.format,
         }
     }
@@ -44,10 +41,7 @@ impl From<&ApplyArgs> for ApplyOptions {
     fn from(args: &ApplyArgs) -> Self {
         ApplyOptions {
             config: args.config.clone(),
-            target: Target {
-                sysfs: args.sysfs.clone(),
-                root: args.target.clone(),
-            },
+            target: Target::new(&args.sysfs, &args.target),
             dry_run: args.dry_run,
             now: args.now,
         }

@@ -34,10 +34,7 @@ pub(crate) struct Options {
 impl From<&ConfigureArgs> for Options {
     fn from(args: &ConfigureArgs) -> Self {
         Options {
-            target: Target {
-                sysfs: args.sysfs.clone(),
-                root: args.target.clone(),
-            },
+            target: Target::new(&args.sysfs, &args.target),
             config: args.config.clone(),
             save: args.save.clone(),
             dry_run: args.dry_run,

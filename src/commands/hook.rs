@@ -68,10 +68,7 @@ impl From<&HookArgs> for Options {
     fn from(args: &HookArgs) -> Self {
         Options {
             source: source(args),
-            target: Target {
-                sysfs: args.sysfs.clone(),
-                root: args.target.clone(),
-            },
+            target: Target::new(&args.sysfs, &args.target),
             strict: args.strict,
         }
     }
